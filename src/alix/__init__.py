@@ -1,0 +1,1 @@
+"""ALIX: customer master with two-way, real-time synchronization with Zoho CRM."""
