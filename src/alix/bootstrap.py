@@ -1,0 +1,67 @@
+"""The composition root: the one place where settings, database, clock and jobs meet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from alix.clock import Clock, utc_now
+from alix.db.engine import make_engine
+from alix.db.session import make_session_factory
+from alix.jobs.queue import JobQueue, TaskRegistry
+from alix.jobs.runner import JobRunner
+from alix.settings import Settings
+
+
+@dataclass
+class Container:
+    """Everything a web app, CLI command, worker or test needs, built once."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    registry: TaskRegistry
+    queue: JobQueue
+    runner: JobRunner | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        self.engine.dispose()
+
+
+def register_tasks(registry: TaskRegistry) -> None:
+    """Register every task of every feature (features add their own here)."""
+
+
+def build_container(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    engine: Engine | None = None,
+    with_runner: bool | None = None,
+) -> Container:
+    """Build the app's collaborators; the runner is created but not started."""
+    engine = engine or make_engine(
+        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    registry = TaskRegistry()
+    register_tasks(registry)
+    queue = JobQueue(registry, clock=clock)
+    session_factory = make_session_factory(engine)
+    runner = None
+    if settings.run_jobs_in_process if with_runner is None else with_runner:
+        runner = JobRunner(engine, session_factory, queue, clock=clock)
+    return Container(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        clock=clock,
+        registry=registry,
+        queue=queue,
+        runner=runner,
+    )

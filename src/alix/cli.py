@@ -1,0 +1,148 @@
+"""The `alix` command line: database, users, API tokens, the demo and the server."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from alix.bootstrap import build_container
+from alix.db import migrate
+from alix.db.session import unit_of_work
+from alix.identity.model import Organisation, Role
+from alix.identity.service import create_api_token, create_organisation, create_user
+from alix.settings import Settings
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    if args.db_command == "upgrade":
+        migrate.upgrade(settings.database_url, args.revision)
+        print(f"Database upgraded to {args.revision}.")
+    elif args.db_command == "downgrade":
+        migrate.downgrade(settings.database_url, args.revision)
+        print(f"Database downgraded to {args.revision}.")
+    else:
+        container = build_container(settings, with_runner=False)
+        try:
+            current = migrate.current_revision(container.engine)
+        finally:
+            container.close()
+        print(f"current: {current or 'none'}; head: {migrate.head_revision()}")
+    return 0
+
+
+def _organisation(session: object, name: str | None) -> Organisation:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    query = select(Organisation).order_by(Organisation.id)
+    if name:
+        query = query.where(Organisation.name == name)
+    org = session.scalars(query).first()
+    if org is None:
+        raise SystemExit(f"No organisation {name or ''} exists; create one with --org-name.")
+    return org
+
+
+def _users(args: argparse.Namespace, settings: Settings) -> int:
+    container = build_container(settings, with_runner=False)
+    password = args.password or getpass.getpass("Password: ")
+    try:
+        with unit_of_work(container.session_factory) as session:
+            org = session.scalars(
+                select(Organisation).where(Organisation.name == args.org)
+            ).first()
+            if org is None:
+                org = create_organisation(session, args.org, args.currencies.split(","))
+            user = create_user(session, org, args.email, password, name=args.name or "",
+                               role=Role(args.role))
+            print(f"Created {user.role.value} {user.email} in {org.name}.")
+    finally:
+        container.close()
+    return 0
+
+
+def _tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from alix.identity.model import User
+
+    container = build_container(settings, with_runner=False)
+    try:
+        with unit_of_work(container.session_factory) as session:
+            user = session.scalars(select(User).where(User.email == args.email.lower())).first()
+            if user is None:
+                raise SystemExit(f"No user {args.email}; create one with `alix users create`.")
+            _, plaintext = create_api_token(session, user, args.name)
+        print(plaintext)
+        print("Keep this token now: it is not shown again.", file=sys.stderr)
+    finally:
+        container.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from alix.web.app import create_app
+
+    container = build_container(settings)
+    app = create_app(container)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from alix.demo import run_demo
+
+    return run_demo(settings, host=args.host, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alix", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="migrate to the newest schema")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="migrate back to a revision ('base' empties)")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="show the current and newest revisions")
+
+    users = sub.add_parser("users", help="users")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a user (and its organisation)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="prompted for when omitted")
+    create.add_argument("--name")
+    create.add_argument("--org", required=True, help="organisation name (created if missing)")
+    create.add_argument("--currencies", default="USD", help="for a new organisation: CAD,USD")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
+
+    tokens = sub.add_parser("tokens", help="API tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    tcreate = tokens_sub.add_parser("create", help="create an API token acting as a user")
+    tcreate.add_argument("--email", required=True)
+    tcreate.add_argument("--name", default="API token")
+
+    serve = sub.add_parser("serve", help="serve the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    demo = sub.add_parser("demo", help="run a demo on SQLite with sample data")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    handlers = {"db": _db, "users": _users, "tokens": _tokens, "serve": _serve, "demo": _demo}
+    return handlers[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

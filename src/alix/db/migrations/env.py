@@ -1,0 +1,23 @@
+"""Alembic environment: runs migrations on the URL given by alix.db.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from alix.db import models  # noqa: F401 - registers every table on metadata
+from alix.db.base import metadata
+from alix.db.engine import make_engine
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or ""
+engine = make_engine(url)
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

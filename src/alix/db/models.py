@@ -1,0 +1,6 @@
+"""Imports every model module so that `metadata` knows all tables (for migrations checks)."""
+
+from alix.identity import model as identity_model
+from alix.jobs import model as jobs_model
+
+__all__ = ["identity_model", "jobs_model"]

@@ -1,0 +1,1 @@
+"""Background work: a task registry, a durable queue in the database, leases, a runner."""

@@ -1,0 +1,114 @@
+"""Task registry and the durable queue: enqueue inside a transaction, run after it commits."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from alix.clock import Clock, utc_now
+from alix.jobs.model import QUEUED, Job
+
+
+@dataclass
+class TaskContext:
+    """What a running task gets: its job, a session factory, the clock, progress reporting."""
+
+    job_id: int
+    organisation_id: int | None
+    payload: dict[str, Any]
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    queue: JobQueue
+
+    def report_progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        """Record progress that the toast area and the CLI show; its own short transaction."""
+        with self.session_factory.begin() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == self.job_id)
+                .values(progress_done=done, progress_total=total, progress_message=message[:500])
+            )
+
+
+TaskFn = Callable[[TaskContext], Awaitable[None] | None]
+
+
+@dataclass
+class TaskRegistry:
+    """Tasks by name; the web app, the CLI and workers share one registry."""
+
+    tasks: dict[str, TaskFn] = field(default_factory=dict)
+
+    def register(self, name: str) -> Callable[[TaskFn], TaskFn]:
+        def decorate(fn: TaskFn) -> TaskFn:
+            if name in self.tasks:
+                raise ValueError(f"Task {name!r} is registered twice.")
+            self.tasks[name] = fn
+            return fn
+
+        return decorate
+
+    def get(self, name: str) -> TaskFn:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise LookupError(f"No task named {name!r} is registered.") from None
+
+    @staticmethod
+    def is_async(fn: TaskFn) -> bool:
+        return inspect.iscoroutinefunction(fn)
+
+
+class JobQueue:
+    """Writes jobs in the caller's transaction and wakes the runners once it commits."""
+
+    def __init__(self, registry: TaskRegistry, *, clock: Clock = utc_now) -> None:
+        self.registry = registry
+        self.clock = clock
+        self._wakers: list[threading.Event] = []
+
+    def add_waker(self, waker: threading.Event) -> None:
+        self._wakers.append(waker)
+
+    def wake(self) -> None:
+        for waker in self._wakers:
+            waker.set()
+
+    def enqueue(
+        self,
+        session: Session,
+        task: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        organisation_id: int | None = None,
+        lease_key: str | None = None,
+        delay_seconds: float = 0,
+        max_attempts: int = 5,
+    ) -> Job:
+        """Queue task in session's transaction: it runs only if that transaction commits."""
+        self.registry.get(task)
+        now = self.clock()
+        job = Job(
+            organisation_id=organisation_id,
+            task=task,
+            payload=payload or {},
+            lease_key=lease_key,
+            status=QUEUED,
+            attempts=0,
+            max_attempts=max_attempts,
+            run_after=now + timedelta(seconds=delay_seconds),
+            created_at=now,
+            progress_done=0,
+            progress_message="",
+        )
+        session.add(job)
+        session.flush()
+        event.listen(session, "after_commit", lambda _s: self.wake(), once=True)
+        return job

@@ -1,0 +1,1 @@
+"""The web app: app factory, authentication, page shell and static files."""

@@ -1,0 +1,182 @@
+"""Who is calling: session cookie or bearer token, the gate in front of every route, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+import anyio
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alix.identity.model import Role, User
+from alix.identity.service import user_for_token
+from alix.web.public import is_csrf_exempt, is_public
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a user of one organisation, by session or by API token."""
+
+    user_id: int
+    organisation_id: int
+    email: str
+    name: str
+    role: Role
+    via_token: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def _principal(user: User, via_token: bool) -> Principal:
+    return Principal(user.id, user.organisation_id, user.email, user.name, user.role, via_token)
+
+
+def _resolve(factory: sessionmaker[Session], user_id: Any, bearer: str | None) -> Principal | None:
+    with factory.begin() as session:
+        if bearer is not None:
+            user = user_for_token(session, bearer)
+            return None if user is None else _principal(user, True)
+        if isinstance(user_id, int):
+            user = session.get(User, user_id)
+            if user is not None and user.is_active and not user.is_system:
+                return _principal(user, False)
+    return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def _wants_json(scope: Scope) -> bool:
+    if scope["path"].startswith("/api/"):
+        return True
+    for name, value in scope.get("headers", []):
+        if name == b"accept":
+            return b"application/json" in value and b"text/html" not in value
+    return False
+
+
+class AuthGate:
+    """Resolves the principal and refuses anonymous access outside `alix.web.public`."""
+
+    def __init__(self, app: ASGIApp, session_factory: sessionmaker[Session]) -> None:
+        self.app = app
+        self.factory = session_factory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        bearer = _bearer(scope)
+        user_id = scope.get("session", {}).get("user_id")
+        principal = None
+        if bearer is not None or user_id is not None:
+            principal = await anyio.to_thread.run_sync(_resolve, self.factory, user_id, bearer)
+        scope.setdefault("state", {})["principal"] = principal
+        if principal is None and not is_public(scope["path"]):
+            if bearer is not None or _wants_json(scope):
+                response: Any = JSONResponse(
+                    {"detail": "Authentication required: log in or send a valid API token."},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            else:
+                response = RedirectResponse(f"/login?next={scope['path']}", status_code=303)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def csrf_token(session: dict[str, Any]) -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+class CsrfGuard:
+    """Refuses unsafe cookie-authenticated requests without the session's CSRF token.
+
+    The token comes as the `csrf_token` field of a urlencoded form or the X-CSRF-Token
+    header (for fetch() calls). Bearer-token API calls carry no cookie and need none.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or _bearer(scope) is not None
+            or is_csrf_exempt(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        expected = scope.get("session", {}).get("csrf")
+        headers = dict(scope.get("headers", []))
+        given = headers.get(CSRF_HEADER.encode(), b"").decode("latin-1")
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if not given and headers.get(b"content-type", b"").startswith(
+            b"application/x-www-form-urlencoded"
+        ):
+            given = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])[0]
+        if not isinstance(expected, str) or not given or not hmac.compare_digest(expected, given):
+            response = PlainTextResponse(
+                "This form has expired or did not come from ALIX (CSRF check failed). "
+                "Reload the page and try again.",
+                status_code=403,
+            )
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def get_principal(request: Request) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        raise HTTPException(status_code=401, detail="Authentication required.")
+    return principal
+
+
+def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(status_code=403, detail="Only an administrator may do this.")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentAdmin = Annotated[Principal, Depends(get_admin)]
