@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from alix.errors import NotFound
 from alix.jobs.model import QUEUED, RUNNING, Job
 from alix.web.auth import CurrentPrincipal
 from alix.web.dependencies import SessionDep
@@ -34,3 +35,20 @@ def active_jobs(principal: CurrentPrincipal, session: SessionDep) -> list[dict[s
         }
         for job in jobs
     ]
+
+
+@router.get("/{job_id}")
+def get_job(job_id: int, principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """One job of the caller's organisation; another organisation's job is a 404."""
+    job = session.get(Job, job_id)
+    if job is None or job.organisation_id != principal.organisation_id:
+        raise NotFound(f"No job {job_id} in this organisation.")
+    return {
+        "id": job.id,
+        "task": job.task,
+        "status": job.status,
+        "done": job.progress_done,
+        "total": job.progress_total,
+        "message": job.progress_message,
+        "error": job.error,
+    }
