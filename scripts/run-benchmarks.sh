@@ -2,6 +2,7 @@
 # Runs every benchmark in bench/ one after the other and prints their tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+shopt -s nullglob
 status=0
 for bench in bench/*.py; do
   echo "=== $bench"
