@@ -9,14 +9,6 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from starlette.testclient import TestClient
-from tests.support import (
-    POSTGRES_URL,
-    Account,
-    login,
-    make_account,
-    make_settings,
-    postgres_url,
-)
 
 from alix.bootstrap import Container, build_container
 from alix.db import migrate
@@ -25,6 +17,14 @@ from alix.db.base import metadata
 from alix.db.engine import make_engine
 from alix.identity.model import Role
 from alix.web.app import create_app
+from tests.support import (
+    POSTGRES_URL,
+    Account,
+    login,
+    make_account,
+    make_settings,
+    postgres_url,
+)
 
 
 @pytest.fixture(scope="session")

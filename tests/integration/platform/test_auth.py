@@ -7,13 +7,13 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
-from tests.support import Account, csrf_of, login
 
 from alix.bootstrap import Container
 from alix.db.session import unit_of_work
 from alix.identity.model import User
 from alix.identity.service import create_api_token
 from alix.web.public import PUBLIC_PATHS, PUBLIC_PREFIXES, is_public
+from tests.support import Account, csrf_of, login
 
 
 def _token_for(container: Container, account: Account) -> str:

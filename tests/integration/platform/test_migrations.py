@@ -6,13 +6,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
-from tests.support import POSTGRES_URL, make_settings, postgres_url
 
 from alix.bootstrap import build_container
 from alix.db import migrate
 from alix.db import models as _models  # noqa: F401
 from alix.db.base import metadata
 from alix.web.app import create_app
+from tests.support import POSTGRES_URL, make_settings, postgres_url
 
 
 @pytest.fixture
