@@ -1,0 +1,1 @@
+"""Integrations of ALIX with outside systems, one package per system."""

@@ -1,0 +1,1 @@
+"""The Zoho CRM integration: connection, client and two-way sync."""
