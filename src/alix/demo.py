@@ -52,7 +52,10 @@ def ensure_demo_data(settings: Settings) -> None:
 
 def _start_emulator(public_url: str) -> subprocess.Popen[bytes] | None:
     # Launched as its own process: alix never imports the emulator.
-    if importlib.util.find_spec("zoho_emulator.__main__") is None:
+    if importlib.util.find_spec("zoho_emulator") is None or importlib.util.find_spec(
+        "zoho_emulator.__main__"
+    ) is None:
+        print("The Zoho CRM emulator is not installed; starting ALIX alone.")
         return None
     if _listening("127.0.0.1", EMULATOR_PORT):
         print(f"A Zoho CRM emulator already listens on port {EMULATOR_PORT}; reusing it.")
