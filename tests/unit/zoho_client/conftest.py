@@ -102,7 +102,12 @@ class MockZoho:
         self.minted += 1
         token = f"access-{self.minted}"
         self.valid_tokens.add(token)
-        body = {"access_token": token, "api_domain": API, "token_type": "Bearer", "expires_in": 3600}
+        body = {
+            "access_token": token,
+            "api_domain": API,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        }
         if "code" in form:
             body["refresh_token"] = "refresh-1"
         return _json(200, body)

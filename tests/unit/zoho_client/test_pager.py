@@ -49,7 +49,9 @@ async def test_a_second_that_outgrows_one_query_is_reported(harness: Harness) ->
         await read_all(harness, ["Account_Name"])
 
 
-async def test_sixty_fields_are_read_in_calls_of_at_most_fifty_merged_by_id(harness: Harness) -> None:
+async def test_sixty_fields_are_read_in_calls_of_at_most_fifty_merged_by_id(
+    harness: Harness,
+) -> None:
     harness.zoho.seed(450, fields=60)
     fields = [f"Field_{n}" for n in range(60)]
     records = await read_all(harness, fields)

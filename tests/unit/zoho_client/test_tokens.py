@@ -1,0 +1,135 @@
+"""Token refresh: shared stores, one refresh for many workers, and the SQL store's lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from alix.db.engine import make_engine
+from alix.integrations.zoho_crm.client import (
+    AuthenticationFailed,
+    InMemoryTokenStore,
+    SqlTokenStore,
+    metadata,
+)
+
+from .conftest import Harness, _error
+
+pytestmark = pytest.mark.anyio
+
+
+async def hammer(harness: Harness, clients: int, calls: int) -> None:
+    harness.zoho.seed(3)
+    opened = [harness.client() for _ in range(clients)]
+
+    async def work(n: int) -> None:
+        for _ in range(calls):
+            await opened[n].get_records("Accounts", ["5725767000004100001"], ["Account_Name"])
+
+    async with anyio.create_task_group() as group:
+        for n in range(clients):
+            group.start_soon(work, n)
+    for client in opened:
+        await client.aclose()
+
+
+async def test_two_clients_sharing_a_store_refresh_once_not_twice(harness: Harness) -> None:
+    await hammer(harness, clients=2, calls=3)
+    assert harness.zoho.minted == 1
+    harness.zoho.valid_tokens.clear()  # Zoho evicts the token under both clients
+    await hammer(harness, clients=2, calls=3)
+    assert harness.zoho.minted == 2
+
+
+async def test_a_second_invalid_token_after_refreshing_is_fatal(harness: Harness) -> None:
+    def always_invalid(request: httpx.Request) -> httpx.Response | None:
+        return _error(401, "INVALID_TOKEN") if request.url.path.startswith("/crm/") else None
+
+    harness.zoho.handler_override = always_invalid
+    async with harness.client() as client:
+        with pytest.raises(AuthenticationFailed, match="INVALID_TOKEN"):
+            await client.count("Accounts")
+    assert harness.zoho.minted == 2  # the first token, then exactly one refresh
+
+
+async def test_a_revoked_refresh_token_is_fatal(harness: Harness) -> None:
+    async with harness.client() as client:
+        client.auth._refresh_token = "revoked"  # what Zoho sees after a revoke
+        with pytest.raises(AuthenticationFailed, match="invalid_code"):
+            await client.count("Accounts")
+
+
+def sqlite_engines(tmp_path: Path, kind: str) -> tuple[Engine, Engine]:
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    if kind == "app":
+        return make_engine(url), make_engine(url)
+    args = {"check_same_thread": False, "timeout": 10}
+    return create_engine(url, connect_args=args), create_engine(url, connect_args=args)
+
+
+@pytest.mark.parametrize("kind", ["app", "plain"])
+async def test_two_processes_on_one_sqlite_store_refresh_once(
+    harness: Harness, tmp_path: Path, kind: str
+) -> None:
+    first, second = sqlite_engines(tmp_path, kind)
+    metadata.create_all(first)
+    stores = [SqlTokenStore(first), SqlTokenStore(second)]
+    harness.zoho.seed(1)
+    clients = []
+    for store in stores:
+        harness.store = store
+        clients.append(harness.client())
+
+    async def read(n: int) -> None:
+        for _ in range(3):
+            await clients[n].get_records("Accounts", ["5725767000004100001"], ["Account_Name"])
+
+    for round_ in range(2):
+        async with anyio.create_task_group() as group:
+            for n in range(2):
+                group.start_soon(read, n)
+        assert harness.zoho.minted == round_ + 1
+        harness.zoho.valid_tokens.clear()
+    for client in clients:
+        await client.aclose()
+    assert await stores[1].version("conn-1") == 2
+    first.dispose()
+    second.dispose()
+
+
+async def test_the_sql_store_encrypts_through_its_cipher(tmp_path: Path, harness: Harness) -> None:
+    class Reverse:
+        def encrypt(self, plaintext: str) -> str:
+            return plaintext[::-1]
+
+        def decrypt(self, ciphertext: str) -> str:
+            return ciphertext[::-1]
+
+    engine = make_engine(f"sqlite:///{tmp_path / 't.db'}")
+    metadata.create_all(engine)
+    harness.store = SqlTokenStore(engine, cipher=Reverse())
+    harness.zoho.seed(1)
+    async with harness.client() as client:
+        await client.get_records("Accounts", ["5725767000004100001"], ["Account_Name"])
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("select access_token from zoho_access_tokens").scalar()
+    assert stored == "1-ssecca"
+    token = await harness.store.load("conn-1")
+    assert token is not None and token.value == "access-1"
+    engine.dispose()
+
+
+async def test_revoking_forgets_the_access_token(harness: Harness) -> None:
+    harness.zoho.seed(1)
+    store = InMemoryTokenStore()
+    harness.store = store
+    async with harness.client() as client:
+        await client.get_records("Accounts", ["5725767000004100001"], ["Account_Name"])
+        assert await store.load("conn-1") is not None
+        await client.revoke()
+    assert await store.load("conn-1") is None
+    assert any(r.url.path == "/oauth/v2/token/revoke" for r in harness.zoho.requests)
