@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 
 async def read_all(harness: Harness, fields: list[str], **kw: object) -> list[Record]:
     async with harness.client() as client:
-        return [r async for r in client.iter_records("Accounts", fields, **kw)]  # type: ignore[arg-type]
+        return [r async for r in client.iter_records("Accounts", fields, **kw)]
 
 
 async def test_2500_records_walk_the_page_window_then_page_tokens(harness: Harness) -> None:
