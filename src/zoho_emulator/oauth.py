@@ -193,4 +193,4 @@ class TokenService:
 
     def _describe(self, access: AccessToken, api_domain: str) -> dict[str, Any]:
         return {"scope": " ".join(access.scopes), "api_domain": api_domain,
-                "token_type": "Bearer", "expires_in": int(access.expires - self.clock.time())}
+                "token_type": "Bearer", "expires_in": round(access.expires - self.clock.time())}
