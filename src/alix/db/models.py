@@ -1,5 +1,6 @@
 """Imports every model module so that `metadata` knows all tables (for migrations checks)."""
 
+from alix.customers import tables as customers_tables  # noqa: F401
 from alix.identity import model as identity_model
 from alix.jobs import model as jobs_model
 

@@ -1,0 +1,1 @@
+"""The customer master (Sales -> Customers): customers, contacts, addresses, change capture."""
