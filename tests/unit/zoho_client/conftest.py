@@ -170,10 +170,10 @@ class Harness:
             self.clock.advance(seconds)
 
         options.setdefault("retry", RetryPolicy(max_attempts=5, base_delay=0.5, budget=30))
+        options.setdefault("refresh_token", "refresh-1")
         return ZohoCrmClient.connect(
             client_id="client-1",
             client_secret="secret-1",
-            refresh_token="refresh-1",
             connection_id="conn-1",
             store=self.store,
             location="eu",

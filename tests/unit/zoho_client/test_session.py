@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import anyio
 import httpx
 import pytest
 
 from alix.integrations.zoho_crm.client import (
+    EDITION_CONCURRENCY,
     AuthenticationFailed,
+    LocalSlots,
     RateLimited,
     RequestRejected,
     RetryPolicy,
@@ -14,6 +17,7 @@ from alix.integrations.zoho_crm.client import (
     ScopeMissing,
     ServerError,
     TransportFailed,
+    worker_share,
 )
 
 from .conftest import Harness, _error, _json
@@ -134,3 +138,22 @@ async def test_a_schema_error_drops_the_cached_fields(harness: Harness) -> None:
             await client.count("Accounts", "(Gone_Field:equals:x)")
         await client.fields("Accounts")
     assert calls == ["fields", "fields"]
+
+
+async def test_local_slots_cap_calls_in_flight() -> None:
+    slots = LocalSlots(3)
+
+    async def call() -> None:
+        async with slots.slot():
+            await anyio.sleep(0.01)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(10):
+            group.start_soon(call)
+    assert slots.peak == 3
+
+
+def test_the_edition_cap_is_divided_among_worker_processes() -> None:
+    assert worker_share("Enterprise", 3) == 6
+    assert worker_share("free", 8) == 1
+    assert EDITION_CONCURRENCY["ultimate"] == 25

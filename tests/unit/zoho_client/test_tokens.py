@@ -16,6 +16,7 @@ from alix.integrations.zoho_crm.client import (
     SqlTokenStore,
     metadata,
 )
+from tests.support import postgres_url
 
 from .conftest import Harness, _error
 
@@ -57,13 +58,16 @@ async def test_a_second_invalid_token_after_refreshing_is_fatal(harness: Harness
 
 
 async def test_a_revoked_refresh_token_is_fatal(harness: Harness) -> None:
-    async with harness.client() as client:
-        client.auth._refresh_token = "revoked"  # what Zoho sees after a revoke
+    async with harness.client(refresh_token="revoked-refresh-token") as client:
         with pytest.raises(AuthenticationFailed, match="invalid_code"):
             await client.count("Accounts")
 
 
-def sqlite_engines(tmp_path: Path, kind: str) -> tuple[Engine, Engine]:
+def engines(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> tuple[Engine, Engine]:
+    """Two engines on one database: two processes sharing the token table."""
+    if kind == "postgres":
+        url = postgres_url(request.getfixturevalue("pg_schema"))
+        return make_engine(url), make_engine(url)
     url = f"sqlite:///{tmp_path / 'tokens.db'}"
     if kind == "app":
         return make_engine(url), make_engine(url)
@@ -71,11 +75,14 @@ def sqlite_engines(tmp_path: Path, kind: str) -> tuple[Engine, Engine]:
     return create_engine(url, connect_args=args), create_engine(url, connect_args=args)
 
 
-@pytest.mark.parametrize("kind", ["app", "plain"])
-async def test_two_processes_on_one_sqlite_store_refresh_once(
-    harness: Harness, tmp_path: Path, kind: str
+@pytest.mark.parametrize(
+    "kind", ["app", "plain", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def test_two_processes_on_one_database_store_refresh_once(
+    harness: Harness, tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
-    first, second = sqlite_engines(tmp_path, kind)
+    first, second = engines(request, tmp_path, kind)
+    metadata.drop_all(first)
     metadata.create_all(first)
     stores = [SqlTokenStore(first), SqlTokenStore(second)]
     harness.zoho.seed(1)

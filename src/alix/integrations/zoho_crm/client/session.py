@@ -150,10 +150,11 @@ class ZohoSession:
             elapsed = (self._clock() - started).total_seconds()
             delay = self.retry.delay(attempt, self._random())
             if not self.retry.allows(attempt, elapsed, delay):
-                failure.args = (
+                raise type(failure)(
                     f"{failure.message} Gave up after {attempt} attempts over {elapsed:.1f} s.",
-                )
-                raise failure
+                    code=failure.code,
+                    details=failure.details,
+                ) from failure
             await self._sleep(delay)
 
 
