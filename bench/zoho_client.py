@@ -11,15 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from alix.integrations.zoho_crm.client import InMemoryTokenStore, ZohoCrmClient
 from zoho_emulator.testing import EmulatorServer
