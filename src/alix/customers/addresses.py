@@ -1,0 +1,128 @@
+"""Commands on addresses: add, update, remove, choose the main one of a kind; all captured.
+
+At most one main address per kind and customer: the service refuses a second one with a
+field error unless asked to take the flag over, and a partial unique index refuses it in
+the database whoever writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from alix.clock import Clock, utc_now
+from alix.customers import outbox
+from alix.customers import repository as repo
+from alix.customers.fields import Entity
+from alix.customers.model import (
+    Actor,
+    Address,
+    Change,
+    Operation,
+    clean,
+    created,
+    other_main,
+    removed,
+)
+from alix.customers.service import apply_change, check_version, place
+from alix.errors import ValidationFailed
+
+
+def _make_room(
+    session: Session, actor: Actor, address_id: int | None, customer_id: int, kind: str,
+    replace_main: bool, now: datetime,
+) -> None:
+    siblings = repo.addresses_of(session, actor.organisation_id, customer_id)
+    previous = other_main(siblings, kind, address_id)
+    if previous is None:
+        return
+    if not replace_main:
+        raise ValidationFailed({"is_main": (
+            f"This customer already has a main {kind} address ({_describe(previous)}); "
+            "make this one the main address instead, or untick it."
+        )})
+    apply_change(session, actor, Entity.ADDRESS, previous, {"is_main": False}, now)
+
+
+def _describe(address: Address) -> str:
+    return ", ".join(p for p in (address.label, address.street, address.city) if p) or (
+        f"address {address.id}"
+    )
+
+
+def _unique_main(exc: IntegrityError) -> ValidationFailed:
+    return ValidationFailed({"is_main": (
+        "Another main address of this type was saved at the same moment; reload and try again."
+    )})
+
+
+def add_address(
+    session: Session, actor: Actor, customer_id: int, raw: Mapping[str, object],
+    *, replace_main: bool = False, clock: Clock = utc_now,
+) -> Address:
+    """Add an address; as a main address it needs replace_main when the kind has one already."""
+    customer = repo.get_customer(session, actor.organisation_id, customer_id)
+    values, errors = clean(Entity.ADDRESS, raw)
+    if errors:
+        raise ValidationFailed(errors)
+    values = place(values)
+    now = clock()
+    if values["is_main"]:
+        _make_room(session, actor, None, customer.id, str(values["kind"]), replace_main, now)
+    try:
+        [address_id] = repo.insert_rows(session, Entity.ADDRESS, [{
+            **values, "organisation_id": actor.organisation_id, "customer_id": customer.id,
+            "version": 1, "created_at": now, "updated_at": now,
+        }])
+    except IntegrityError as exc:
+        raise _unique_main(exc) from exc
+    outbox.record(session, actor, [
+        Change(Entity.ADDRESS, address_id, customer.id, Operation.CREATE, 1, created(values))
+    ], now)
+    return repo.get_address(session, actor.organisation_id, address_id)
+
+
+def update_address(
+    session: Session, actor: Actor, address_id: int, raw: Mapping[str, object],
+    *, replace_main: bool = False, expected_version: int | None = None, clock: Clock = utc_now,
+) -> Address:
+    """Change the fields given; see add_address for the main flag."""
+    current = repo.get_address(session, actor.organisation_id, address_id, for_update=True)
+    check_version(Entity.ADDRESS, current, expected_version)
+    values, errors = clean(Entity.ADDRESS, raw, partial=True)
+    if errors:
+        raise ValidationFailed(errors)
+    if "province" in values and "country" not in values:
+        values["country"] = current.country
+    values = place(values)
+    kind = str(values.get("kind", current.kind))
+    now = clock()
+    if values.get("is_main", current.is_main):
+        _make_room(session, actor, current.id, current.customer_id, kind, replace_main, now)
+    try:
+        result: Address = apply_change(session, actor, Entity.ADDRESS, current, values, now)
+    except IntegrityError as exc:
+        raise _unique_main(exc) from exc
+    return result
+
+
+def set_main_address(
+    session: Session, actor: Actor, address_id: int, *, clock: Clock = utc_now
+) -> Address:
+    """Make the address the main one of its kind; the previous main loses the flag."""
+    return update_address(session, actor, address_id, {"is_main": True}, replace_main=True,
+                          clock=clock)
+
+
+def remove_address(
+    session: Session, actor: Actor, address_id: int, *, clock: Clock = utc_now
+) -> None:
+    current = repo.get_address(session, actor.organisation_id, address_id, for_update=True)
+    repo.delete_row(session, Entity.ADDRESS, actor.organisation_id, current.id)
+    outbox.record(session, actor, [
+        Change(Entity.ADDRESS, current.id, current.customer_id, Operation.DELETE,
+               current.version + 1, removed(current.values()))
+    ], clock())
