@@ -2,6 +2,7 @@
 
 from alix.customers import tables as customers_tables  # noqa: F401
 from alix.identity import model as identity_model
+from alix.integrations.zoho_crm import model as zoho_crm_model  # noqa: F401
 from alix.jobs import model as jobs_model
 
 __all__ = ["identity_model", "jobs_model"]
