@@ -1,0 +1,7 @@
+"""The customer master's routers, as the app mounts them: pages, then the REST API."""
+
+from fastapi import APIRouter
+
+from alix.customers import api, pages
+
+ROUTERS: list[APIRouter] = [pages.router, api.router]
