@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from . import control_routes, metadata_routes, oauth_routes, record_routes
+from . import control_routes, features, metadata_routes, oauth_routes, record_routes
 from .errors import ZohoError, invalid_url
 from .responses import error_response
 from .state import EmulatorState
@@ -34,6 +34,7 @@ def create_app(state: EmulatorState | None = None, *,
     """An ASGI app over `state` (a fresh default state when None), exposed as `app.state.emu`."""
     state = state or EmulatorState()
     routes: list[BaseRoute] = [
+        *features.routes(state),  # part 2: its control actions precede the generic ones
         *control_routes.routes(state),
         *oauth_routes.routes(state),
         *metadata_routes.routes(state),

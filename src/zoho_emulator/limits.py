@@ -16,6 +16,9 @@ def cost(method: str, kind: str, records: int = 1) -> int:
     """Credits for one call: 1 by default; writes 1 per 10 records (100 records = 10)."""
     if method in ("POST", "PUT", "PATCH") and kind == "records":
         return max(1, math.ceil(records / 10))
+    if kind == "coql":
+        # COQL tiers by the LIMIT asked: 1 / 2 / 3 credits up to 200 / 1,000 / 2,000 (8.2, INF).
+        return 1 if records <= 200 else 2 if records <= 1000 else 3
     return 1
 
 
