@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from alix.customers import api, pages
+from alix.customers import api, detail_pages, pages
 
-ROUTERS: list[APIRouter] = [pages.router, api.router]
+ROUTERS: list[APIRouter] = [pages.router, detail_pages.router, api.router]
