@@ -32,6 +32,7 @@ class ChangeEvent:
     via_api: bool
     trigger: list[str] | None
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    related: bool = False  # a cascade caused by a write to another record (Account delete)
 
 
 Listener = Callable[[ChangeEvent], None]

@@ -30,10 +30,11 @@ class WriteContext:
     trigger: list[str] | None = None
     cascade: bool = True
 
-    def emit(self, module: str, op: Operation, changed: dict[str, dict[str, Any]]) -> None:
+    def emit(self, module: str, op: Operation, changed: dict[str, dict[str, Any]],
+             related: bool = False) -> None:
         if changed:
             self.publish(ChangeEvent(self.org.id, module, op, tuple(changed), self.user.id,
-                                     self.via_api, self.trigger, changed))
+                                     self.via_api, self.trigger, changed, related))
 
 
 def _success(ctx: WriteContext, message: str, rid: int, rec: Record) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def _cascade(ctx: WriteContext, module: Module, gone: set[int]) -> None:
                 continue
             if ctx.cascade and module.api_name == "Accounts" and (other.api_name, name) in CASCADE:
                 removed = {r for r in hits if _remove(ctx, other, r)}
-                ctx.emit(other.api_name, "delete", {str(r): {} for r in removed})
+                ctx.emit(other.api_name, "delete", {str(r): {} for r in removed}, related=True)
                 _cascade(ctx, other, removed)
                 continue
             # Other lookups are emptied; Modified_Time stays (README, "Deleting an Account").
@@ -204,4 +205,5 @@ def _cascade(ctx: WriteContext, module: Module, gone: set[int]) -> None:
                 rec = dict(store.records[rid])
                 del rec[name]
                 store.put(rid, rec)
-            ctx.emit(other.api_name, "update", {str(r): {name: None} for r in hits})
+            ctx.emit(other.api_name, "update", {str(r): {name: None} for r in hits},
+                     related=True)
