@@ -117,7 +117,8 @@ def create_app(container: Container, *, check_migrations: bool = True) -> FastAP
 def feature_routers() -> list[APIRouter]:
     """The routers of every feature, in menu order (features add theirs here)."""
     from alix.customers.routes import ROUTERS as CUSTOMER_ROUTERS
+    from alix.integrations.zoho_crm.routes import ROUTERS as ZOHO_CRM_ROUTERS
     from alix.jobs import api as jobs_api
 
-    routers: list[APIRouter] = [*CUSTOMER_ROUTERS, jobs_api.router]
+    routers: list[APIRouter] = [*CUSTOMER_ROUTERS, jobs_api.router, *ZOHO_CRM_ROUTERS]
     return routers

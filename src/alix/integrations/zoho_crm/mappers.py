@@ -5,9 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from alix.customers.fields import Entity
+from alix.customers.fields import Entity, fields_of
 from alix.customers.fields import Field as AlixField
-from alix.customers.fields import fields_of
 
 
 class ModuleKind(enum.StrEnum):

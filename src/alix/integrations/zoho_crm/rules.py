@@ -254,7 +254,8 @@ def _suggest(
     used_crm = {r.crm_field for r in others}
     if alix_field and not crm_field:
         wanted = spec.suggestions.get(alix_field)
-        if alix_field == "currency" and not schema.multi_currency and spec.kind is MapperKind.CUSTOMER:
+        home = not schema.multi_currency and spec.kind is MapperKind.CUSTOMER
+        if alix_field == "currency" and home:
             wanted = HOME_CURRENCY
         if wanted and wanted not in used_crm and schema.field(module_name, wanted) is not None:
             crm_field = wanted

@@ -1,0 +1,143 @@
+"""The configuration the sync reads: a frozen, versioned value built from the rules' state.
+
+The sync snapshots it when a run starts and compares `version` (cheap: `current_version`) to
+notice a change made on Details mid-run; it never reads the settings tables itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alix.errors import NotFound
+
+from . import repository
+from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
+from .model import ZohoConnection
+from .rules import (
+    ConflictPolicy,
+    DeletePolicy,
+    Direction,
+    IntegrationState,
+    crm_module_of,
+)
+from .schema import CrmSchema
+
+
+@dataclass(frozen=True)
+class MappedField:
+    """One complete mapping row: which ALIX field goes to which CRM field, which way."""
+
+    alix_field: str
+    crm_field: str
+    direction: Direction
+    alix_type: str
+    crm_type: str
+    crm_length: int | None
+
+
+@dataclass(frozen=True)
+class MapperConfig:
+    kind: MapperKind
+    crm_module: str | None
+    fields: tuple[MappedField, ...]
+
+    def field_for(self, alix_field: str) -> MappedField | None:
+        return next((f for f in self.fields if f.alix_field == alix_field), None)
+
+
+@dataclass(frozen=True)
+class ModuleConfig:
+    """A module: on or off, the CRM module it lives in and (custom modules) the Account lookup."""
+
+    kind: ModuleKind
+    active: bool
+    crm_module: str | None
+    account_lookup: str | None
+    mappers: tuple[MapperConfig, ...]
+
+
+@dataclass(frozen=True)
+class SyncConfiguration:
+    """Everything the sync needs to know from Details; equal versions mean equal values."""
+
+    connection_id: int
+    organisation_id: int
+    version: int
+    zoho_org_id: str
+    multi_currency: bool
+    home_currency: str
+    conflict_policy: ConflictPolicy
+    delete_crm_to_alix: DeletePolicy
+    delete_alix_to_crm: DeletePolicy
+    modules: tuple[ModuleConfig, ...]
+
+    def module(self, kind: ModuleKind) -> ModuleConfig:
+        return next(m for m in self.modules if m.kind is kind)
+
+    def mapper(self, kind: MapperKind) -> MapperConfig:
+        return next(mc for m in self.modules for mc in m.mappers if mc.kind is kind)
+
+
+def build(
+    *,
+    connection_id: int,
+    organisation_id: int,
+    version: int,
+    zoho_org_id: str,
+    state: IntegrationState,
+    schema: CrmSchema,
+) -> SyncConfiguration:
+    """The frozen configuration of a state (pure); incomplete rows are left out."""
+    modules = []
+    for kind, spec in MODULES.items():
+        module = state.module(kind)
+        mappers = []
+        for mapper in spec.mappers:
+            crm_module = crm_module_of(state, mapper)
+            alix_spec = MAPPERS[mapper]
+            fields = []
+            for row in state.rows_of(mapper):
+                alix = alix_spec.alix_field(row.alix_field)
+                crm = schema.field(crm_module, row.crm_field)
+                if not row.complete or alix is None or crm is None:
+                    continue
+                fields.append(MappedField(alix.name, crm.api_name, row.direction,
+                                          alix.type.value, crm.data_type, crm.length))
+            mappers.append(MapperConfig(mapper, crm_module, tuple(fields)))
+        modules.append(ModuleConfig(
+            kind, module.active, module.crm_module if spec.custom else spec.crm_module,
+            module.account_lookup, tuple(mappers),
+        ))
+    return SyncConfiguration(
+        connection_id=connection_id, organisation_id=organisation_id, version=version,
+        zoho_org_id=zoho_org_id, multi_currency=schema.multi_currency,
+        home_currency=schema.home_currency, conflict_policy=state.policies.conflict,
+        delete_crm_to_alix=state.policies.delete_crm_to_alix,
+        delete_alix_to_crm=state.policies.delete_alix_to_crm, modules=tuple(modules),
+    )
+
+
+def load_configuration(session: Session, connection_id: int) -> SyncConfiguration:
+    """The configuration of a connection as stored now; NotFound if there is none."""
+    connection = session.get(ZohoConnection, connection_id)
+    if connection is None or not repository.has_configuration(session, connection):
+        raise NotFound(f"Zoho CRM connection {connection_id} has no configuration.")
+    return build(
+        connection_id=connection.id, organisation_id=connection.organisation_id,
+        version=connection.config_version, zoho_org_id=connection.zoho_org_id,
+        state=repository.load_state(session, connection),
+        schema=repository.schema_of(connection),
+    )
+
+
+def current_version(session: Session, connection_id: int) -> int:
+    """The stored version, for a running sync to compare with its snapshot's."""
+    version = session.scalar(
+        select(ZohoConnection.config_version).where(ZohoConnection.id == connection_id)
+    )
+    if version is None:
+        raise NotFound(f"Zoho CRM connection {connection_id} does not exist.")
+    return int(version)

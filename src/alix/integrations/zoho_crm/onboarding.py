@@ -1,0 +1,185 @@
+"""The connect, confirm, cancel, disconnect and metadata-refresh flows, for pages and API.
+
+Zoho calls run on the event loop; the database steps around them run in worker threads, each in
+its own unit of work, so no transaction stays open while Zoho answers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable, MutableMapping
+from typing import Any, TypeVar
+
+import httpx
+from anyio import to_thread
+from sqlalchemy.orm import Session
+
+from alix.bootstrap import Container
+from alix.db.session import unit_of_work
+from alix.errors import AlixError, Conflict, Forbidden
+
+from . import connection as conn
+from . import repository
+from .client import ZohoError
+from .model import CONNECTED, PENDING, ZohoConnection
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "zoho_crm_oauth"
+_T = TypeVar("_T")
+
+
+class ZohoUnavailable(Conflict):
+    """Zoho refused or could not be reached; the message says which and what to do."""
+
+
+def connector(container: Container) -> conn.Connector:
+    """The Connector of this app; tests may put an httpx transport in container.extras."""
+    transport = container.extras.get("zoho_transport")
+    return conn.Connector(
+        container.settings, container.engine, clock=container.clock,
+        transport=transport if isinstance(transport, httpx.AsyncBaseTransport) else None,
+    )
+
+
+async def _db(container: Container, work: Callable[[Session], _T]) -> _T:
+    def run() -> _T:
+        with unit_of_work(container.session_factory) as session:
+            return work(session)
+
+    return await to_thread.run_sync(run)
+
+
+async def start(
+    container: Container, session_store: MutableMapping[str, Any], location: str
+) -> str:
+    """Remember a fresh `state` in the session; the URL of Zoho's consent page."""
+    if not container.settings.zoho_client_id:
+        raise Conflict(
+            "Zoho CRM is not configured on this server: set ALIX_ZOHO_CLIENT_ID and "
+            "ALIX_ZOHO_CLIENT_SECRET (see docs/zoho-crm.md)."
+        )
+    state = conn.new_state()
+    url = await connector(container).authorization_url(location, state)
+    session_store[SESSION_KEY] = {"state": state, "location": location}
+    return url
+
+
+async def callback(
+    container: Container,
+    session_store: MutableMapping[str, Any],
+    *,
+    organisation_id: int,
+    user_id: int,
+    params: dict[str, str],
+) -> ZohoConnection:
+    """Check `state` against the session, exchange the code, keep it pending confirmation."""
+    expected = session_store.pop(SESSION_KEY, None)
+    given = params.get("state", "")
+    if (
+        not isinstance(expected, dict)
+        or not given
+        or not hmac.compare_digest(str(expected.get("state", "")), given)
+    ):
+        raise Forbidden(
+            "This Zoho authorization did not start from this ALIX session (the OAuth state "
+            "does not match), so it was refused. Click Connect on Settings -> Integration."
+        )
+    if params.get("error"):
+        raise Conflict(f"Zoho did not authorize ALIX ({params['error']}); nothing was connected.")
+    code = params.get("code")
+    if not code:
+        raise Conflict("Zoho's answer carried no authorization code; click Connect again.")
+    location = params.get("location") or str(expected.get("location") or "us")
+    link = connector(container)
+    try:
+        grant, identity, schema = await link.exchange(code, location,
+                                                      params.get("accounts-server"))
+    except ZohoError as exc:
+        raise ZohoUnavailable(f"Connecting Zoho CRM failed: {exc}") from exc
+
+    def keep(session: Session) -> ZohoConnection:
+        return conn.store_pending(
+            session, link.cipher, organisation_id=organisation_id, user_id=user_id,
+            location=location.lower(), grant=grant, identity=identity, schema=schema,
+            clock=container.clock,
+        )
+
+    try:
+        return await _db(container, keep)
+    except AlixError:
+        # Refused (another org, already connected): the token we just got must not live on.
+        await _revoke_quietly(link, grant.refresh_token, grant.accounts_url)
+        raise
+
+
+async def confirm(container: Container, organisation_id: int) -> ZohoConnection:
+    return await _db(container, lambda s: conn.confirm(s, organisation_id, clock=container.clock))
+
+
+async def cancel(container: Container, organisation_id: int) -> None:
+    """Drop a pending authorization, revoking its token."""
+    await _disconnect(container, organisation_id, PENDING)
+
+
+async def disconnect(container: Container, organisation_id: int) -> str | None:
+    """Revoke the refresh token and forget the tokens; the configuration stays.
+
+    Returns a warning when Zoho could not revoke (the token is forgotten here anyway).
+    """
+    return await _disconnect(container, organisation_id, CONNECTED)
+
+
+async def _disconnect(container: Container, organisation_id: int, status: str) -> str | None:
+    link = connector(container)
+
+    def load(session: Session) -> tuple[str | None, str]:
+        found = repository.connection_of(session, organisation_id)
+        if found is None or found.status != status:
+            raise Conflict("Zoho CRM is not connected for this organisation.")
+        token = link.cipher.decrypt(found.refresh_token) if found.refresh_token else None
+        return token, found.accounts_url
+
+    token, accounts_url = await _db(container, load)
+    warning = None
+    if token:
+        warning = await _revoke_quietly(link, token, accounts_url)
+
+    def forget(session: Session) -> None:
+        found = repository.connection_of(session, organisation_id)
+        if found is not None:
+            conn.forget_tokens(session, found, clock=container.clock)
+
+    await _db(container, forget)
+    return warning
+
+
+async def _revoke_quietly(link: conn.Connector, token: str, accounts_url: str) -> str | None:
+    try:
+        await link.revoke(token, accounts_url)
+    except ZohoError as exc:
+        # Never log the token itself, only what Zoho said.
+        log.warning("Revoking a Zoho CRM refresh token failed: %s", exc.message)
+        return (
+            f"Zoho did not confirm the revocation ({exc.message}). Remove ALIX from "
+            "Connected Apps in your Zoho account settings to be sure."
+        )
+    return None
+
+
+async def refresh_metadata(container: Container, organisation_id: int) -> None:
+    """Re-read the CRM's modules and fields (after a field was added or renamed in Zoho)."""
+    link = connector(container)
+    found = await _db(container, lambda s: repository.connected(s, organisation_id))
+    try:
+        async with link.client_for(found) as crm:
+            schema = await conn.read_schema(crm, refresh=True)
+    except ZohoError as exc:
+        raise ZohoUnavailable(f"Reading the CRM metadata failed: {exc}") from exc
+
+    def store(session: Session) -> None:
+        current = repository.connected(session, organisation_id, for_update=True)
+        conn.store_schema(current, schema, clock=container.clock)
+
+    await _db(container, store)

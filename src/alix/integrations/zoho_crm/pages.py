@@ -1,0 +1,150 @@
+"""Settings -> Integration pages: the list, Connect and its callback, and Details."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from alix.db.session import unit_of_work
+from alix.errors import AlixError, Forbidden
+from alix.web.auth import CurrentAdmin, Principal
+from alix.web.dependencies import ContainerDep
+from alix.web.templating import flash, render
+
+from . import onboarding, repository, service
+from .api import connection_json
+from .connection import CALLBACK_PATH, DATA_CENTRE_NAMES
+from .model import CONNECTED
+from .rules import ConflictPolicy, DeletePolicy
+
+router = APIRouter(include_in_schema=False)
+
+INTEGRATIONS = "/settings/integrations"
+DETAILS = "/settings/integrations/zoho-crm"
+
+CONFLICT_LABELS = {
+    ConflictPolicy.MOST_RECENT: "Most recent change wins",
+    ConflictPolicy.CRM_WINS: "Zoho CRM wins",
+    ConflictPolicy.ALIX_WINS: "ALIX wins",
+    ConflictPolicy.ASK: "Ask me",
+}
+DELETE_LABELS = {
+    DeletePolicy.DELETE: "Delete",
+    DeletePolicy.MARK_INACTIVE: "Mark inactive",
+    DeletePolicy.IGNORE: "Ignore",
+}
+
+
+@router.get(INTEGRATIONS, response_class=HTMLResponse, name="integrations")
+def integrations(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    with unit_of_work(container.session_factory) as session:
+        found = repository.connection_of(session, admin.organisation_id)
+        status = connection_json(found)
+    return render(request, "zoho_crm/integrations.html", {
+        "zoho": status,
+        "data_centres": DATA_CENTRE_NAMES,
+        "override": container.settings.zoho_accounts_url,
+        "configured": bool(container.settings.zoho_client_id),
+    })
+
+
+@router.post(f"{DETAILS}/connect")
+async def connect(
+    request: Request,
+    admin: CurrentAdmin,
+    container: ContainerDep,
+    location: Annotated[str, Form()] = "us",
+) -> Response:
+    try:
+        url = await onboarding.start(container, request.session, location)
+    except AlixError as exc:
+        flash(request, str(exc), "error")
+        return RedirectResponse(INTEGRATIONS, status_code=303)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get(CALLBACK_PATH, response_class=HTMLResponse)
+async def oauth_callback(request: Request, container: ContainerDep) -> Response:
+    # Public route (alix.web.public): Zoho's redirect lands here; we check the session and the
+    # state ourselves.
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None or not principal.is_admin:
+        raise Forbidden(
+            "Log in to ALIX as an administrator, then click Connect on Settings -> Integration."
+        )
+    found = await onboarding.callback(
+        container, request.session, organisation_id=principal.organisation_id,
+        user_id=principal.user_id, params=dict(request.query_params),
+    )
+    return render(request, "zoho_crm/confirm.html", {"zoho": connection_json(found)})
+
+
+@router.post(f"{DETAILS}/confirm")
+async def confirm(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    found = await onboarding.confirm(container, admin.organisation_id)
+    flash(request, f"Zoho CRM is connected to {found.zoho_org_name}.")
+    return RedirectResponse(INTEGRATIONS, status_code=303)
+
+
+@router.post(f"{DETAILS}/cancel")
+async def cancel(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    await onboarding.cancel(container, admin.organisation_id)
+    flash(request, "Nothing was connected; the authorization was revoked.", "info")
+    return RedirectResponse(INTEGRATIONS, status_code=303)
+
+
+@router.post(f"{DETAILS}/disconnect")
+async def disconnect(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    warning = await onboarding.disconnect(container, admin.organisation_id)
+    flash(request, "Zoho CRM is disconnected; its settings are kept for a reconnect.", "info")
+    if warning:
+        flash(request, warning, "warning")
+    return RedirectResponse(INTEGRATIONS, status_code=303)
+
+
+@router.post(f"{DETAILS}/refresh")
+async def refresh(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    try:
+        await onboarding.refresh_metadata(container, admin.organisation_id)
+        flash(request, "The CRM modules and fields were read again.")
+    except onboarding.ZohoUnavailable as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse(DETAILS, status_code=303)
+
+
+@router.post(f"{DETAILS}/policies")
+def policies(
+    request: Request,
+    admin: CurrentAdmin,
+    container: ContainerDep,
+    conflict: Annotated[str, Form()],
+    delete_crm_to_alix: Annotated[str, Form()],
+    delete_alix_to_crm: Annotated[str, Form()],
+) -> Response:
+    try:
+        with unit_of_work(container.session_factory) as session:
+            service.set_policies(session, admin.organisation_id, conflict, delete_crm_to_alix,
+                                 delete_alix_to_crm)
+        flash(request, "The synchronization policies are saved.")
+    except AlixError as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse(DETAILS + "#policies", status_code=303)
+
+
+@router.get(DETAILS, response_class=HTMLResponse, name="zoho_crm_details")
+def details(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    with unit_of_work(container.session_factory) as session:
+        found = repository.connection_of(session, admin.organisation_id)
+        if found is None or found.status != CONNECTED:
+            flash(request, "Connect Zoho CRM first.", "info")
+            return RedirectResponse(INTEGRATIONS, status_code=303)
+        view = service.describe(service.snapshot(session, admin.organisation_id))
+        zoho = connection_json(found)
+    return render(request, "zoho_crm/details.html", {
+        "zoho": zoho,
+        "view": view,
+        "conflict_labels": CONFLICT_LABELS,
+        "delete_labels": DELETE_LABELS,
+    })

@@ -1,0 +1,9 @@
+"""The routers of the Zoho CRM integration, for alix.web.app.feature_routers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import api, pages
+
+ROUTERS: list[APIRouter] = [pages.router, api.router]
