@@ -82,7 +82,7 @@ class Notifier:
         if org is None or not event.ids:
             return
         now = self.state.clock.time()
-        related = bool(getattr(event, "related", False))
+        related = event.related
         for channel in self.channels.live(event.org_id, now):
             if not channel.wants(event.module, event.operation):
                 continue
