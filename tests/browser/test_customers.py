@@ -19,6 +19,7 @@ def test_create_edit_deactivate_and_find_a_customer(page: Page, live_server: Liv
     page.get_by_role("link", name="New customer").click()
 
     # The name field has the focus: type straight away; a bad email is refused inline.
+    expect(page.get_by_label("Customer name")).to_be_focused()
     page.keyboard.type("Wonka Industries")
     page.get_by_label("Currency").select_option("EUR")
     page.get_by_label("Email").fill("candy-at-wonka")
