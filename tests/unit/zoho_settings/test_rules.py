@@ -44,7 +44,8 @@ CONTACTS = CrmModule("Contacts", "Contacts", False, (
 ))
 MODULES = (
     replace(ACCOUNTS, fields=(*ACCOUNTS.fields, CURRENCY)), CONTACTS,
-    _address_module("Billing_Addresses", "Account"), _address_module("Shipping_Addresses", "Account"),
+    _address_module("Billing_Addresses", "Account"),
+    _address_module("Shipping_Addresses", "Account"),
     _address_module("Sites", "Account", "Billed_Account"),
     CrmModule("Projects", "Projects", True, (CrmField("Name", "Project Name", "text"),)),
 )
@@ -319,7 +320,7 @@ def test_several_lookups_need_a_second_choice(cfg: Config) -> None:
     assert cfg.state.module(K.SHIPPING).account_lookup is None
     with pytest.raises(ValidationFailed, match="several lookups to Accounts"):
         cfg.activate(K.SHIPPING)
-    with pytest.raises(ValidationFailed, match="Billed_Account, Account|Account, Billed_Account"):
+    with pytest.raises(ValidationFailed, match=r"Billed_Account, Account|Account, Billed_Account"):
         cfg.choose(K.SHIPPING, "Sites", "Owner")
     cfg.choose(K.SHIPPING, "Sites", "Billed_Account")
     assert cfg.state.module(K.SHIPPING).account_lookup == "Billed_Account"
@@ -383,7 +384,7 @@ def test_policies_default_and_choices() -> None:
     assert rules.Policies().delete_alix_to_crm is rules.DeletePolicy.MARK_INACTIVE
     chosen = rules.policies("ask", "delete", "ignore")
     assert chosen.conflict is rules.ConflictPolicy.ASK
-    with pytest.raises(ValidationFailed, match="most_recent, crm_wins, alix_wins, ask"):
+    with pytest.raises(ValidationFailed, match=r"most_recent, crm_wins, alix_wins, ask"):
         rules.policies("coin_flip", "delete", "ignore")
 
 

@@ -1,0 +1,178 @@
+"""The seed's steps in chromium: connect through the emulator's consent page, then Details."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from alix.integrations.zoho_crm.connection import CALLBACK_PATH
+from tests.browser.conftest import log_in, screenshot
+from tests.live import LiveServer, serve_alix
+from zoho_emulator.testing import EmulatorServer
+
+CLIENT_ID = "1000.BROWSER"
+CLIENT_SECRET = "browser-secret"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def zoho_server(tmp_path: Path, emu: EmulatorServer) -> Iterator[LiveServer]:
+    with serve_alix(tmp_path / "zoho.db", zoho_client_id=CLIENT_ID,
+                    zoho_client_secret=CLIENT_SECRET, zoho_accounts_url=emu.base_url) as server:
+        emu.state.tokens.register_client(CLIENT_ID, CLIENT_SECRET,
+                                         server.base_url + CALLBACK_PATH)
+        yield server
+
+
+@pytest.fixture
+def tab(browser: Browser, zoho_server: LiveServer) -> Iterator[Page]:
+    context = browser.new_context(base_url=zoho_server.base_url,
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log_in(page, zoho_server.admin)
+    yield page
+    context.close()
+
+
+def _consent(page: Page) -> None:
+    page.goto("/settings/integrations")
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="United States (zoho.com)").click()
+    page.wait_for_url("**/oauth/v2/auth?**")
+
+
+def _mapper(page: Page, kind: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'[data-mapper="{kind}"]')
+
+
+def _reloading(page: Page, action) -> None:  # type: ignore[no-untyped-def]
+    with page.expect_navigation():
+        action()
+
+
+def _toggle(page: Page, kind: str) -> None:
+    page.locator(f'label.switch:has([data-toggle="{kind}"])').click()
+
+
+def _add_row(page: Page, mapper: str, side: str, label: str) -> None:
+    _reloading(page, lambda: _mapper(page, mapper).locator("[data-add]").click())
+    select = _mapper(page, mapper).locator("tr[data-row]").last.locator(f'select[data-side="{side}"]')
+    _reloading(page, lambda: select.select_option(label=label))
+
+
+def _address_rows(page: Page, mapper: str, names: list[str]) -> None:
+    for label in names:
+        _add_row(page, mapper, "alix_field", label)
+
+
+ADDRESS = ["Street", "City", "Country", "Province / state", "Postal code"]
+
+
+def test_a_forged_state_is_refused(tab: Page) -> None:
+    _consent(tab)
+    tab.get_by_role("button", name="Accept").click()
+    tab.wait_for_url("**/oauth/callback**")
+    expect(tab.get_by_role("button", name="Connect ALIX")).to_be_visible()
+    # A second callback with a state ALIX never issued (e.g. from an attacker's link).
+    parts = dict(parse_qsl(urlsplit(tab.url).query))
+    parts["state"] = "forged"
+    tab.goto(CALLBACK_PATH + "?" + urlencode(parts))
+    expect(tab.get_by_text("the OAuth state does not match")).to_be_visible()
+
+
+def test_the_seed_steps(tab: Page) -> None:
+    # Connect Zoho CRM
+    _consent(tab)
+    tab.get_by_role("button", name="Accept").click()
+    tab.get_by_role("button", name="Connect ALIX").click()
+    tab.wait_for_url("**/settings/integrations")
+    expect(tab.get_by_text("Connected as")).to_be_visible()
+    tab.get_by_role("link", name="Details").click()
+    tab.wait_for_url("**/settings/integrations/zoho-crm")
+    expect(tab.get_by_text("Connected as")).to_contain_text("Maple Leaf Trading Inc.")
+    expect(tab.locator('[data-mapper="customer"]')).to_contain_text("Client Name")
+    expect(tab.locator('.sync-icon button')).to_be_disabled()
+    screenshot(tab, "zoho-details-connected")
+
+    # Activate Customers: without Currency the error says so
+    _toggle(tab, "customers")
+    expect(tab.locator("#msg-customers li.error")).to_contain_text("Map Currency")
+    expect(tab.locator('[data-toggle="customers"]')).not_to_be_checked()
+    _add_row(tab, "customer", "alix_field", "Currency")
+    currency = _mapper(tab, "customer").locator("tr[data-row]").last
+    expect(currency.locator('select[data-side="crm_field"]')).to_have_value("Currency")
+    _reloading(tab, lambda: _toggle(tab, "customers"))
+    expect(tab.locator('[data-toggle="customers"]')).to_be_checked()
+
+    # + twice on an incomplete mapper shows the error; mandatory rows have no X
+    contact = _mapper(tab, "contact_person")
+    _reloading(tab, lambda: contact.locator("[data-add]").click())
+    contact.locator("[data-add]").click()
+    expect(tab.locator("#msg-contact_person li.error")).to_contain_text(
+        "Complete the field mapping")
+    for mapper, rows in (("customer", 2), ("contact_person", 2)):
+        mandatory = _mapper(tab, mapper).locator("tr[data-row]")
+        for index in range(rows):
+            expect(mandatory.nth(index).locator("[data-delete]")).to_have_count(0)
+    _reloading(tab, lambda: contact.locator("tr[data-row]").last.locator("[data-delete]").click())
+
+    # Main billing and main shipping addresses
+    for kind in ("main_billing_address", "main_shipping_address"):
+        _address_rows(tab, kind, ADDRESS)
+        _reloading(tab, lambda kind=kind: _toggle(tab, kind))
+        expect(tab.locator(f'[data-toggle="{kind}"]')).to_be_checked()
+    billing_city = _mapper(tab, "main_billing_address").locator("tr[data-row]").nth(1)
+    expect(billing_city.locator('select[data-side="crm_field"]')).to_have_value("Billing_City")
+    expect(billing_city.locator("[data-delete]")).to_have_count(0)  # required and active
+
+    # Billing and shipping addresses: the dropdown, the fields, Default and the Name row
+    for kind, module in (("billing_addresses", "Billing Addresses"),
+                         ("shipping_addresses", "Shipping Addresses")):
+        dropdown = tab.locator(f'[data-crm-module="{kind}"]')
+        options = dropdown.locator("option").all_inner_texts()
+        assert "Projects" not in options and module in options
+        _reloading(tab, lambda d=dropdown, m=module: d.select_option(label=m))
+        _address_rows(tab, kind, [*ADDRESS, "Main address"])
+        is_main = _mapper(tab, kind).locator("tr[data-row]").last
+        expect(is_main.locator('select[data-side="crm_field"]')).to_have_value("Default")
+        name_label = "Billing Address Name" if kind == "billing_addresses" else \
+            "Shipping Address Name"
+        _add_row(tab, kind, "crm_field", name_label)
+        name_row = _mapper(tab, kind).locator("tr[data-row]").last
+        expect(name_row.locator('select[data-side="alix_field"]')).to_have_value("label")
+        _reloading(tab, lambda kind=kind: _toggle(tab, kind))
+        expect(tab.locator(f'[data-toggle="{kind}"]')).to_be_checked()
+    screenshot(tab, "zoho-details-configured")
+
+    # An active custom module cannot change its CRM module
+    dropdown = tab.locator('[data-crm-module="billing_addresses"]')
+    expect(dropdown).to_be_disabled()
+    refused = tab.evaluate("""async () => {
+        const r = await fetch('/api/v1/integrations/zoho-crm/modules/billing_addresses', {
+            method: 'PATCH', headers: {'Content-Type': 'application/json',
+            'X-CSRF-Token': window.alix.csrf()},
+            body: JSON.stringify({crm_module: 'Shipping_Addresses'})});
+        return [r.status, (await r.json()).detail];
+    }""")
+    assert refused[0] == 409 and "Deactivate Billing addresses" in refused[1]
+
+    # Deactivate, delete its mappings, change it
+    _reloading(tab, lambda: _toggle(tab, "billing_addresses"))
+    rows = _mapper(tab, "billing_addresses").locator("tr[data-row]")
+    while rows.count():
+        _reloading(tab, lambda: rows.first.locator("[data-delete]").click())
+    expect(dropdown).to_be_enabled()
+    _reloading(tab, lambda: dropdown.select_option(label="Shipping Addresses"))
+    expect(dropdown).to_have_value("Shipping_Addresses")
+    tab.evaluate("window.scrollTo(0, 0)")
+    screenshot(tab, "zoho-details-changed-module")
