@@ -26,6 +26,8 @@ def test_create_edit_deactivate_and_find_a_customer(page: Page, live_server: Liv
     page.get_by_role("button", name="Create customer").click()
     expect(page.get_by_text("is not a valid email address")).to_be_visible()
     expect(page.get_by_label("Customer name")).to_have_value("Wonka Industries")
+    expect(page.get_by_label("Email")).to_be_focused()
+    screenshot(page, "customers-form")
     page.get_by_label("Email").fill("candy@wonka.example")
     page.get_by_role("button", name="Create customer").click()
     expect(page.get_by_text("Customer Wonka Industries created.")).to_be_visible()

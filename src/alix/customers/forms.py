@@ -91,7 +91,3 @@ def for_editing(values: Mapping[str, Value]) -> dict[str, Value]:
 def _str(value: Value) -> str | None:
     return value if isinstance(value, str) else None
 
-
-def errors_of(errors: Mapping[str, list[str]], prefix: str = "") -> dict[str, list[str]]:
-    """Errors addressed to one form; those of other fields are kept under "" for a banner."""
-    return {k.removeprefix(prefix): v for k, v in errors.items() if k.startswith(prefix)}
