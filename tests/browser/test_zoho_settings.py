@@ -66,7 +66,8 @@ def _toggle(page: Page, kind: str) -> None:
 
 def _add_row(page: Page, mapper: str, side: str, label: str) -> None:
     _reloading(page, lambda: _mapper(page, mapper).locator("[data-add]").click())
-    select = _mapper(page, mapper).locator("tr[data-row]").last.locator(f'select[data-side="{side}"]')
+    row = _mapper(page, mapper).locator("tr[data-row]").last
+    select = row.locator(f'select[data-side="{side}"]')
     _reloading(page, lambda: select.select_option(label=label))
 
 
