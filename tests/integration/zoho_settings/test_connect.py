@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sqlalchemy import text
+from starlette.testclient import TestClient
 
+from alix.identity.model import Role
 from tests.integration.zoho_settings.conftest import (
     BROOK,
     PUBLIC,
@@ -15,6 +17,7 @@ from tests.integration.zoho_settings.conftest import (
     connect,
     csrf,
 )
+from tests.support import csrf_of, login, make_account
 from zoho_emulator.testing import EmulatorServer
 
 
@@ -107,3 +110,20 @@ def test_disconnect_revokes_the_refresh_token(alix: Alix, emu: EmulatorServer) -
     assert not (new & _tokens_of(emu)), "the refresh token still works at Zoho"
     with alix.container.engine.connect() as db:
         assert db.execute(text("SELECT refresh_token FROM zoho_connections")).scalar() is None
+
+
+def test_members_and_strangers_cannot_use_the_pages(alix: Alix, emu: EmulatorServer) -> None:
+    connect(alix.http, emu)
+    member = make_account(alix.container, "Acme Ltd", "member@acme.example", Role.MEMBER)
+    with TestClient(alix.http.app, base_url=PUBLIC) as http:
+        anonymous = http.get("/integrations/zoho-crm/oauth/callback?state=x&code=y",
+                             headers={"Accept": "text/html"})
+        assert anonymous.status_code == 403
+        login(http, member)
+        for path in ("/settings/integrations", "/settings/integrations/zoho-crm"):
+            assert http.get(path, headers={"Accept": "text/html"}).status_code == 403
+        page = http.get("/").text
+        answer = http.post("/settings/integrations/zoho-crm/disconnect",
+                           data={"csrf_token": csrf_of(page)}, follow_redirects=False)
+        assert answer.status_code == 403
+    assert alix.http.get("/api/v1/integrations/zoho-crm").json()["status"] == "connected"
