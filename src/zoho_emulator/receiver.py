@@ -40,6 +40,7 @@ class CallbackReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -35,7 +35,7 @@ def _seed(emu: EmulatorServer, count: int) -> list[int]:
 
 def _wait(api: httpx.Client, job_id: str, timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
-    seen = []
+    seen: list[str] = []
     while time.monotonic() < deadline:
         entry: dict[str, Any] = api.get(f"{READ}/{job_id}").json()["data"][0]
         if not seen or seen[-1] != entry["state"]:
