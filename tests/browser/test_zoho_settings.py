@@ -173,7 +173,11 @@ def test_the_seed_steps(tab: Page) -> None:
     while rows.count():
         _reloading(tab, lambda: rows.first.locator("[data-delete]").click())
     expect(dropdown).to_be_enabled()
-    _reloading(tab, lambda: dropdown.select_option(label="Shipping Addresses"))
-    expect(dropdown).to_have_value("Shipping_Addresses")
+    dropdown.select_option(label="Shipping Addresses")  # taken by Shipping addresses
+    expect(tab.locator("#msg-billing_addresses li.error")).to_contain_text("already holds")
+    _reloading(tab, lambda: dropdown.select_option(value=""))
+    expect(dropdown).to_have_value("")
+    _reloading(tab, lambda: dropdown.select_option(label="Billing Addresses"))
+    expect(dropdown).to_have_value("Billing_Addresses")
     tab.evaluate("window.scrollTo(0, 0)")
     screenshot(tab, "zoho-details-changed-module")

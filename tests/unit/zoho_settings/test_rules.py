@@ -314,6 +314,13 @@ def test_only_custom_modules_with_an_account_lookup_are_offered(cfg: Config) -> 
         cfg.choose(K.MAIN_BILLING, "Billing_Addresses")
 
 
+def test_one_crm_module_serves_one_address_module(cfg: Config) -> None:
+    cfg.choose(K.SHIPPING, "Shipping_Addresses")
+    with pytest.raises(Conflict, match="already holds the shipping addresses"):
+        cfg.choose(K.BILLING, "Shipping_Addresses")
+    cfg.choose(K.BILLING, "Billing_Addresses")
+
+
 def test_several_lookups_need_a_second_choice(cfg: Config) -> None:
     cfg.customers_on()
     cfg.choose(K.SHIPPING, "Sites")

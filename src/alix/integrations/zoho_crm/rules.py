@@ -340,6 +340,14 @@ def choose_crm_module(
         raise ValidationFailed({"crm_module": (
             f"{crm_module!r} is not a custom CRM module with a lookup to Accounts."
         )})
+    for other in ModuleKind:
+        if other is not kind and state.module(other).crm_module == crm_module:
+            # One CRM module holding both kinds would make every record both a billing and a
+            # shipping address: the sync could not tell them apart.
+            raise Conflict(
+                f"{module.label} already holds the {MODULES[other].label.lower()}; choose "
+                f"another CRM module for {spec.label}."
+            )
     lookups = [f.api_name for f in module.account_lookups]
     if account_lookup and account_lookup not in lookups:
         raise ValidationFailed({"account_lookup": (
