@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from alix.errors import Conflict, ValidationFailed
-from alix.integrations.zoho_crm import rules
+from alix.integrations.zoho_crm import activation, rules
 from alix.integrations.zoho_crm.config import build
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
 from alix.integrations.zoho_crm.rules import Direction, IntegrationState, Row
@@ -94,10 +94,10 @@ class Config:
                                       self.state.policies)
 
     def activate(self, kind: K) -> None:
-        self._store_module(rules.activate(self.state, self.schema, kind))
+        self._store_module(activation.activate(self.state, self.schema, kind))
 
     def deactivate(self, kind: K) -> None:
-        self._store_module(rules.deactivate(self.state, kind))
+        self._store_module(activation.deactivate(self.state, kind))
 
     def choose(self, kind: K, module: str | None, lookup: str | None = None) -> None:
         self._store_module(rules.choose_crm_module(self.state, self.schema, kind, module, lookup))
@@ -178,11 +178,11 @@ def test_org_without_multi_currency_offers_home_currency_or_text(cfg: Config) ->
     offered = {f.api_name for f in rules.offered_crm_fields(single.state, SINGLE, row)}
     assert HOME_CURRENCY in offered and "Billing_City" in offered and "Employees" not in offered
     single.activate(K.CUSTOMERS)
-    assert rules.warnings(single.state, SINGLE, K.CUSTOMERS, ["GBP"]) == [
-        w for w in rules.warnings(single.state, SINGLE, K.CUSTOMERS, ["GBP"])
+    assert activation.warnings(single.state, SINGLE, K.CUSTOMERS, ["GBP"]) == [
+        w for w in activation.warnings(single.state, SINGLE, K.CUSTOMERS, ["GBP"])
         if "currency" not in w.lower()]
     assert any("CAD, EUR" in w for w in
-               rules.warnings(single.state, SINGLE, K.CUSTOMERS, ["GBP", "CAD", "EUR"]))
+               activation.warnings(single.state, SINGLE, K.CUSTOMERS, ["GBP", "CAD", "EUR"]))
     with pytest.raises(ValidationFailed):
         cfg.edit(cfg.add(M.CUSTOMER), "currency", HOME_CURRENCY)  # multi-currency org: no
 
@@ -380,7 +380,7 @@ def test_deactivate_then_delete_mappings_then_change_module(cfg: Config) -> None
 # Warnings before activation
 def test_missing_currencies_and_longer_values_are_flagged(cfg: Config) -> None:
     cfg.map(M.CUSTOMER, "currency", "Currency")
-    found = rules.warnings(cfg.state, MULTI, K.CUSTOMERS, ["CAD", "USD", "EUR", "JPY"])
+    found = activation.warnings(cfg.state, MULTI, K.CUSTOMERS, ["CAD", "USD", "EUR", "JPY"])
     assert any("lacks EUR, JPY" in w for w in found)
     assert any(w.startswith("Email allows 254 characters") and "only 100" in w for w in found)
     assert not any("Customer name" in w for w in found)  # 200 fits in 200

@@ -3,6 +3,7 @@
 Every operation takes the current IntegrationState (and the CRM schema when fields matter) and
 either returns the new value to store or raises: Conflict (409) when the request contradicts
 the current state, ValidationFailed (422) when the input or the configuration is incomplete.
+Switching modules on and off, and the pre-activation checks, are in activation.py.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def remove_row(state: IntegrationState, row_id: int) -> Row:
     row = state.row(row_id)
     spec = MAPPERS[row.mapper]
     if spec.is_mandatory(row.alix_field):
-        label = _alix_label(spec, row.alix_field)
+        label = alix_label(spec, row.alix_field)
         raise Conflict(f"{label} is a mandatory mapping of {spec.label}; it cannot be deleted.")
     if not can_delete(state, row):
         module = _module_label(spec.module)
@@ -189,12 +190,12 @@ def edit_row(
         return row
     if spec.is_fixed(row.alix_field):
         raise Conflict(
-            f"{_alix_label(spec, row.alix_field)} is preconfigured in {spec.label}; "
+            f"{alix_label(spec, row.alix_field)} is preconfigured in {spec.label}; "
             "it cannot be modified."
         )
     if row.alix_field in spec.mandatory_alix and alix_field != row.alix_field:
         raise Conflict(
-            f"{_alix_label(spec, row.alix_field)} must stay mapped in {spec.label}; "
+            f"{alix_label(spec, row.alix_field)} must stay mapped in {spec.label}; "
             "change its CRM field instead."
         )
     if not can_edit(state, row):
@@ -211,7 +212,7 @@ def edit_row(
         )
     if alix_field and alix_field in {r.alix_field for r in others}:
         errors.setdefault("alix_field", []).append(
-            f"{_alix_label(spec, alix_field)} is already mapped in {spec.label}."
+            f"{alix_label(spec, alix_field)} is already mapped in {spec.label}."
         )
     crm = schema.field(module_name, crm_field) if crm_field else None
     if crm_field and (crm is None or not crm.mappable or _forbidden_home(spec, crm, alix)):
@@ -267,7 +268,7 @@ def _suggest(
     return alix_field, crm_field
 
 
-def _alix_label(spec: MapperSpec, name: str | None) -> str:
+def alix_label(spec: MapperSpec, name: str | None) -> str:
     found = spec.alix_field(name)
     return found.label if found is not None else str(name)
 
@@ -358,151 +359,6 @@ def choose_crm_module(
         raise Conflict(f"Deactivate {spec.label} to change its lookup to Accounts.")
     chosen = account_lookup or (lookups[0] if len(lookups) == 1 else None)
     return replace(current, crm_module=crm_module, account_lookup=chosen)
-
-
-def activation_errors(
-    state: IntegrationState, schema: CrmSchema, kind: ModuleKind
-) -> dict[str, list[str]]:
-    """Why the module cannot be switched on, per mapper (empty when it can)."""
-    spec = MODULES[kind]
-    errors: dict[str, list[str]] = {}
-    current = state.module(kind)
-    if spec.custom:
-        module = schema.module(current.crm_module)
-        if not current.crm_module:
-            errors.setdefault(kind.value, []).append(
-                f"Choose the CRM module that holds the {spec.label.lower()}."
-            )
-        elif module is None or module not in offered_crm_modules(schema):
-            errors.setdefault(kind.value, []).append(
-                f"The CRM module {current.crm_module} no longer has a lookup to Accounts "
-                "(refresh the CRM metadata, then choose another module)."
-            )
-        elif not current.account_lookup:
-            errors.setdefault(kind.value, []).append(
-                f"{module.label} has several lookups to Accounts; choose the one that links "
-                "an address to its customer."
-            )
-    for mapper in spec.mappers:
-        for message in _mapper_errors(state, schema, MAPPERS[mapper]):
-            errors.setdefault(mapper.value, []).append(message)
-    return errors
-
-
-def _mapper_errors(state: IntegrationState, schema: CrmSchema, spec: MapperSpec) -> list[str]:
-    rows = state.rows_of(spec.kind)
-    messages = []
-    incomplete = [r for r in rows if not r.complete]
-    if incomplete:
-        messages.append(
-            f"{spec.label} has {len(incomplete)} incomplete mapping(s): choose both fields "
-            "or delete the row."
-        )
-    module_name = crm_module_of(state, spec.kind)
-    for row in rows:
-        if row.complete and schema.field(module_name, row.crm_field) is None:
-            messages.append(
-                f"The CRM field {row.crm_field} mapped to {_alix_label(spec, row.alix_field)} "
-                f"no longer exists in {module_name}; map another field."
-            )
-    mapped_alix = {r.alix_field for r in rows if r.complete}
-    mapped_crm = {r.crm_field for r in rows if r.complete}
-    if "currency" in spec.mandatory_alix and "currency" not in mapped_alix:
-        messages.append(_currency_missing(schema, module_name))
-    missing = [_alix_label(spec, n) for n in spec.required_alix if n not in mapped_alix]
-    missing += [n for n in spec.required_crm if n not in mapped_crm]
-    if missing:
-        messages.append(f"Map the required fields of {spec.label}: {', '.join(missing)}.")
-    return messages
-
-
-def _currency_missing(schema: CrmSchema, module_name: str | None) -> str:
-    if schema.multi_currency:
-        return (
-            "Map Currency before activating Customers: add a row in the Customer field mapper "
-            "with Currency as the ALIX field and Currency as the CRM field."
-        )
-    module = schema.module(module_name)
-    options = [f.label for f in (module.fields if module else ()) if f.mappable
-               and compatible("currency", f.data_type)]
-    listed = f" ({', '.join(options)})" if options else ""
-    return (
-        "Map Currency before activating Customers. This Zoho CRM org has no multi-currency, "
-        f"so Accounts has no Currency field: map Currency to the org's home currency "
-        f"({schema.home_currency}, fixed) or to a text or picklist field of Accounts{listed}."
-    )
-
-
-def activate(state: IntegrationState, schema: CrmSchema, kind: ModuleKind) -> ModuleState:
-    """The module switched on, or Conflict / ValidationFailed saying what is missing."""
-    spec = MODULES[kind]
-    if spec.is_address and not state.module(ModuleKind.CUSTOMERS).active:
-        raise Conflict(f"Activate Customers before {spec.label}: addresses belong to customers.")
-    errors = activation_errors(state, schema, kind)
-    if errors:
-        raise ValidationFailed(errors)
-    return replace(state.module(kind), active=True)
-
-
-def deactivate(state: IntegrationState, kind: ModuleKind) -> ModuleState:
-    """The module switched off; Customers stays on while an address module is on."""
-    if kind is ModuleKind.CUSTOMERS:
-        active = [MODULES[k].label for k in ModuleKind
-                  if k is not kind and state.module(k).active]
-        if active:
-            raise Conflict(
-                f"Deactivate {', '.join(active)} first: an address module cannot be active "
-                "while Customers is inactive."
-            )
-    return replace(state.module(kind), active=False)
-
-
-def warnings(
-    state: IntegrationState,
-    schema: CrmSchema,
-    kind: ModuleKind,
-    alix_currencies: Iterable[str] = (),
-) -> list[str]:
-    """Checks of values against both schemas that do not block activation."""
-    messages: list[str] = []
-    for mapper in MODULES[kind].mappers:
-        spec = MAPPERS[mapper]
-        module_name = crm_module_of(state, mapper)
-        for row in state.rows_of(mapper):
-            alix = spec.alix_field(row.alix_field)
-            crm = schema.field(module_name, row.crm_field)
-            if alix is None or crm is None:
-                continue
-            if alix.name == "currency":
-                messages += _currency_warnings(schema, crm, alix_currencies)
-            elif alix.max_length and crm.length and alix.max_length > crm.length:
-                messages.append(
-                    f"{alix.label} allows {alix.max_length} characters in ALIX but "
-                    f"{crm.label} ({crm.api_name}) holds only {crm.length}: longer values "
-                    "will be refused by Zoho CRM."
-                )
-    return messages
-
-
-def _currency_warnings(
-    schema: CrmSchema, crm: CrmField, alix_currencies: Iterable[str]
-) -> list[str]:
-    codes = [c.upper() for c in alix_currencies]
-    if crm.api_name == HOME_CURRENCY:
-        other = [c for c in codes if c != schema.home_currency.upper()]
-        if other:
-            return [f"Your organisation also uses {', '.join(other)}, but this Zoho CRM org "
-                    f"only knows {schema.home_currency}: those customers keep "
-                    f"{schema.home_currency} in the CRM."]
-        return []
-    if crm.data_type != "picklist":
-        return []
-    offered = {v.upper() for v in crm.picklist}
-    missing = [c for c in codes if c not in offered]
-    if missing:
-        return [f"The CRM {crm.label} picklist lacks {', '.join(missing)}: customers in "
-                "these currencies cannot be written to Zoho CRM until you add them there."]
-    return []
 
 
 def policies(conflict: str, delete_crm_to_alix: str, delete_alix_to_crm: str) -> Policies:

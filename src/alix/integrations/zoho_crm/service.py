@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from alix.errors import NotFound
 from alix.identity.model import Organisation
 
-from . import repository, rules
+from . import activation, repository, rules
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
 from .model import ZohoConnection
 from .rules import IntegrationState, Row
@@ -85,9 +85,9 @@ def update_module(
         state = _with_module(state, module)
     if "active" in changes and bool(changes["active"]) != module.active:
         if changes["active"]:
-            module = rules.activate(state, snap.schema, kind)
+            module = activation.activate(state, snap.schema, kind)
         else:
-            module = rules.deactivate(state, kind)
+            module = activation.deactivate(state, kind)
     if module != snap.state.module(kind):
         repository.save_module(session, snap.connection, module)
     return module
@@ -139,8 +139,8 @@ def describe(snap: Snapshot) -> dict[str, Any]:
                 for m in rules.offered_crm_modules(schema)
             ] if spec.custom else [],
             "mappers": mappers,
-            "activation_errors": rules.activation_errors(state, schema, kind),
-            "warnings": rules.warnings(state, schema, kind, snap.currencies),
+            "activation_errors": activation.activation_errors(state, schema, kind),
+            "warnings": activation.warnings(state, schema, kind, snap.currencies),
         })
     return {
         "version": snap.connection.config_version,
