@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -95,16 +94,19 @@ class Features:
         raise KeyError(action)
 
 
-_FEATURES: WeakKeyDictionary[EmulatorState, Features] = WeakKeyDictionary()
+ATTRIBUTE = "part2_features"
 ACTIONS = ("notifications/faults", "notifications/deliveries", "workflows", "workflows/clear",
            "search", "bulk")
 
 
 def features(state: EmulatorState) -> Features:
     """The part 2 collaborators of `state`, created on first use."""
-    found = _FEATURES.get(state)
-    if found is None:
-        found = _FEATURES[state] = Features(state)
+    # Kept on the state itself (a plain attribute, so part 1's class needs no change);
+    # a side table keyed by the state would keep every state alive through the values.
+    found = getattr(state, ATTRIBUTE, None)
+    if not isinstance(found, Features):
+        found = Features(state)
+        setattr(state, ATTRIBUTE, found)
     return found
 
 

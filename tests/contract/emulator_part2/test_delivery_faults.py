@@ -12,6 +12,18 @@ from zoho_emulator.testing import EmulatorServer
 from .conftest import create_account, watch
 
 
+def _log(emu: EmulatorServer, size: int) -> list[dict[str, object]]:
+    """The delivery log once it holds `size` entries (the sender logs after the answer)."""
+    deadline = time.monotonic() + 3
+    log: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        log = emu.control("notifications/deliveries")["log"]
+        if len(log) >= size:
+            break
+        time.sleep(0.02)
+    return log
+
+
 def _names(api: httpx.Client, hooks: CallbackReceiver, count: int) -> list[str]:
     return [create_account(api, f"Account {i}") for i in range(count)]
 
@@ -76,7 +88,7 @@ def test_failing_notify_url_is_not_retried_by_default(api: httpx.Client,
     hooks.wait_for(lambda c: len(c) >= 1)
     hooks.wait_for(lambda c: len(c) >= 2, timeout=0.4)
     assert len(hooks.calls) == 1
-    log = emu.control("notifications/deliveries")["log"]
+    log = _log(emu, 1)
     assert [(e["outcome"], e["status"]) for e in log] == [("failed", 500)]
 
 
@@ -90,11 +102,6 @@ def test_failing_notify_url_with_retries(api: httpx.Client, hooks: CallbackRecei
     hooks.status = 200  # the receiver recovers before the first retry
     calls = hooks.wait_for(lambda c: len(c) >= 2, timeout=3)
     assert [c.body["ids"] for c in calls] == [[rid], [rid]]
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        log = emu.control("notifications/deliveries")["log"]
-        if len(log) >= 2:
-            break
-        time.sleep(0.02)
+    log = _log(emu, 2)
     assert [(e["outcome"], e["status"], e["attempt"]) for e in log] == [
         ("failed", 500, 1), ("delivered", 200, 2)]
