@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from alix.db.engine import make_engine
 from alix.integrations.zoho_crm.client import (
@@ -16,7 +16,7 @@ from alix.integrations.zoho_crm.client import (
     SqlTokenStore,
     metadata,
 )
-from tests.support import postgres_url
+from tests.support import POSTGRES_URL, postgres_url
 
 from .conftest import Harness, _error
 
@@ -66,7 +66,20 @@ async def test_a_revoked_refresh_token_is_fatal(harness: Harness) -> None:
 def engines(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> tuple[Engine, Engine]:
     """Two engines on one database: two processes sharing the token table."""
     if kind == "postgres":
-        url = postgres_url(request.getfixturevalue("pg_schema"))
+        # A schema of its own: the run's shared schema holds the migrated app tables, which
+        # this test's drop_all/create_all must not touch.
+        schema = f"{request.getfixturevalue('pg_schema')}_tokens"
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+
+        def drop() -> None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+        request.addfinalizer(drop)
+        url = postgres_url(schema)
         return make_engine(url), make_engine(url)
     url = f"sqlite:///{tmp_path / 'tokens.db'}"
     if kind == "app":

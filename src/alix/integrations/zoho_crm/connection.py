@@ -136,7 +136,7 @@ class Connector:
             raise Conflict(
                 "Zoho CRM is not connected: connect it again on Settings -> Integration."
             )
-        store = SqlTokenStore(self._engine, cipher=self.cipher)
+        store = SqlTokenStore(self._engine, cipher=self.cipher, table=zoho_access_tokens)
         return self._client(self.cipher.decrypt(connection.refresh_token), str(connection.id),
                             store, connection.accounts_url)
 

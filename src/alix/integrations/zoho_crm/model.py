@@ -8,18 +8,16 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    Column,
-    DateTime,
     ForeignKey,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alix.db.base import Base, Id, UtcDateTime, metadata
+from alix.integrations.zoho_crm.client.token_table import define_token_table
 
 PENDING = "pending"  # code exchanged, waiting for "Connect ALIX"
 CONNECTED = "connected"
@@ -97,15 +95,6 @@ class ZohoFieldMapping(Base):
     direction: Mapped[str] = mapped_column(String(20))
 
 
-# The client's token store (alix.integrations.zoho_crm.client.token_table) declares this table on
-# its own MetaData; the same table is declared here on the app's metadata so that migrations and
-# the models agree. Keep the columns identical to the client's declaration.
-zoho_access_tokens = Table(
-    "zoho_access_tokens",
-    metadata,
-    Column("connection_id", String(64), primary_key=True),
-    Column("access_token", Text, nullable=True),
-    Column("api_domain", String(255), nullable=True),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
-    Column("version", Integer, nullable=False, default=0),
-)
+# The client's token store keeps access tokens here; declared on the app's metadata so that the
+# app's migrations own the table.
+zoho_access_tokens = define_token_table(metadata)

@@ -32,19 +32,24 @@ from .tokens import AccessToken, Cipher, PlainText, TokenSlot
 
 _T = TypeVar("_T")
 
-# The platform engineer wires this MetaData into the app's migrations; tests use create_all.
-metadata = MetaData()
+def define_token_table(metadata: MetaData) -> Table:
+    """Declare the access-token table on metadata (the app's, so its migrations own it)."""
+    return Table(
+        "zoho_access_tokens",
+        metadata,
+        Column("connection_id", String(64), primary_key=True),
+        Column("access_token", Text, nullable=True),  # ciphertext from the store's cipher
+        Column("api_domain", String(255), nullable=True),
+        Column("expires_at", DateTime(timezone=True), nullable=True),
+        # Bumped on every refresh: lets operators (and tests) count minted tokens.
+        Column("version", Integer, nullable=False, default=0),
+    )
 
-zoho_access_tokens = Table(
-    "zoho_access_tokens",
-    metadata,
-    Column("connection_id", String(64), primary_key=True),
-    Column("access_token", Text, nullable=True),  # ciphertext from the store's cipher
-    Column("api_domain", String(255), nullable=True),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
-    # Bumped on every refresh: lets operators (and tests) count minted tokens.
-    Column("version", Integer, nullable=False, default=0),
-)
+
+# A standalone declaration for scripts and the client's own tests (create_all); the app passes
+# its own declaration to SqlTokenStore.
+metadata = MetaData()
+zoho_access_tokens = define_token_table(metadata)
 
 
 class _SqlSlot:
@@ -70,8 +75,11 @@ class SqlTokenStore:
     (alix.db.engine.make_engine sets it).
     """
 
-    def __init__(self, engine: Engine, *, cipher: Cipher | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, cipher: Cipher | None = None, table: Table | None = None
+    ) -> None:
         self._engine = engine
+        self._table = zoho_access_tokens if table is None else table
         self._cipher = cipher or PlainText()
         self._locks: dict[str, anyio.Lock] = {}
 
@@ -87,8 +95,8 @@ class SqlTokenStore:
 
         def read() -> int:
             with self._engine.connect() as conn:
-                query = select(zoho_access_tokens.c.version).where(
-                    zoho_access_tokens.c.connection_id == connection_id
+                query = select(self._table.c.version).where(
+                    self._table.c.connection_id == connection_id
                 )
                 return int(conn.execute(query).scalar() or 0)
 
@@ -112,8 +120,8 @@ class SqlTokenStore:
         def wipe() -> None:
             with self._engine.begin() as conn:
                 conn.execute(
-                    update(zoho_access_tokens)
-                    .where(zoho_access_tokens.c.connection_id == connection_id)
+                    update(self._table)
+                    .where(self._table.c.connection_id == connection_id)
                     .values(access_token=None, api_domain=None, expires_at=None)
                 )
 
@@ -128,8 +136,8 @@ class SqlTokenStore:
     def _read(
         self, conn: Connection, connection_id: str, *, for_update: bool
     ) -> AccessToken | None:
-        query = select(zoho_access_tokens).where(
-            zoho_access_tokens.c.connection_id == connection_id
+        query = select(self._table).where(
+            self._table.c.connection_id == connection_id
         )
         if for_update:
             query = query.with_for_update()
@@ -150,7 +158,7 @@ class SqlTokenStore:
             # The row must exist before it can be locked.
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             conn.execute(
-                insert(zoho_access_tokens)
+                insert(self._table)
                 .values(connection_id=connection_id, version=0)
                 .on_conflict_do_nothing()
             )
@@ -174,13 +182,13 @@ class SqlTokenStore:
                 conn.rollback()
                 return
             conn.execute(
-                update(zoho_access_tokens)
-                .where(zoho_access_tokens.c.connection_id == connection_id)
+                update(self._table)
+                .where(self._table.c.connection_id == connection_id)
                 .values(
                     access_token=self._cipher.encrypt(token.value),
                     api_domain=token.api_domain,
                     expires_at=token.expires_at,
-                    version=zoho_access_tokens.c.version + 1,
+                    version=self._table.c.version + 1,
                 )
             )
             conn.commit()
