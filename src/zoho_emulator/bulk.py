@@ -156,7 +156,11 @@ class Runner:
     threads: list[threading.Thread] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def start(self, job: Job, done: Callable[[Job], None], now: Callable[[], float]) -> None:
+    def start(self, job: Job, done: Callable[[Job, str], None], now: Callable[[], float]) -> None:
+        """Run job on a thread; `done(job, final_state)` publishes the final state itself, so
+        that everything a COMPLETED status shows (the next page token) is set before a poller
+        can see COMPLETED."""
+
         def run() -> None:
             if self.stop.wait(self.step_s):
                 return
@@ -164,15 +168,15 @@ class Runner:
             try:
                 job.build()
             except Exception as error:  # a job fails as a whole, like Zoho's FAILURE state
-                job.state = "FAILURE"
+                final = "FAILURE"
                 job.error = {"code": "INTERNAL_ERROR", "message": str(error),
                              "details": {}, "status": "error"}
             else:
                 if self.stop.wait(self.step_s):
                     return
-                job.state = "COMPLETED"
+                final = "COMPLETED"
             job.completed_at = now()
-            done(job)
+            done(job, final)
 
         self.threads = [t for t in self.threads if t.is_alive()]
         thread = threading.Thread(target=run, name=f"zoho-bulk-{job.id}", daemon=True)

@@ -101,13 +101,14 @@ def _callback(body: dict[str, Any]) -> str | None:
 
 
 def routes(state: EmulatorState, bulk: BulkJobs, dispatcher: Dispatcher) -> list[BaseRoute]:
-    def finished(job: Job) -> None:
-        if job.state == "COMPLETED" and job.next_offset is not None:
+    def finished(job: Job, final_state: str) -> None:
+        if final_state == "COMPLETED" and job.next_offset is not None:
             token = secrets.token_hex(16)
             bulk.tokens[token] = PageToken(job.org.id, job.user.id, job.module.api_name,
                                            tuple(job.names), job.criteria_key, job.next_offset,
                                            job.page + 1, state.clock.time() + TOKEN_LIFETIME)
             job.next_page_token = token
+        job.state = final_state
         if job.callback_url:
             dispatcher.submit(Delivery(job.callback_url, {"data": [job_json(job)]}, "bulk"))
 
