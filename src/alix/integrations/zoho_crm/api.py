@@ -89,6 +89,14 @@ async def disconnect(admin: CurrentAdmin, container: ContainerDep) -> dict[str, 
     return {"status": "disconnected", "warning": warning}
 
 
+@router.delete("")
+async def remove(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+    """Remove the integration: revoke the token, delete the configuration (and the sync's
+    links); afterwards /connect may bind this organisation to any Zoho org."""
+    warning = await onboarding.remove(container, admin.organisation_id)
+    return {"status": "not_connected", "warning": warning}
+
+
 @router.post("/metadata/refresh")
 async def refresh_metadata(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Re-read the CRM modules and fields."""

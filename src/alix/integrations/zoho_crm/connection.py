@@ -209,7 +209,9 @@ def store_pending(
             f"({existing.zoho_org_id}), but you authorized {identity.org_name} "
             f"({identity.org_id}). Connecting another org is refused: the synchronised "
             f"customers are linked to the records of {existing.zoho_org_name}. Log in to Zoho "
-            "as a user of that org and connect again."
+            "as a user of that org and connect again, or click Remove integration on Settings "
+            "-> Integration to delete this integration and its configuration, then connect "
+            f"{identity.org_name}."
         )
     now = clock()
     connection = existing or ZohoConnection(
@@ -257,9 +259,7 @@ def confirm(session: Session, organisation_id: int, *, clock: Clock = utc_now) -
     return connection
 
 
-def forget_tokens(
-    session: Session, connection: ZohoConnection, *, clock: Clock = utc_now
-) -> None:
+def forget_tokens(session: Session, connection: ZohoConnection, clock: Clock = utc_now) -> None:
     """After revocation: no refresh token, no access token, the configuration kept."""
     if connection.connected_at is None:
         session.delete(connection)
@@ -270,6 +270,21 @@ def forget_tokens(
     session.execute(delete(zoho_access_tokens).where(
         zoho_access_tokens.c.connection_id == str(connection.id)
     ))
+
+
+def remove(session: Session, connection: ZohoConnection) -> None:
+    """Delete the integration: the connection, its configuration and every token.
+
+    Afterwards Connect may bind the organisation to any Zoho org. The configuration rows are
+    deleted explicitly rather than trusted to ON DELETE CASCADE, so that the outcome does not
+    depend on the database enforcing foreign keys; the sync's tables (links, watermarks, inbox)
+    reference zoho_connections with ON DELETE CASCADE and go with it.
+    """
+    session.execute(delete(zoho_access_tokens).where(
+        zoho_access_tokens.c.connection_id == str(connection.id)
+    ))
+    repository.delete_configuration(session, connection)
+    session.delete(connection)
 
 
 def store_schema(connection: ZohoConnection, schema: CrmSchema, *, clock: Clock = utc_now) -> None:

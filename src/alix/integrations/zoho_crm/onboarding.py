@@ -1,4 +1,4 @@
-"""The connect, confirm, cancel, disconnect and metadata-refresh flows, for pages and API.
+"""The connect, confirm, cancel, disconnect, remove and metadata-refresh flows, for pages and API.
 
 Zoho calls run on the event loop; the database steps around them run in worker threads, each in
 its own unit of work, so no transaction stays open while Zoho answers.
@@ -16,13 +16,15 @@ from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from alix.bootstrap import Container
+from alix.clock import Clock
 from alix.db.session import unit_of_work
 from alix.errors import AlixError, Conflict, Forbidden
 
 from . import connection as conn
 from . import repository
 from .client import ZohoError
-from .model import CONNECTED, PENDING, ZohoConnection
+from .crypto import TokenUnreadable
+from .model import CONNECTED, DISCONNECTED, PENDING, ZohoConnection
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,8 @@ async def confirm(container: Container, organisation_id: int) -> ZohoConnection:
 
 async def cancel(container: Container, organisation_id: int) -> None:
     """Drop a pending authorization, revoking its token."""
-    await _disconnect(container, organisation_id, PENDING)
+    await _revoke_then(container, organisation_id, (PENDING,), conn.forget_tokens,
+                       "There is no Zoho CRM authorization waiting for this organisation.")
 
 
 async def disconnect(container: Container, organisation_id: int) -> str | None:
@@ -128,30 +131,59 @@ async def disconnect(container: Container, organisation_id: int) -> str | None:
 
     Returns a warning when Zoho could not revoke (the token is forgotten here anyway).
     """
-    return await _disconnect(container, organisation_id, CONNECTED)
+    return await _revoke_then(container, organisation_id, (CONNECTED,), conn.forget_tokens,
+                              "Zoho CRM is not connected for this organisation.")
 
 
-async def _disconnect(container: Container, organisation_id: int, status: str) -> str | None:
+async def remove(container: Container, organisation_id: int) -> str | None:
+    """Revoke the refresh token if there is one, then delete the integration and its
+    configuration; afterwards Connect may bind the organisation to any Zoho org.
+
+    Works whether the integration is connected, disconnected or waiting for "Connect ALIX".
+    Returns a warning when Zoho could not revoke (the integration is deleted anyway).
+    """
+    return await _revoke_then(
+        container, organisation_id, (PENDING, CONNECTED, DISCONNECTED),
+        lambda session, found, clock: conn.remove(session, found),
+        "There is no Zoho CRM integration to remove for this organisation.",
+    )
+
+
+async def _revoke_then(
+    container: Container,
+    organisation_id: int,
+    statuses: tuple[str, ...],
+    then: Callable[[Session, ZohoConnection, Clock], None],
+    missing: str,
+) -> str | None:
+    """Revoke the connection's refresh token at Zoho (outside any transaction), then `then`."""
     link = connector(container)
 
-    def load(session: Session) -> tuple[str | None, str]:
+    def load(session: Session) -> tuple[int, str | None, str, str | None]:
         found = repository.connection_of(session, organisation_id)
-        if found is None or found.status != status:
-            raise Conflict("Zoho CRM is not connected for this organisation.")
-        token = link.cipher.decrypt(found.refresh_token) if found.refresh_token else None
-        return token, found.accounts_url
+        if found is None or found.status not in statuses:
+            raise Conflict(missing)
+        try:
+            token = link.cipher.decrypt(found.refresh_token) if found.refresh_token else None
+        except TokenUnreadable:
+            return found.id, None, found.accounts_url, (
+                "The stored Zoho token could not be decrypted (ALIX_SECRET_KEY changed), so "
+                "ALIX could not revoke it. Remove ALIX from Connected Apps in your Zoho "
+                "account settings to be sure."
+            )
+        return found.id, token, found.accounts_url, None
 
-    token, accounts_url = await _db(container, load)
-    warning = None
+    connection_id, token, accounts_url, warning = await _db(container, load)
     if token:
         warning = await _revoke_quietly(link, token, accounts_url)
 
-    def forget(session: Session) -> None:
+    def finish(session: Session) -> None:
         found = repository.connection_of(session, organisation_id)
-        if found is not None:
-            conn.forget_tokens(session, found, clock=container.clock)
+        # Another request may have removed it (and connected again) while Zoho answered.
+        if found is not None and found.id == connection_id:
+            then(session, found, container.clock)
 
-    await _db(container, forget)
+    await _db(container, finish)
     return warning
 
 

@@ -104,6 +104,33 @@ async def disconnect(request: Request, admin: CurrentAdmin, container: Container
     return RedirectResponse(INTEGRATIONS, status_code=303)
 
 
+@router.get(f"{DETAILS}/remove", response_class=HTMLResponse)
+def remove_page(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    """The confirmation of Remove integration: what will be deleted, on a page of its own so
+    that it works without JavaScript and reads well with a screen reader."""
+    with unit_of_work(container.session_factory) as session:
+        found = repository.connection_of(session, admin.organisation_id)
+        zoho = connection_json(found)
+    if found is None:
+        flash(request, "Zoho CRM has no integration to remove.", "info")
+        return RedirectResponse(INTEGRATIONS, status_code=303)
+    return render(request, "zoho_crm/remove.html", {"zoho": zoho})
+
+
+@router.post(f"{DETAILS}/remove")
+async def remove(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    try:
+        warning = await onboarding.remove(container, admin.organisation_id)
+    except AlixError as exc:
+        flash(request, str(exc), "error")
+        return RedirectResponse(INTEGRATIONS, status_code=303)
+    flash(request, "The Zoho CRM integration and its configuration were removed; Connect "
+                   "may now link ALIX to any Zoho CRM org.", "info")
+    if warning:
+        flash(request, warning, "warning")
+    return RedirectResponse(INTEGRATIONS, status_code=303)
+
+
 @router.post(f"{DETAILS}/refresh")
 async def refresh(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
     try:

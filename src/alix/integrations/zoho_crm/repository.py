@@ -85,6 +85,13 @@ def create_configuration(session: Session, connection: ZohoConnection) -> None:
         insert_row(session, connection, row)
 
 
+def delete_configuration(session: Session, connection: ZohoConnection) -> None:
+    """Every module and mapping row of a connection (the connection row itself stays)."""
+    session.execute(delete(ZohoFieldMapping).where(
+        ZohoFieldMapping.connection_id == connection.id))
+    session.execute(delete(ZohoModule).where(ZohoModule.connection_id == connection.id))
+
+
 def has_configuration(session: Session, connection: ZohoConnection) -> bool:
     return session.scalar(
         select(ZohoModule.id).where(ZohoModule.connection_id == connection.id).limit(1)
