@@ -1,4 +1,4 @@
-"""Test control under /__emulator__/: reset, seed, self client, faults, clock, config, schema."""
+"""Test control under /__emulator__/: reset, seed, clients, faults, clock, config, schema, locks."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from .scopes import ALL_SCOPES
 from .seed import SeedSpec, seed_org
 from .state import EmulatorState
 
-KNOBS = ("page_window", "page_token_cap", "page_token_lifetime", "cascade_account_delete")
+KNOBS = ("page_window", "page_token_cap", "page_token_lifetime", "cascade_account_delete",
+         "sub_concurrency")
 
 
 class ControlError(Exception):
@@ -109,6 +110,8 @@ def _dispatch(state: EmulatorState, action: str, method: str,
             raise ControlError(f"No module {body.get('module')} in org {org.id}.")
         f = module.add(_field(org, body))
         return {"module": module.api_name, "api_name": f.api_name, "id": str(f.id)}
+    if action == "locks":
+        return _locks(state, body)
     if action == "modules":
         org = _org(state, body)
         name = body["api_name"]
@@ -124,6 +127,23 @@ def _dispatch(state: EmulatorState, action: str, method: str,
             module.add(_field(org, spec))
         return {"api_name": name, "id": str(module.id)}
     raise ControlError(f"Unknown control action {action}.")
+
+
+def _locks(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    org = _org(state, body)
+    module = org.modules.get(body.get("module", ""))
+    if module is None:
+        raise ControlError(f"No module {body.get('module')} in org {org.id}.")
+    store = org.store(module.api_name)
+    ids = {int(i) for i in body.get("ids", [])}
+    unknown = sorted(i for i in ids if store.get(i) is None)
+    if unknown:
+        raise ControlError(f"{module.api_name} of org {org.id} has no records {unknown}.")
+    if body.get("locked", True):
+        store.locked |= ids
+    else:
+        store.locked -= ids
+    return {"module": module.api_name, "locked": [str(i) for i in sorted(store.locked)]}
 
 
 def _faults(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:

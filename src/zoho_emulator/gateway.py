@@ -26,6 +26,13 @@ from .schema import Module
 from .scopes import Need, allowed, module_allowed
 from .state import EmulatorState
 
+# Calls Zoho counts against the sub-concurrency limit (doc 8.3, open question 10): list calls
+# with `cvid` or `sort_by`, search, COQL, and writes of more than ten records.
+HEAVY_PATH_ENDINGS = ("/search", "/coql")
+HEAVY_LIST_PARAMS = ("cvid", "sort_by")
+HEAVY_WRITE_RECORDS = 10
+WRITE_METHODS = ("POST", "PUT", "PATCH")
+
 VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
 FAULT_CODES = {500: ("INTERNAL_ERROR", "Internal Server Error"),
                502: ("INTERNAL_ERROR", "Bad Gateway"),
@@ -47,6 +54,7 @@ class ApiCall:
     version: str
     headers: dict[str, str] = field(default_factory=dict)
     charged: bool = False
+    heavy: bool = False
 
     @property
     def fields_required(self) -> bool:
@@ -68,6 +76,12 @@ class ApiCall:
         if not allowed(self.token.scopes, needs):
             raise scope_mismatch()
 
+    def enter_heavy(self) -> None:
+        """Take a sub-concurrency slot for the rest of the call (429 when none is free)."""
+        if not self.heavy:
+            self.state.limits.enter_heavy(self.org, self.state.config.sub_concurrency)
+            self.heavy = True
+
     def charge(self, credits: int = 1) -> None:
         remaining = self.state.limits.ledger(self.org.id).charge(
             self.org, credits, self.state.clock.time())
@@ -80,10 +94,15 @@ class ApiCall:
         """The body as JSON whatever the Content-Type says (Zoho does not insist)."""
         raw = await self.request.body()
         try:
-            return json.loads(raw or b"null")
+            body = json.loads(raw or b"null")
         except ValueError:
             raise ZohoError(400, "INVALID_DATA", "the json body is invalid",
                             {"expected_data_type": "jsonobject"}) from None
+        if (self.request.method in WRITE_METHODS and isinstance(body, dict)
+                and isinstance(body.get("data"), list)
+                and len(body["data"]) > HEAVY_WRITE_RECORDS):
+            self.enter_heavy()
+        return body
 
 
 Handler = Callable[[ApiCall], Awaitable[Response]]
@@ -96,6 +115,12 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() in ("zoho-oauthtoken", "bearer") and value.strip():
         return value.strip()
     return None
+
+
+def _heavy_request(request: Request) -> bool:
+    if request.url.path.endswith(HEAVY_PATH_ENDINGS):
+        return True
+    return request.method == "GET" and any(p in request.query_params for p in HEAVY_LIST_PARAMS)
 
 
 def api(state: EmulatorState, label: str, handler: Handler) -> Callable[[Request],
@@ -123,22 +148,27 @@ def api(state: EmulatorState, label: str, handler: Handler) -> Callable[[Request
         except ZohoError as error:
             return error_response(error)
         try:
+            try:
+                if _heavy_request(request):
+                    call.enter_heavy()
+                status = state.faults.pick_error()
+                if status is not None:
+                    code, message = FAULT_CODES.get(status, ("INTERNAL_ERROR", "injected fault"))
+                    raise ZohoError(status, code, message)
+                response = await handler(call)
+                if not call.charged and response.status_code < 400:
+                    call.charge(1)
+            except ZohoError as error:
+                response = error_response(error)
+            response.headers.update(call.headers)
+            # Latency is spent after the work, with the call's slots still held, so that it
+            # also stretches the time a heavy write occupies its sub-concurrency slot.
             if state.faults.latency_ms:
                 await asyncio.sleep(state.faults.latency_ms / 1000)
-            status = state.faults.pick_error()
-            if status is not None:
-                code, message = FAULT_CODES.get(status, ("INTERNAL_ERROR", "injected fault"))
-                raise ZohoError(status, code, message)
-            response = await handler(call)
-            if not call.charged and response.status_code < 400:
-                call.charge(1)
-            response.headers.update(call.headers)
-            return response
-        except ZohoError as error:
-            response = error_response(error)
-            response.headers.update(call.headers)
             return response
         finally:
+            if call.heavy:
+                state.limits.leave_heavy(org)
             state.limits.leave(org)
 
     return endpoint

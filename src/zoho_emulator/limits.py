@@ -1,4 +1,4 @@
-"""API credits over a rolling 24 h window and in-flight concurrency, per org (section 8.2-8.3)."""
+"""API credits over a rolling 24 h window and in-flight (sub-)concurrency, per org (doc 8.2-8.3)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ class Limits:
     def __init__(self) -> None:
         self.ledgers: dict[str, Ledger] = {}
         self.inflight: dict[str, int] = {}
+        self.heavy_inflight: dict[str, int] = {}
 
     def ledger(self, org_id: str) -> Ledger:
         return self.ledgers.setdefault(org_id, Ledger())
@@ -66,6 +67,16 @@ class Limits:
     def leave(self, org: Org) -> None:
         self.inflight[org.id] = max(0, self.inflight.get(org.id, 1) - 1)
 
+    def enter_heavy(self, org: Org, cap: int) -> None:
+        """Heavy calls share a smaller cap, the same in every edition (doc 8.3)."""
+        count = self.heavy_inflight.get(org.id, 0)
+        if count >= cap:
+            raise too_many_requests("You have exceeded the sub-concurrency limit.")
+        self.heavy_inflight[org.id] = count + 1
+
+    def leave_heavy(self, org: Org) -> None:
+        self.heavy_inflight[org.id] = max(0, self.heavy_inflight.get(org.id, 1) - 1)
+
     @staticmethod
     def header(org: Org, remaining: int | None) -> str | None:
         """`X-API-CREDITS-REMAINING` appears once half of the day's credits are used."""
@@ -77,3 +88,4 @@ class Limits:
     def reset(self) -> None:
         self.ledgers.clear()
         self.inflight.clear()
+        self.heavy_inflight.clear()

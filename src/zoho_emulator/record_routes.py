@@ -13,11 +13,13 @@ from .listing import list_records, modified_since
 from .render import format_time, record_renderer
 from .responses import Response, empty, json_response
 from .schema import Module
+from .search import _predicate as search_predicate
 from .state import EmulatorState
 from .validation import parse_id
 from .writes import delete, insert, update
 
 MAX_WRITE = 100
+SEARCH_PARAMS = ("criteria", "email", "phone", "word")
 RECYCLE_DAYS = 60  # recycle-bin entries become "permanent" after 60 days (section 4.7)
 PERMANENT_DAYS = 120
 
@@ -149,7 +151,13 @@ async def _count(call: ApiCall) -> Response:
     call.require_module(module, "READ")
     # The count API also wants the search scope (section 4.8).
     call.require(("ZohoSearch.securesearch", "READ"))
-    return json_response({"count": len(call.org.store(module.api_name))})
+    store = call.org.store(module.api_name)
+    q = call.request.query_params
+    if not any(q.get(name) for name in SEARCH_PARAMS):
+        return json_response({"count": len(store)})
+    # criteria / email / phone / word filter as they do in search (section 4.8), unlagged.
+    matches = search_predicate(call, module)
+    return json_response({"count": sum(1 for rec in store.records.values() if matches(rec))})
 
 
 def routes(state: EmulatorState) -> list[BaseRoute]:

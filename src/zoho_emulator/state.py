@@ -27,6 +27,7 @@ class Config:
     page_token_cap: int = 100_000  # records reachable with `page_token`
     page_token_lifetime: int = 86_400
     cascade_account_delete: bool = True
+    sub_concurrency: int = 10  # heavy calls in flight per org, every edition (section 8.3)
 
 
 @dataclass

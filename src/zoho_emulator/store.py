@@ -35,6 +35,7 @@ class ModuleStore:
         self.records: dict[int, Record] = {}
         self.deleted: dict[int, Deleted] = {}
         self.unique: dict[str, dict[str, int]] = {}
+        self.locked: set[int] = set()  # ids locked through test control (section 9.9)
         self.version = 0
         self._cache: tuple[tuple[Any, ...], tuple[list[Any], list[int]]] | None = None
 

@@ -16,6 +16,8 @@ from .validation import FieldProblem, coerce, parse_id
 
 # Deleting an Account also deletes its Contacts and Deals (README, "Deleting an Account").
 CASCADE = {("Contacts", "Account_Name"), ("Deals", "Account_Name")}
+# A locked record refuses updates and deletes one by one (section 4.4, 9.9; README, "Locking").
+_LOCKED = ("RECORD_LOCKED", "the record is locked")
 
 
 @dataclass
@@ -139,6 +141,8 @@ def update(ctx: WriteContext, module: Module, items: list[Any],
             if rid is None or old is None:
                 raise FieldProblem("INVALID_DATA", "the id given seems to be invalid",
                                    {"id": str(raw)})
+            if rid in store.locked:
+                raise FieldProblem(*_LOCKED, {"id": str(rid)})
             values = _values(ctx, module, item, i)
             merged = {**old, **values}
             _check(ctx, module, merged, i, rid)
@@ -162,6 +166,9 @@ def delete(ctx: WriteContext, module: Module, raw_ids: list[Any]) -> list[dict[s
     gone: set[int] = set()
     for raw in raw_ids:
         rid = parse_id(raw)
+        if rid is not None and rid in ctx.org.store(module.api_name).locked:
+            results.append(record_error(*_LOCKED, {"id": str(rid)}))
+            continue
         if rid is None or not _remove(ctx, module, rid):
             results.append(record_error("INVALID_DATA", "record not deleted", {"id": str(raw)}))
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import httpx
 
@@ -39,6 +40,62 @@ def test_concurrency_limit_gives_429(api: httpx.Client, emu: EmulatorServer) -> 
     for t in threads:
         t.join()
     assert sorted(statuses) == [200, 429]
+
+
+def _together(*calls: Callable[[], httpx.Response]) -> list[int]:
+    """Statuses of calls started at the same moment, in the order given."""
+    statuses = [0] * len(calls)
+
+    def run(n: int) -> None:
+        statuses[n] = calls[n]().status_code
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def test_heavy_calls_share_the_sub_concurrency_limit(api: httpx.Client,
+                                                     emu: EmulatorServer) -> None:
+    emu.control("seed", {"accounts": 3})
+    emu.control("config", {"sub_concurrency": 1})
+    emu.control("faults", {"latency_ms": 300})
+
+    def listing(**extra: str) -> Callable[[], httpx.Response]:
+        return lambda: api.get("/crm/v8/Accounts", params={"fields": "Account_Name", **extra})
+
+    def write(count: int) -> Callable[[], httpx.Response]:
+        rows = [{"Account_Name": f"Heavy {count} {n}"} for n in range(count)]
+        return lambda: api.post("/crm/v8/Accounts", json={"data": rows})
+
+    sorted_list = listing(sort_by="Modified_Time")
+    assert sorted(_together(sorted_list, sorted_list)) == [200, 429]
+    assert sorted(_together(sorted_list, write(11))) in ([200, 429], [201, 429])
+    # Plain lists and writes of up to ten records are not heavy.
+    assert _together(listing(), listing(), write(10)) == [200, 200, 201]
+    assert emu.control("stats")["credits"]["60012345"]["used_24h"] >= 1
+
+
+def test_count_filters_by_criteria_email_and_word(api: httpx.Client) -> None:
+    api.post("/crm/v8/Accounts", json={"data": [
+        {"Account_Name": "Northwind Traders"}, {"Account_Name": "Northwind Foods"},
+        {"Account_Name": "Contoso"}]})
+    api.post("/crm/v8/Contacts", json={"data": [
+        {"Last_Name": "Ng", "Email": "ng@example.com"}, {"Last_Name": "Li"}]})
+
+    def count(module: str, **params: str) -> int:
+        answer = api.get(f"/crm/v8/{module}/actions/count", params=params)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["count"])
+
+    assert count("Accounts") == 3
+    assert count("Accounts", criteria="(Account_Name:starts_with:Northwind)") == 2
+    assert count("Accounts", word="contoso") == 1
+    assert count("Contacts", email="NG@example.com") == 1
+    bad = api.get(COUNT, params={"criteria": "(Account_Name:nonsense:x)"})
+    assert bad.status_code == 400 and bad.json()["code"] == "INVALID_QUERY"
 
 
 def test_injected_errors(api: httpx.Client, emu: EmulatorServer) -> None:

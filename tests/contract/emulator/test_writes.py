@@ -131,3 +131,31 @@ def test_delete_recycle_bin_and_account_cascade(api: httpx.Client, emu: Emulator
     late = api.get("/crm/v8/Accounts/deleted",
                    headers={"Authorization": f"Zoho-oauthtoken {fresh}"}).json()["data"]
     assert late[0]["type"] == "permanent" and late[0]["display_name"] is None
+
+
+def test_locked_records_refuse_updates_and_deletes_one_by_one(api: httpx.Client,
+                                                             emu: EmulatorServer) -> None:
+    made = api.post("/crm/v8/Accounts", json={"data": [
+        {"Account_Name": "Locked Ltd"}, {"Account_Name": "Open Ltd"}]}).json()["data"]
+    locked, free = (entry["details"]["id"] for entry in made)
+    assert emu.control("locks", {"module": "Accounts", "ids": [locked]})["locked"] == [locked]
+    answer = api.put("/crm/v8/Accounts", json={"data": [
+        {"id": locked, "Website": "https://locked.example"},
+        {"id": free, "Website": "https://open.example"}]})
+    assert answer.status_code == 207
+    refused, done = answer.json()["data"]
+    assert refused == {"code": "RECORD_LOCKED", "status": "error",
+                       "message": "the record is locked", "details": {"id": locked}}
+    assert done["status"] == "success"
+    one = api.put(f"/crm/v8/Accounts/{locked}", json={"data": [{"Website": "https://x.example"}]})
+    assert one.status_code == 400 and one.json()["data"][0]["code"] == "RECORD_LOCKED"
+    gone = api.delete("/crm/v8/Accounts", params={"ids": f"{locked},{free}"})
+    assert [d["code"] for d in gone.json()["data"]] == ["RECORD_LOCKED", "SUCCESS"]
+    store = emu.state.default_org.store("Accounts")
+    assert store.get(int(locked)) is not None and "Website" not in store.get(int(locked))
+    emu.control("locks", {"module": "Accounts", "ids": [locked], "locked": False})
+    again = api.put("/crm/v8/Accounts", json={"data": [{"id": locked, "Website": "https://y.example"}]})
+    assert again.status_code == 200
+    unknown = httpx.post(f"{emu.base_url}/__emulator__/locks",
+                         json={"module": "Accounts", "ids": ["1"]})
+    assert unknown.status_code == 400 and "has no records [1]" in unknown.json()["error"]
