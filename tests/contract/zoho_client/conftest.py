@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from alix.integrations.zoho_crm.client import (
     InMemoryTokenStore,
-    RequestRejected,
     RetryPolicy,
     TokenStore,
     ZohoCrm,
     ZohoCrmClient,
 )
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-
-try:
-    from zoho_emulator.testing import EmulatorServer
-except ImportError as exc:  # the emulator is built in parallel; until it lands, say so
-    EmulatorServer = None  # type: ignore[assignment,misc]
-    EMULATOR_MISSING = f"zoho_emulator.testing is not importable yet: {exc}"
-else:
-    EMULATOR_MISSING = ""
+from zoho_emulator.testing import EmulatorServer
 
 
 @pytest.fixture
@@ -67,16 +59,6 @@ class Backend:
     name: str
     crm: ZohoCrm
     emulator: Any = None
-    notes: list[str] = field(default_factory=list)
-
-    def lacks(self, exc: RequestRejected, feature: str) -> None:
-        """Skip when the emulator does not implement an endpoint yet (404 / unknown URL)."""
-        # The emulator's part 2 (upsert, search, COQL, notifications, bulk read) comes later;
-        # until then its generic routes answer these paths as unknown URLs or modules.
-        unknown = ("INVALID_URL_PATTERN", "INVALID_REQUEST_METHOD", "INVALID_MODULE")
-        if self.name == "emulator" and (exc.status in (404, 405) or exc.code in unknown):
-            pytest.skip(f"the emulator does not implement {feature} yet ({exc.code})")
-        raise exc
 
     def add_fields(self, module: str, names: list[str]) -> None:
         """Give `module` extra custom text fields."""
@@ -87,11 +69,17 @@ class Backend:
         for name in names:
             self.emulator.control("fields", {"module": module, "api_name": name})
 
+    def lock(self, module: str, record_id: str) -> None:
+        """Lock a record as a CRM user would (Zoho's record locking, doc 9.9)."""
+        if self.name == "fake":
+            assert isinstance(self.crm, FakeZohoCrm)
+            self.crm.records[module][record_id]["Locked__s"] = True
+            return
+        self.emulator.control("locks", {"module": module, "ids": [record_id]})
+
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Any]:
-    if EmulatorServer is None:
-        pytest.skip(EMULATOR_MISSING)
     with EmulatorServer(accounts=0, contacts_per_account=0, addresses_per_account=0, seed=1) as emu:
         yield emu
 

@@ -20,13 +20,11 @@ from alix.integrations.zoho_crm.client import (
     metadata,
 )
 from alix.integrations.zoho_crm.client.tokens import AccessToken
+from zoho_emulator.testing import EmulatorServer
 
-from .conftest import EMULATOR_MISSING, EmulatorServer, connect
+from .conftest import connect
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(EmulatorServer is None, reason=EMULATOR_MISSING or "no emulator"),
-]
+pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture

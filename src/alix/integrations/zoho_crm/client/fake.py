@@ -252,10 +252,14 @@ class FakeZohoCrm:
         table = self._module(module)
         results: list[WriteResult] = []
         for index, rid in enumerate(ids):
-            row = table.pop(rid, None)
+            row = table.get(rid)
             if row is None:
                 results.append(self._error(module, index, "INVALID_DATA", "id", id=rid))
                 continue
+            if row.get("Locked__s"):
+                results.append(self._error(module, index, "RECORD_LOCKED", "id", id=rid))
+                continue
+            del table[rid]
             now = self._clock().replace(microsecond=0)
             name = row.get(MANDATORY.get(module, _CUSTOM_MANDATORY))
             self.deleted[module].append(DeletedRecord(rid, now, "recycle", name))
