@@ -2,7 +2,7 @@
 
 At most one main address per kind and customer: the service refuses a second one with a
 field error unless asked to take the flag over, and a partial unique index refuses it in
-the database whoever writes.
+the database whoever writes (the repository turns that refusal into the same field error).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
@@ -53,12 +52,6 @@ def _describe(address: Address) -> str:
     )
 
 
-def _unique_main(exc: IntegrityError) -> ValidationFailed:
-    return ValidationFailed({"is_main": (
-        "Another main address of this type was saved at the same moment; reload and try again."
-    )})
-
-
 def add_address(
     session: Session, actor: Actor, customer_id: int, raw: Mapping[str, object],
     *, replace_main: bool = False, clock: Clock = utc_now,
@@ -72,13 +65,10 @@ def add_address(
     now = clock()
     if values["is_main"]:
         _make_room(session, actor, None, customer.id, str(values["kind"]), replace_main, now)
-    try:
-        [address_id] = repo.insert_rows(session, Entity.ADDRESS, [{
-            **values, "organisation_id": actor.organisation_id, "customer_id": customer.id,
-            "version": 1, "created_at": now, "updated_at": now,
-        }])
-    except IntegrityError as exc:
-        raise _unique_main(exc) from exc
+    [address_id] = repo.insert_rows(session, Entity.ADDRESS, [{
+        **values, "organisation_id": actor.organisation_id, "customer_id": customer.id,
+        "version": 1, "created_at": now, "updated_at": now,
+    }])
     outbox.record(session, actor, [
         Change(Entity.ADDRESS, address_id, customer.id, Operation.CREATE, 1, created(values))
     ], now)
@@ -102,10 +92,7 @@ def update_address(
     now = clock()
     if values.get("is_main", current.is_main):
         _make_room(session, actor, current.id, current.customer_id, kind, replace_main, now)
-    try:
-        result: Address = apply_change(session, actor, Entity.ADDRESS, current, values, now)
-    except IntegrityError as exc:
-        raise _unique_main(exc) from exc
+    result: Address = apply_change(session, actor, Entity.ADDRESS, current, values, now)
     return result
 
 

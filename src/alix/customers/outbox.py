@@ -1,8 +1,9 @@
 """The customer outbox: one row per captured change, written in the transaction of the change.
 
-The sync's push reads pending rows, coalesces them per record and marks them done. Changes an
-integration made itself (origin `zoho_crm`) are recorded as `skipped` at once: they are history,
-never work, so the sync cannot echo its own writes back.
+The sync's push reads pending rows coalesced per record (`pending_records`) and marks them
+done, or failed with an error and a time to try again (`mark_failed`). Changes an integration
+made itself (origin `zoho_crm`) are recorded as `skipped` at once: they are history, never
+work, so the sync cannot echo its own writes back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from alix.customers.fields import Entity
@@ -22,6 +23,7 @@ from alix.customers.tables import customer_outbox
 PENDING = "pending"
 DONE = "done"
 SKIPPED = "skipped"
+FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,58 @@ class OutboxEntry:
     created_at: datetime
     status: str
     processed_at: datetime | None
+    attempts: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRecord:
+    """The pending rows of one record, coalesced: what the push looks at once.
+
+    The push sends the record's current state, not these values: `fields` only says what
+    changed. `entry_ids` are exactly the rows read, so marking them leaves any row written
+    after the read pending.
+    """
+
+    entity: Entity
+    entity_id: int
+    customer_id: int
+    entries: tuple[OutboxEntry, ...]
+
+    @property
+    def entry_ids(self) -> list[int]:
+        return [e.id for e in self.entries]
+
+    @property
+    def operation(self) -> Operation:
+        """Net effect: deleted if the last row deletes, created if the first creates, else
+        updated (a record created and deleted before any push comes out as a delete)."""
+        if self.entries[-1].operation is Operation.DELETE:
+            return Operation.DELETE
+        return self.entries[0].operation
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(name for e in self.entries for name in e.changes)
+
+    @property
+    def version(self) -> int:
+        return self.entries[-1].version
+
+    @property
+    def attempts(self) -> int:
+        return max(e.attempts for e in self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A record the push could not send: its outbox rows, why, and when to try again (None:
+    never, the rows become `failed` for a person to look at)."""
+
+    entry_ids: Sequence[int]
+    error: str
+    retry_at: datetime | None
 
 
 def _row(actor: Actor, change: Change, now: datetime) -> dict[str, Any]:
@@ -82,6 +136,9 @@ def _entry(row: Any) -> OutboxEntry:
         created_at=row.created_at,
         status=row.status,
         processed_at=row.processed_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        retry_at=row.retry_at,
     )
 
 
@@ -104,4 +161,63 @@ def mark_done(session: Session, org_id: int, ids: Sequence[int], now: datetime) 
         update(t)
         .where(t.c.organisation_id == org_id, t.c.id.in_(list(ids)), t.c.status == PENDING)
         .values(status=DONE, processed_at=now)
+    )
+
+
+def pending_records(
+    session: Session, org_id: int, now: datetime, *, limit: int = 100
+) -> list[PendingRecord]:
+    """Up to limit records with pending rows due by now, coalesced, in one query.
+
+    Records come in the order of their first due row, each with all its pending rows in id
+    order: a row waiting for its retry time comes along when a newer row makes the record due.
+    """
+    t = customer_outbox
+    pending = and_(t.c.organisation_id == org_id, t.c.status == PENDING)
+    first_id = func.min(t.c.id).label("first_id")
+    heads = (
+        select(t.c.entity, t.c.entity_id, first_id)
+        .where(pending, or_(t.c.retry_at.is_(None), t.c.retry_at <= now))
+        .group_by(t.c.entity, t.c.entity_id)
+        .order_by(first_id)
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(t)
+        .join(heads, and_(t.c.entity == heads.c.entity, t.c.entity_id == heads.c.entity_id))
+        .where(pending)
+        .order_by(heads.c.first_id, t.c.id)
+    )
+    grouped: dict[tuple[str, int], list[OutboxEntry]] = {}
+    for row in rows:
+        grouped.setdefault((row.entity, row.entity_id), []).append(_entry(row))
+    return [
+        PendingRecord(Entity(entity), entity_id, found[-1].customer_id, tuple(found))
+        for (entity, entity_id), found in grouped.items()
+    ]
+
+
+def mark_failed(
+    session: Session, org_id: int, failures: Sequence[Failure], now: datetime
+) -> None:
+    """Record failed attempts with one executemany: pending rows count an attempt and keep
+    the error; they wait for retry_at, or become `failed` when there is none."""
+    t = customer_outbox
+    params = [
+        {"entry_id": entry_id, "error": f.error, "retry": f.retry_at,
+         "outcome": PENDING if f.retry_at is not None else FAILED,
+         "done_at": None if f.retry_at is not None else now}
+        for f in failures for entry_id in f.entry_ids
+    ]
+    if not params:
+        return
+    session.execute(
+        update(t)
+        .where(t.c.id == bindparam("entry_id"), t.c.organisation_id == org_id,
+               t.c.status == PENDING)
+        .values(attempts=t.c.attempts + 1, last_error=bindparam("error"),
+                retry_at=bindparam("retry"), status=bindparam("outcome"),
+                processed_at=bindparam("done_at")),
+        params,
     )

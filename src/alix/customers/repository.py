@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from alix.customers.fields import Entity
 from alix.customers.model import Address, ContactPerson, Customer, normalize_name
 from alix.customers.tables import addresses, contact_persons, customers
-from alix.errors import NotFound, ValidationFailed
+from alix.errors import Conflict, NotFound, ValidationFailed
 
 TABLES: dict[Entity, Table] = {
     Entity.CUSTOMER: customers,
@@ -39,6 +41,41 @@ def _contact(row: Row[Any]) -> ContactPerson:
 
 def _address(row: Row[Any]) -> Address:
     return Address(**row._asdict())
+
+
+_MODELS: dict[Entity, Callable[[Row[Any]], Any]] = {
+    Entity.CUSTOMER: _customer,
+    Entity.CONTACT: _contact,
+    Entity.ADDRESS: _address,
+}
+
+# SQLite (WAL) refuses to let a transaction write once another one committed after it read:
+# SQLITE_BUSY_SNAPSHOT (https://sqlite.org/rescode.html#busy_snapshot); SQLITE_BUSY is the same
+# contention after the busy timeout. Both mean "someone else was writing at the same moment".
+_SQLITE_BUSY = {5, 517}
+
+
+@contextmanager
+def _writing(entity: Entity) -> Iterator[None]:
+    """Translate the database's refusals of a concurrent write into the ALIX error tree."""
+    try:
+        yield
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlite_errorcode", None) not in _SQLITE_BUSY:
+            raise
+        raise Conflict(
+            f"Another change to this {_NOUNS[entity]} was being saved at the same moment; "
+            "reload it and try again."
+        ) from exc
+    except IntegrityError as exc:
+        if "uq_addresses_one_main_per_kind" not in str(exc.orig) and (
+            "addresses.customer_id, addresses.kind" not in str(exc.orig)
+        ):
+            raise
+        raise ValidationFailed({"is_main": (
+            "Another main address of this type was saved at the same moment; "
+            "reload and try again."
+        )}) from exc
 
 
 def _one(session: Session, entity: Entity, org_id: int, row_id: int, for_update: bool) -> Row[Any]:
@@ -99,7 +136,8 @@ def insert_rows(session: Session, entity: Entity, rows: Sequence[Mapping[str, An
         return []
     table = TABLES[entity]
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, list(rows)).all())
+    with _writing(entity):
+        return list(session.scalars(stmt, list(rows)).all())
 
 
 def update_row(
@@ -108,40 +146,125 @@ def update_row(
 ) -> bool:
     """Write values if the row is still at version; False when someone changed it first."""
     table = TABLES[entity]
-    result = session.execute(
-        update(table)
-        .where(table.c.id == row_id, table.c.organisation_id == org_id, table.c.version == version)
-        .values(**values)
-    )
+    with _writing(entity):
+        result = session.execute(
+            update(table)
+            .where(table.c.id == row_id, table.c.organisation_id == org_id,
+                   table.c.version == version)
+            .values(**values)
+        )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def delete_row(session: Session, entity: Entity, org_id: int, row_id: int) -> None:
+def update_rows(
+    session: Session, entity: Entity, org_id: int, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Write many rows with one executemany, in the order given, each only if still at version.
+
+    Every row carries `id`, `expected_version` and the same other columns. Conflict when any
+    row was changed meanwhile: the caller's transaction must then roll back as a whole.
+    """
+    if not rows:
+        return
     table = TABLES[entity]
-    session.execute(delete(table).where(table.c.id == row_id, table.c.organisation_id == org_id))
+    columns = [name for name in rows[0] if name not in ("id", "expected_version")]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.organisation_id == org_id,
+               table.c.version == bindparam("expected_version"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+    params = [
+        {"row_id": row["id"], "expected_version": row["expected_version"],
+         **{f"new_{name}": row[name] for name in columns}}
+        for row in rows
+    ]
+    with _writing(entity):
+        written = session.execute(stmt, params).rowcount  # type: ignore[attr-defined]
+    if written != len(rows):
+        raise Conflict(
+            f"{len(rows) - written} of {len(rows)} {_NOUNS[entity]} rows were changed by "
+            "someone else meanwhile; nothing of this page was saved."
+        )
+
+
+def delete_row(session: Session, entity: Entity, org_id: int, row_id: int) -> None:
+    """Delete the row (its children cascade); nothing happens when it is already gone."""
+    table = TABLES[entity]
+    with _writing(entity):
+        session.execute(
+            delete(table).where(table.c.id == row_id, table.c.organisation_id == org_id)
+        )
+
+
+def by_ids(
+    session: Session, entity: Entity, org_id: int, ids: Sequence[int], *,
+    for_update: bool = False,
+) -> list[Any]:
+    """The rows of entity with the ids given, by id, in one query; unknown ids are left out."""
+    table = TABLES[entity]
+    stmt = (
+        select(*_columns(table))
+        .where(table.c.organisation_id == org_id, table.c.id.in_(sorted(set(ids))))
+        .order_by(table.c.id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return [_MODELS[entity](r) for r in session.execute(stmt)]
 
 
 def customers_by_ids(session: Session, org_id: int, ids: Sequence[int]) -> list[Customer]:
-    rows = session.execute(
-        select(*_columns(customers))
-        .where(customers.c.organisation_id == org_id, customers.c.id.in_(list(ids)))
-        .order_by(customers.c.id)
-    )
-    return [_customer(r) for r in rows]
+    """The customers with these ids, by id, in one query; unknown ids are left out."""
+    return by_ids(session, Entity.CUSTOMER, org_id, ids)
 
 
-def ids_by_name(session: Session, org_id: int, names: Sequence[str]) -> dict[str, list[int]]:
-    """Customer ids per normalized name, for the names given, in one query (the sync links)."""
+def contacts_by_ids(session: Session, org_id: int, ids: Sequence[int]) -> list[ContactPerson]:
+    """The contact persons with these ids, by id, in one query; unknown ids are left out."""
+    return by_ids(session, Entity.CONTACT, org_id, ids)
+
+
+def addresses_by_ids(session: Session, org_id: int, ids: Sequence[int]) -> list[Address]:
+    """The addresses with these ids, by id, in one query; unknown ids are left out."""
+    return by_ids(session, Entity.ADDRESS, org_id, ids)
+
+
+def customers_by_names(
+    session: Session, org_id: int, names: Sequence[str]
+) -> dict[str, list[Customer]]:
+    """Customers per normalized name, for every name given, in one query (by id within a name).
+
+    The sync links an unlinked record to the one customer of the same name, and reports
+    several as ambiguous; a name nobody has maps to an empty list.
+    """
     keys = sorted({normalize_name(n) for n in names})
-    found: dict[str, list[int]] = {k: [] for k in keys}
+    found: dict[str, list[Customer]] = {k: [] for k in keys}
+    if not keys:
+        return found
+    c = customers
     rows = session.execute(
-        select(customers.c.name_key, customers.c.id)
-        .where(customers.c.organisation_id == org_id, customers.c.name_key.in_(keys))
-        .order_by(customers.c.id)
+        select(c.c.name_key, *_columns(c))
+        .where(c.c.organisation_id == org_id, c.c.name_key.in_(keys))
+        .order_by(c.c.name_key, c.c.id)
     )
-    for key, row_id in rows:
-        found[key].append(row_id)
+    for row in rows:
+        values = row._asdict()
+        found[values.pop("name_key")].append(Customer(**values))
     return found
+
+
+def flagged_of(
+    session: Session, entity: Entity, org_id: int, customer_ids: Sequence[int]
+) -> list[Any]:
+    """The primary contacts or main addresses of the customers given, in one query."""
+    table = TABLES[entity]
+    flag = table.c.is_primary if entity is Entity.CONTACT else table.c.is_main
+    rows = session.execute(
+        select(*_columns(table))
+        .where(table.c.organisation_id == org_id, flag.is_(True),
+               table.c.customer_id.in_(sorted(set(customer_ids))))
+        .order_by(table.c.id)
+    )
+    return [_MODELS[entity](r) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,20 @@ customer_outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("status", String(10), nullable=False),
     Column("processed_at", UtcDateTime),
+    # The push's failed attempts: how many, the last error, and when to try again.
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("retry_at", UtcDateTime),
     Index("ix_customer_outbox_pending", "organisation_id", "status", "id"),
     Index("ix_customer_outbox_entity", "entity", "entity_id"),
+    # The push coalesces pending rows per record: only pending rows, grouped by record.
+    Index(
+        "ix_customer_outbox_pending_records",
+        "organisation_id",
+        "entity",
+        "entity_id",
+        "id",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
 )

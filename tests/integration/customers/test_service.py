@@ -62,9 +62,8 @@ def test_update_records_only_what_changed_and_bumps_the_version(
     assert (last.operation, last.version) == (Operation.UPDATE, 2)
     assert last.changes == {"name": ("Acme Québec Inc.", "Acme Quebec")}
     with unit_of_work(container.session_factory) as session:
-        assert repo.ids_by_name(session, actor.organisation_id, ["ACME  quebec"]) == {
-            "acme quebec": [customer_id]
-        }
+        found = repo.customers_by_names(session, actor.organisation_id, ["ACME  quebec"])
+    assert [c.id for c in found["acme quebec"]] == [customer_id]
 
 
 def test_field_errors_and_nothing_half_written(

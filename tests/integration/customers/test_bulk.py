@@ -1,0 +1,189 @@
+"""Bulk updates of a page (the sync's write path) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from alix.bootstrap import Container
+from alix.customers import addresses, bulk, outbox, service
+from alix.customers import repository as repo
+from alix.customers.bulk import RecordUpdate
+from alix.customers.fields import Entity
+from alix.customers.model import Actor, NewCustomer
+from alix.db.session import unit_of_work
+from tests.integration.customers.conftest import sample
+
+
+def _create(container: Container, actor: Actor, count: int) -> list[int]:
+    with unit_of_work(container.session_factory) as session:
+        return service.create_customers(session, actor, [sample(f"Firm {i}") for i in range(count)])
+
+
+def _updates(container: Container, actor: Actor) -> list[outbox.OutboxEntry]:
+    with unit_of_work(container.session_factory) as session:
+        rows = outbox.entries(session, actor.organisation_id, status=None)
+    return [e for e in rows if e.operation.value == "update"]
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_page_is_written_record_by_record_without_stopping_on_refusals(
+    backend: str, container: Container, actor: Actor
+) -> None:
+    a, b, c, d, e = _create(container, actor, 5)
+    page = [
+        RecordUpdate(a, {"name": "Firm A renamed", "email": "A@firm.example"}),
+        RecordUpdate(b, {"name": " Firm 1 ", "email": "info@acme.example"}),  # as it is
+        RecordUpdate(c, {"email": "not-an-email", "notes": "lost with the bad email"}),
+        RecordUpdate(999_999, {"notes": "nobody"}),
+        RecordUpdate(a, {"notes": "twice"}),
+        RecordUpdate(d, {"currency": "JPY"}, expected_version=1),
+        RecordUpdate(e, {"notes": "stale"}, expected_version=7),
+    ]
+    with unit_of_work(container.session_factory) as session:
+        results = bulk.update_customers(session, actor, page)
+    assert [(r.id, r.ok, r.changed, r.version) for r in results[:2]] == [
+        (a, True, True, 2), (b, True, False, 1)]
+    assert [(r.id, sorted(r.errors)) for r in results[2:]] == [
+        (c, ["email"]), (999_999, ["id"]), (a, ["id"]), (d, ["currency"]), (e, ["version"])]
+    assert "No customer 999999 in this organisation." in results[3].errors["id"]
+    assert "appears twice" in results[4].errors["id"][0]
+    assert "not one of your organisation's currencies" in results[5].errors["currency"][0]
+    with unit_of_work(container.session_factory) as session:
+        renamed = repo.customers_by_names(session, actor.organisation_id, ["firm a RENAMED"])
+        untouched = repo.customers_by_ids(session, actor.organisation_id, [c])
+    assert [(x.id, x.email, x.version) for x in renamed["firm a renamed"]] == [
+        (a, "A@firm.example", 2)]
+    assert (untouched[0].notes, untouched[0].version) == (None, 1)
+    [change] = _updates(container, actor)
+    assert (change.entity_id, change.version, change.status) == (a, 2, outbox.PENDING)
+    assert change.changes == {"name": ("Firm 0", "Firm A renamed"),
+                              "email": ("info@acme.example", "A@firm.example")}
+
+
+def test_a_page_costs_the_same_statements_whatever_its_size(
+    backend: str, container: Container, actor: Actor
+) -> None:
+    ids = _create(container, actor, 40)
+    costs = []
+    for chunk in (ids[:2], ids[2:40]):
+        with _statements(container.engine) as seen, \
+                unit_of_work(container.session_factory) as session:
+            results = bulk.update_customers(
+                session, actor, [RecordUpdate(i, {"notes": f"n{i}"}) for i in chunk])
+        assert all(r.ok and r.version == 2 for r in results)
+        costs.append(len(seen))
+    assert costs[0] == costs[1]
+    assert len(_updates(container, actor)) == 40
+
+
+def test_the_sync_actor_writes_skipped_outbox_rows(
+    backend: str, container: Container, actor: Actor, customer_id: int
+) -> None:
+    with unit_of_work(container.session_factory) as session:
+        sync = service.sync_actor(session, actor.organisation_id)
+        [result] = bulk.update_customers(session, sync, [RecordUpdate(customer_id,
+                                                                       {"phone": "514 555 0100"})])
+        contact = repo.contacts_of(session, actor.organisation_id, customer_id)[0]
+        bulk.update_contacts(session, sync, [RecordUpdate(contact.id, {"title": "CEO"})])
+    assert (result.ok, result.version) == (True, 2)
+    changes = _updates(container, actor)
+    assert [(e.entity, e.origin.value, e.actor_id, e.status) for e in changes] == [
+        (Entity.CUSTOMER, "zoho_crm", sync.user_id, outbox.SKIPPED),
+        (Entity.CONTACT, "zoho_crm", sync.user_id, outbox.SKIPPED),
+    ]
+    with unit_of_work(container.session_factory) as session:
+        pending = outbox.pending_records(session, actor.organisation_id, container.clock())
+    assert len(pending) == 5
+    assert all(r.operation.value == "create" for r in pending)  # nothing of the sync's
+
+
+def test_a_new_primary_contact_demotes_the_previous_one(
+    backend: str, container: Container, actor: Actor, customer_id: int
+) -> None:
+    org = actor.organisation_id
+    with unit_of_work(container.session_factory) as session:
+        ada, babbage = repo.contacts_of(session, org, customer_id)
+        results = bulk.update_contacts(session, actor, [
+            RecordUpdate(babbage.id, {"is_primary": True, "email": "cb@acme.example"}),
+            RecordUpdate(ada.id, {"last_name": ""}),
+        ])
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].errors == {"last_name": ["Last name is required."]}
+    with unit_of_work(container.session_factory) as session:
+        found = {c.id: c for c in repo.contacts_by_ids(session, org, [ada.id, babbage.id])}
+    assert (found[babbage.id].is_primary, found[babbage.id].email) == (True, "cb@acme.example")
+    assert (found[ada.id].is_primary, found[ada.id].last_name) == (False, "Lovelace")
+    assert {e.entity_id: e.changes for e in _updates(container, actor)} == {
+        ada.id: {"is_primary": (True, False)},
+        babbage.id: {"is_primary": (False, True), "email": (None, "cb@acme.example")},
+    }
+
+
+def _addresses(container: Container, actor: Actor, customer_id: int, raw: list[dict[str, Any]]
+               ) -> list[int]:
+    with unit_of_work(container.session_factory) as session:
+        return [addresses.add_address(session, actor, customer_id, r).id for r in raw]
+
+
+def test_main_addresses_stay_one_per_kind(
+    backend: str, container: Container, actor: Actor, customer_id: int
+) -> None:
+    org = actor.organisation_id
+    laval, quebec = _addresses(container, actor, customer_id,
+                               [{"kind": "billing", "city": "Laval"},
+                                {"kind": "billing", "city": "Québec", "country": "Canada"}])
+    with unit_of_work(container.session_factory) as session:
+        refused, fine = bulk.update_addresses(session, actor, [
+            RecordUpdate(laval, {"is_main": True}),
+            RecordUpdate(quebec, {"province": "Quebec", "postal_code": "G1R 4P5"}),
+        ])
+    assert "already has a main billing address" in refused.errors["is_main"][0]
+    assert (fine.ok, fine.version) == (True, 2)
+    with unit_of_work(container.session_factory) as session:
+        first, second = bulk.update_addresses(session, actor, [
+            RecordUpdate(laval, {"is_main": True}),
+            RecordUpdate(quebec, {"is_main": True}),
+        ], replace_main=True)
+        [province_of_quebec] = repo.addresses_by_ids(session, org, [quebec])
+    assert (first.ok, first.version) == (True, 2)
+    assert "only one can be the main billing address" in second.errors["is_main"][0]
+    assert province_of_quebec.province == "CA-QC"  # the stored country, CA, placed it
+    with unit_of_work(container.session_factory) as session:
+        mains = [(a.kind, a.id) for a in repo.addresses_of(session, org, customer_id)
+                 if a.is_main]
+    assert mains == [("billing", laval), ("shipping", mains[1][1])]
+
+
+def test_an_empty_page_writes_nothing(backend: str, container: Container, actor: Actor) -> None:
+    with unit_of_work(container.session_factory) as session:
+        assert bulk.update_addresses(session, actor, []) == []
+    assert _updates(container, actor) == []
+
+
+def test_lookups_of_a_page(backend: str, container: Container, actor: Actor) -> None:
+    with unit_of_work(container.session_factory) as session:
+        twins = service.create_customers(session, actor, [
+            NewCustomer({"name": n, "currency": "CAD"}) for n in ("Twin", " twin ", "Solo")])
+        found = repo.customers_by_names(session, actor.organisation_id,
+                                        ["TWIN", "solo", "nobody"])
+        by_id = repo.customers_by_ids(session, actor.organisation_id, [twins[2], 0, twins[0]])
+    assert {k: [c.id for c in v] for k, v in found.items()} == {
+        "twin": twins[:2], "solo": [twins[2]], "nobody": []}
+    assert [c.id for c in by_id] == [twins[0], twins[2]]
