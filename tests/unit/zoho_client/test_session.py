@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import httpx
 import pytest
@@ -91,7 +93,8 @@ async def test_zoho_errors_map_onto_the_tree(
     async with harness.client() as client:
         with pytest.raises(error) as raised:
             await client.count("Accounts")
-    assert not isinstance(raised.value, httpx.HTTPError)
+    assert raised.value.code == json.loads(response.content)["code"]
+    assert "count" in str(raised.value) or "actions/count" in str(raised.value)
 
 
 async def test_credits_are_counted_per_call_and_zoho_remaining_passed_through(
@@ -157,3 +160,21 @@ def test_the_edition_cap_is_divided_among_worker_processes() -> None:
     assert worker_share("Enterprise", 3) == 6
     assert worker_share("free", 8) == 1
     assert EDITION_CONCURRENCY["ultimate"] == 25
+
+
+async def test_a_success_whose_body_is_not_json_is_an_error_not_an_empty_answer(
+    harness: Harness,
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/actions/count"):
+            return httpx.Response(200, text="<html>maintenance</html>")
+        if request.url.path.endswith("/org/currencies"):
+            return _json(200, {"currencies": [{"iso_code": "EUR", "exchange_rate": "n/a"}]})
+        return None
+
+    harness.zoho.handler_override = answer
+    async with harness.client() as client:
+        with pytest.raises(ServerError, match="not JSON"):
+            await client.count("Accounts")
+        with pytest.raises(RequestRejected, match="currency EUR with an unreadable exchange"):
+            await client.currencies()

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import RecordError
+from .errors import RecordError, RequestRejected
 from .timestamps import parse_optional
 
 
@@ -142,10 +142,14 @@ class Currency:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Currency:
+        raw = data.get("exchange_rate")
         try:
-            rate = Decimal(str(data.get("exchange_rate") or "1"))
-        except InvalidOperation:
-            rate = Decimal(1)
+            rate = Decimal(str(raw or "1"))
+        except InvalidOperation as exc:
+            raise RequestRejected(
+                f"Zoho sent currency {data.get('iso_code')} with an unreadable exchange rate "
+                f"{raw!r}."
+            ) from exc
         return cls(
             id=str(data.get("id") or ""),
             iso_code=str(data.get("iso_code") or ""),

@@ -159,12 +159,18 @@ class ZohoSession:
 
 
 def _decode(response: httpx.Response) -> Any:
+    """The JSON body; None for 204/304 and for error pages that are not JSON (the status tells)."""
     if response.status_code in (204, 304) or not response.content:
         return None
     try:
         return json.loads(response.content)
-    except ValueError:
-        return None
+    except ValueError as exc:
+        if response.status_code >= 300:
+            return None
+        raise ServerError(
+            f"Zoho answered {response.request.method} {response.url.path} with HTTP "
+            f"{response.status_code} and a body that is not JSON: {response.content[:80]!r}."
+        ) from exc
 
 
 def _rejection_retriable(status: int, body: Any, operation: str) -> ZohoRetriable:
