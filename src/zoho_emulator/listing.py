@@ -142,6 +142,7 @@ def list_records(call: ApiCall, module: Module) -> Response:
     next_token: str | None = None
     expiry: str | None = None
     if more:
+        state.page_tokens.purge(now)
         issued = state.page_tokens.issue(call.org.id, call.user.id, module.api_name, binding,
                                           keys[end - 1], served + len(chosen),
                                           now + state.config.page_token_lifetime)

@@ -22,8 +22,11 @@ class PageToken:
 
 
 class PageTokens:
+    """Issued page tokens by their string; tokens expired for a day are purged hourly."""
+
     def __init__(self) -> None:
         self.tokens: dict[str, PageToken] = {}
+        self._purged_at = 0.0
 
     def issue(self, org_id: str, user_id: str, module: str, binding: tuple[Any, ...],
               last_key: Any, served: int, expires: float) -> PageToken:
@@ -36,7 +39,13 @@ class PageTokens:
         return self.tokens.get(token)
 
     def purge(self, now: float) -> None:
-        """Drop tokens expired for more than a day, so long runs do not grow without bound."""
+        """Drop tokens expired for more than a day, so long runs do not grow without bound.
+
+        Runs at most once per emulator hour: it walks every token.
+        """
+        if now - self._purged_at < 3600:
+            return
+        self._purged_at = now
         stale = [t for t, pt in self.tokens.items() if pt.expires < now - 86_400]
         for t in stale:
             del self.tokens[t]

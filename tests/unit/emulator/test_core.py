@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from zoho_emulator.clock import Clock
+from zoho_emulator.paging import PageTokens
 from zoho_emulator.persistence import SqliteData
 from zoho_emulator.scopes import allowed, covers, module_allowed
 from zoho_emulator.seed import SeedSpec, seed_org
@@ -102,3 +103,15 @@ def test_sqlite_data_survives_a_restart(tmp_path: Path) -> None:
     assert creds["refresh_token"] in again.tokens.refresh_tokens
     assert again.default_org.ids.next() > next(iter(again.default_org.store("Accounts").records))
     restored.close()
+
+
+def test_page_tokens_expired_for_a_day_are_purged_at_most_hourly() -> None:
+    tokens = PageTokens()
+    old = tokens.issue("org", "user", "Accounts", (), 1, 200, expires=1_000.0)
+    live = tokens.issue("org", "user", "Accounts", (), 1, 200, expires=200_000.0)
+    tokens.purge(1_000.0 + 86_400 - 1)
+    assert tokens.get(old.token) is not None  # expired, but not for a whole day yet
+    tokens.purge(1_000.0 + 86_400 + 1)
+    assert tokens.get(old.token) is not None  # purged less than an hour ago
+    tokens.purge(1_000.0 + 86_400 + 3_600)
+    assert tokens.get(old.token) is None and tokens.get(live.token) is live
