@@ -5,6 +5,10 @@ PostgreSQL (a schema of its own, dropped after), it writes N customers with 2 co
 addresses each, in pages of 500 like the sync does, through `service.create_customers`
 (validation, ISO codes, outbox rows), then the same rows with plain SQLAlchemy Core
 executemany, and prints records/s and the ratio between the two.
+
+Then it updates every one of those records (two fields each), in pages of 500 per table: with
+plain Core executemany by id, and through the sync's bulk path `bulk.update_*` (one read of
+the page, validation, diff, version check, outbox rows) acting as the sync's user.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, insert, text
+from sqlalchemy import bindparam, create_engine, delete, insert, select, text, update
 
-from alix.customers import service
+from alix.customers import bulk, service
+from alix.customers.bulk import RecordUpdate
+from alix.customers.fields import Entity
 from alix.customers.model import Actor, NewCustomer, Origin, normalize_name
 from alix.customers.tables import addresses, contact_persons, customer_outbox, customers
 from alix.db import migrate
@@ -107,6 +113,74 @@ def through_core(url: str, org_id: int, batch: list[NewCustomer]) -> float:
     return elapsed
 
 
+# Two fields per record, with a value per round so that every round really changes every row.
+_UPDATES = {
+    Entity.CUSTOMER: (customers, lambda i, r: {"phone": f"+1 514 555 {r}{i % 1000:03d}",
+                                               "notes": f"Round {r} for {i}"}),
+    Entity.CONTACT: (contact_persons, lambda i, r: {"title": f"Buyer {r}",
+                                                    "mobile": f"+1 438 555 {r}{i % 1000:03d}"}),
+    Entity.ADDRESS: (addresses, lambda i, r: {"postal_code": f"H{r}X {i % 10}Y{i % 7}",
+                                              "label": f"Site {r}-{i}"}),
+}
+_BULK = {Entity.CUSTOMER: bulk.update_customers, Entity.CONTACT: bulk.update_contacts,
+         Entity.ADDRESS: bulk.update_addresses}
+
+
+def _ids(url: str, org_id: int) -> dict[Entity, list[int]]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = {
+            entity: list(conn.execute(
+                select(table.c.id).where(table.c.organisation_id == org_id).order_by(table.c.id)
+            ).scalars())
+            for entity, (table, _values) in _UPDATES.items()
+        }
+    engine.dispose()
+    return found
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), PAGE):
+        yield ids[start:start + PAGE]
+
+
+def updates_through_core(url: str, ids: dict[Entity, list[int]], round_: int) -> float:
+    """The floor: an executemany UPDATE ... WHERE id = ? per page, no read, no outbox."""
+    engine = make_engine(url)
+    started = time.perf_counter()
+    for entity, (table, values) in _UPDATES.items():
+        names = list(values(0, round_))
+        stmt = (update(table).where(table.c.id == bindparam("row_id"))
+                .values({n: bindparam(f"new_{n}") for n in names}))
+        for page in _chunks(ids[entity]):
+            with engine.begin() as conn:
+                conn.execute(stmt, [
+                    {"row_id": i, **{f"new_{k}": v for k, v in values(i, round_).items()}}
+                    for i in page
+                ])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def updates_through_bulk(url: str, org_id: int, ids: dict[Entity, list[int]], round_: int
+                         ) -> float:
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        actor = service.sync_actor(session, org_id)
+    started = time.perf_counter()
+    for entity, (_table, values) in _UPDATES.items():
+        for page in _chunks(ids[entity]):
+            with unit_of_work(factory) as session:
+                results = _BULK[entity](session, actor,
+                                        [RecordUpdate(i, values(i, round_)) for i in page])
+            assert all(r.changed for r in results), "every record of the bench changes"
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
 def _wipe(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -130,7 +204,13 @@ def run(label: str, url: str, count: int) -> None:
     _wipe(url)
     served = through_service(url, actor, batch)
     for path, seconds in (("raw Core executemany", core), ("service.create_customers", served)):
-        print(f"{label:<11} {path:<26} {records:>8} {seconds:>8.2f} "
+        print(f"{label:<11} {path:<28} {records:>8} {seconds:>8.2f} "
+              f"{records / seconds:>10,.0f} {seconds / core:>7.2f}x")
+    ids = _ids(url, actor.organisation_id)
+    core = updates_through_core(url, ids, 1)
+    served = updates_through_bulk(url, actor.organisation_id, ids, 2)
+    for path, seconds in (("raw Core UPDATE executemany", core), ("bulk.update_*", served)):
+        print(f"{label:<11} {path:<28} {records:>8} {seconds:>8.2f} "
               f"{records / seconds:>10,.0f} {seconds / core:>7.2f}x")
 
 
@@ -153,8 +233,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000)
     count = parser.parse_args().customers
     print(f"{count} customers x (1 + 2 contacts + 2 addresses) = {count * 5} records, "
-          f"pages of {PAGE}; ratio = time / raw Core time")
-    print(f"{'database':<11} {'path':<26} {'records':>8} {'seconds':>8} {'records/s':>10} "
+          f"created then updated, pages of {PAGE}; ratio = time / raw Core time")
+    print(f"{'database':<11} {'path':<28} {'records':>8} {'seconds':>8} {'records/s':>10} "
           f"{'ratio':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", count)
