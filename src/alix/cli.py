@@ -34,19 +34,6 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _organisation(session: object, name: str | None) -> Organisation:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    query = select(Organisation).order_by(Organisation.id)
-    if name:
-        query = query.where(Organisation.name == name)
-    org = session.scalars(query).first()
-    if org is None:
-        raise SystemExit(f"No organisation {name or ''} exists; create one with --org-name.")
-    return org
-
-
 def _users(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings, with_runner=False)
     password = args.password or getpass.getpass("Password: ")

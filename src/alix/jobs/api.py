@@ -24,25 +24,19 @@ def active_jobs(principal: CurrentPrincipal, session: SessionDep) -> list[dict[s
         .order_by(Job.id)
         .limit(20)
     ).all()
-    return [
-        {
-            "id": job.id,
-            "task": job.task,
-            "status": job.status,
-            "done": job.progress_done,
-            "total": job.progress_total,
-            "message": job.progress_message,
-        }
-        for job in jobs
-    ]
+    return [_view(job) for job in jobs]
 
 
 @router.get("/{job_id}")
 def get_job(job_id: int, principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
-    """One job of the caller's organisation; another organisation's job is a 404."""
+    """One job of the caller's organisation, with its last error; another's is a 404."""
     job = session.get(Job, job_id)
     if job is None or job.organisation_id != principal.organisation_id:
         raise NotFound(f"No job {job_id} in this organisation.")
+    return {**_view(job), "error": job.error}
+
+
+def _view(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
         "task": job.task,
@@ -50,5 +44,4 @@ def get_job(job_id: int, principal: CurrentPrincipal, session: SessionDep) -> di
         "done": job.progress_done,
         "total": job.progress_total,
         "message": job.progress_message,
-        "error": job.error,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -60,10 +59,6 @@ class TaskRegistry:
             return self.tasks[name]
         except KeyError:
             raise LookupError(f"No task named {name!r} is registered.") from None
-
-    @staticmethod
-    def is_async(fn: TaskFn) -> bool:
-        return inspect.iscoroutinefunction(fn)
 
 
 class JobQueue:
