@@ -83,19 +83,18 @@ def test_api_token_authenticates_without_csrf(
 def test_another_organisations_rows_are_404(
     client: TestClient, container: Container, admin: Account, other_org_admin: Account
 ) -> None:
+    if "noop" not in container.registry.tasks:
+        container.registry.register("noop")(lambda ctx: None)
     with unit_of_work(container.session_factory) as session:
-        job = container.queue.enqueue(session, "noop", organisation_id=admin.organisation_id) \
-            if "noop" in container.registry.tasks else None
-        if job is None:
-            container.registry.register("noop")(lambda ctx: None)
-            job = container.queue.enqueue(session, "noop", organisation_id=admin.organisation_id)
-        job_id = job.id
+        job_id = container.queue.enqueue(session, "noop", organisation_id=admin.organisation_id).id
     own = _token_for(container, admin)
     other = _token_for(container, other_org_admin)
-    assert client.get(f"/api/v1/jobs/{job_id}",
-                      headers={"Authorization": f"Bearer {own}"}).status_code == 200
-    assert client.get(f"/api/v1/jobs/{job_id}",
-                      headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    mine = client.get(f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {own}"})
+    assert mine.status_code == 200
+    assert (mine.json()["id"], mine.json()["task"]) == (job_id, "noop")
+    theirs = client.get(f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {other}"})
+    assert theirs.status_code == 404
+    assert theirs.json() == {"detail": f"No job {job_id} in this organisation."}
     listed = client.get("/api/v1/jobs/active", headers={"Authorization": f"Bearer {other}"})
     assert listed.json() == []
 

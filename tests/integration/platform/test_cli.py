@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from alix.bootstrap import build_container
 from alix.cli import main
+from alix.db.migrate import head_revision
 from alix.web.app import create_app
 from tests.support import TEST_SECRET
 
@@ -33,7 +34,8 @@ def test_db_upgrade_users_and_tokens(
     container = build_container(Settings(), with_runner=False)
     with TestClient(create_app(container)) as client:
         ok = client.get("/api/v1/jobs/active", headers={"Authorization": f"Bearer {token}"})
-        assert ok.status_code == 200
+        assert ok.status_code == 200 and ok.json() == []
     container.close()
     assert main(["db", "current"]) == 0
-    assert "current: 0" in capsys.readouterr().out
+    head = head_revision()
+    assert f"current: {head}; head: {head}" in capsys.readouterr().out
