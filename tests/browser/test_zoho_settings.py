@@ -181,3 +181,67 @@ def test_the_seed_steps(tab: Page) -> None:
     expect(dropdown).to_have_value("Billing_Addresses")
     tab.evaluate("window.scrollTo(0, 0)")
     screenshot(tab, "zoho-details-changed-module")
+
+
+def test_details_by_keyboard(tab: Page) -> None:
+    _consent(tab)
+    tab.get_by_role("button", name="Accept").click()
+    tab.get_by_role("button", name="Connect ALIX").click()
+    tab.wait_for_url("**/settings/integrations")
+    tab.goto("/settings/integrations/zoho-crm")
+
+    # + by keyboard: the focus lands on the new row's ALIX field.
+    tab.locator('[data-add="customer"]').focus()
+    _reloading(tab, lambda: tab.keyboard.press("Enter"))
+    row = _mapper(tab, "customer").locator("tr[data-row]").last
+    alix_field = row.locator('select[data-side="alix_field"]')
+    expect(alix_field).to_be_focused()
+
+    # Walking the options with the arrows saves nothing; Enter saves and keeps the focus.
+    tab.evaluate("window.notReloaded = true")
+    for _step in range(60):
+        if alix_field.input_value() == "currency":
+            break
+        tab.keyboard.press("ArrowDown")
+    assert alix_field.input_value() == "currency"
+    tab.wait_for_timeout(300)
+    assert tab.evaluate("window.notReloaded === true"), "an arrow key saved and reloaded"
+    _reloading(tab, lambda: tab.keyboard.press("Enter"))
+    row = _mapper(tab, "customer").locator("tr[data-row]").last
+    # Currency's ALIX side is locked now: the focus goes to the row's CRM field.
+    expect(row.locator('select[data-side="crm_field"]')).to_have_value("Currency")
+    expect(row.locator('select[data-side="crm_field"]')).to_be_focused()
+
+    # The switch with Space; the focus stays on it.
+    tab.locator('[data-toggle="customers"]').focus()
+    _reloading(tab, lambda: tab.keyboard.press("Space"))
+    expect(tab.locator('[data-toggle="customers"]')).to_be_checked()
+    expect(tab.locator('[data-toggle="customers"]')).to_be_focused()
+
+    # + on an incomplete mapper: the error is an alert, the focus stays on +.
+    tab.locator('[data-add="contact_person"]').focus()
+    _reloading(tab, lambda: tab.keyboard.press("Enter"))
+    tab.keyboard.press("Shift+Tab")
+    plus = tab.locator('[data-add="contact_person"]')
+    expect(plus).to_be_focused()
+    tab.keyboard.press("Enter")
+    expect(tab.get_by_role("alert")).to_contain_text("Complete the field mapping")
+    expect(plus).to_be_focused()
+
+    # Tab reaches the row's X; deleting moves the focus to the mapper's +.
+    tab.keyboard.press("Tab")
+    tab.keyboard.press("Tab")
+    tab.keyboard.press("Tab")
+    expect(_mapper(tab, "contact_person").locator("[data-delete]")).to_be_focused()
+    _reloading(tab, lambda: tab.keyboard.press("Enter"))
+    expect(_mapper(tab, "contact_person").locator("[data-delete]")).to_have_count(0)
+    expect(plus).to_be_focused()
+
+    # Remove integration: a link, then a confirmation page whose button has the focus.
+    tab.get_by_role("link", name="Remove integration").focus()
+    _reloading(tab, lambda: tab.keyboard.press("Enter"))
+    expect(tab.get_by_text("deletes the whole configuration")).to_be_visible()
+    expect(tab.get_by_role("button", name="Remove integration")).to_be_focused()
+    _reloading(tab, lambda: tab.keyboard.press("Enter"))
+    tab.wait_for_url("**/settings/integrations")
+    expect(tab.get_by_role("button", name="Connect", exact=True)).to_be_visible()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from alix.db.session import unit_of_work
-from alix.errors import AlixError, Forbidden
+from alix.errors import AlixError, Forbidden, ValidationFailed
 from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render
@@ -16,6 +18,7 @@ from alix.web.templating import flash, render
 from . import onboarding, repository, service
 from .api import connection_json
 from .connection import CALLBACK_PATH, DATA_CENTRE_NAMES
+from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
 from .model import CONNECTED
 from .rules import ConflictPolicy, DeletePolicy
 
@@ -158,6 +161,94 @@ def policies(
     except AlixError as exc:
         flash(request, str(exc), "error")
     return RedirectResponse(DETAILS + "#policies", status_code=303)
+
+
+# Details without JavaScript: each control of a module or a mapping row also sits in a plain form
+# posting here (the page's script saves through the REST API instead). Same service calls, so
+# the same rules; POST -> redirect back to the section -> flash.
+
+
+@router.post(f"{DETAILS}/modules/{{kind}}")
+def module_form(
+    request: Request,
+    kind: ModuleKind,
+    admin: CurrentAdmin,
+    container: ContainerDep,
+    active: Annotated[str | None, Form()] = None,
+    crm_module: Annotated[str | None, Form()] = None,
+    account_lookup: Annotated[str | None, Form()] = None,
+) -> Response:
+    changes: dict[str, Any] = {
+        key: value or None
+        for key, value in (("crm_module", crm_module), ("account_lookup", account_lookup))
+        if value is not None
+    }
+    if active is not None:
+        changes["active"] = active == "true"
+    label = MODULES[kind].label
+    done = (f"{label} is {'active' if changes['active'] else 'inactive'}." if "active" in changes
+            else f"The CRM module of {label} is saved.")
+    return _save(request, container, f"#module-{kind.value}", done,
+                 lambda s: service.update_module(s, admin.organisation_id, kind, changes))
+
+
+@router.post(f"{DETAILS}/mappers/{{mapper}}/rows")
+def add_row_form(
+    request: Request, mapper: MapperKind, admin: CurrentAdmin, container: ContainerDep
+) -> Response:
+    label = MAPPERS[mapper].label
+    return _save(request, container, f"#mapper-{mapper.value}",
+                 f"An empty row was added to {label}: choose its fields.",
+                 lambda s: service.add_row(s, admin.organisation_id, mapper))
+
+
+@router.post(f"{DETAILS}/mappers/{{mapper}}/rows/{{row_id}}")
+def edit_row_form(
+    request: Request,
+    mapper: MapperKind,
+    row_id: int,
+    admin: CurrentAdmin,
+    container: ContainerDep,
+    alix_field: Annotated[str | None, Form()] = None,
+    crm_field: Annotated[str | None, Form()] = None,
+) -> Response:
+    changes = {k: v or None for k, v in (("alix_field", alix_field), ("crm_field", crm_field))
+               if v is not None}
+    return _save(request, container, f"#mapper-{mapper.value}",
+                 f"The mapping is saved in {MAPPERS[mapper].label}.",
+                 lambda s: service.edit_row(s, admin.organisation_id, mapper, row_id, changes))
+
+
+@router.post(f"{DETAILS}/mappers/{{mapper}}/rows/{{row_id}}/delete")
+def delete_row_form(
+    request: Request, mapper: MapperKind, row_id: int, admin: CurrentAdmin,
+    container: ContainerDep,
+) -> Response:
+    return _save(request, container, f"#mapper-{mapper.value}",
+                 f"The mapping was deleted from {MAPPERS[mapper].label}.",
+                 lambda s: service.delete_row(s, admin.organisation_id, mapper, row_id))
+
+
+def _save(
+    request: Request,
+    container: ContainerDep,
+    anchor: str,
+    done: str,
+    work: Callable[[Session], object],
+) -> Response:
+    """Run one command in a unit of work; flash its refusal message(s) or `done`."""
+    try:
+        with unit_of_work(container.session_factory) as session:
+            work(session)
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(request, message, "error")
+    except AlixError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, done)
+    return RedirectResponse(DETAILS + anchor, status_code=303)
 
 
 @router.get(DETAILS, response_class=HTMLResponse, name="zoho_crm_details")
