@@ -142,21 +142,10 @@ class RecordCalls:
 
     async def deleted_since(self, module: str, since: datetime | None) -> list[DeletedRecord]:
         headers = {"If-Modified-Since": format_datetime(since)} if since else None
-        found: list[DeletedRecord] = []
-        page = 1
-        while True:
-            params = {"type": "all", "page": str(page), "per_page": str(PER_PAGE)}
-            response = await self._session.request(
-                "GET",
-                f"{API}/{module}/deleted",
-                operation="deleted",
-                params=params,
-                headers=headers,
-            )
-            found.extend(DeletedRecord.from_json(d) for d in _data(response))
-            if not _more(response):
-                break
-            page += 1
+        rows = await self._pages(
+            f"{API}/{module}/deleted", "deleted", {"type": "all"}, headers=headers
+        )
+        found = [DeletedRecord.from_json(d) for d in rows]
         if since is not None:
             found = [d for d in found if d.deleted_time is None or d.deleted_time >= since]
         return sorted(found, key=lambda d: (d.deleted_time is not None, d.deleted_time, d.id))
@@ -170,20 +159,39 @@ class RecordCalls:
         return int(body.get("count") or 0)
 
     async def search(self, module: str, criteria: str, fields: Sequence[str]) -> list[Record]:
-        found: list[Record] = []
+        params = {"criteria": criteria}
+        if fields:
+            params["fields"] = ",".join(fields)
+        rows = await self._pages(
+            f"{API}/{module}/search", "search", params, last_page=SEARCH_CAP // PER_PAGE
+        )
+        return [Record.from_json(r) for r in rows]
+
+    async def _pages(
+        self,
+        path: str,
+        operation: str,
+        params: Mapping[str, str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        last_page: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every row of a `page`-numbered GET, until `more_records` is false or `last_page`."""
+        rows: list[dict[str, Any]] = []
         page = 1
-        while page * PER_PAGE <= SEARCH_CAP:
-            params = {"criteria": criteria, "page": str(page), "per_page": str(PER_PAGE)}
-            if fields:
-                params["fields"] = ",".join(fields)
+        while last_page is None or page <= last_page:
             response = await self._session.request(
-                "GET", f"{API}/{module}/search", operation="search", params=params
+                "GET",
+                path,
+                operation=operation,
+                params={**params, "page": str(page), "per_page": str(PER_PAGE)},
+                headers=headers,
             )
-            found.extend(Record.from_json(r) for r in _data(response))
+            rows.extend(_data(response))
             if not _more(response):
                 break
             page += 1
-        return found
+        return rows
 
     async def coql(self, query: str) -> CoqlPage:
         response = await self._session.request(
