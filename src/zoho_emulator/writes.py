@@ -55,6 +55,14 @@ def _problem(p: FieldProblem) -> dict[str, Any]:
     return record_error(p.code, p.message, p.details)
 
 
+def _object(item: Any, i: int) -> dict[str, Any]:
+    """`data[i]` itself, which must be a JSON object."""
+    if not isinstance(item, dict):
+        raise FieldProblem("INVALID_DATA", "invalid data",
+                           {"api_name": "data", "json_path": f"$.data[{i}]"})
+    return item
+
+
 def _values(ctx: WriteContext, module: Module, item: dict[str, Any], i: int) -> dict[str, Any]:
     """Coerced values of the writable fields sent; unknown and read-only keys are ignored."""
     values: dict[str, Any] = {}
@@ -100,10 +108,7 @@ def insert(ctx: WriteContext, module: Module, items: list[Any]) -> list[dict[str
     changed: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(items):
         try:
-            if not isinstance(item, dict):
-                raise FieldProblem("INVALID_DATA", "invalid data",
-                                   {"api_name": "data", "json_path": f"$.data[{i}]"})
-            values = _values(ctx, module, item, i)
+            values = _values(ctx, module, _object(item, i), i)
             rec: Record = {k: v for k, v in values.items() if v is not None}
             _check(ctx, module, rec, i, None)
         except FieldProblem as problem:
@@ -129,10 +134,7 @@ def update(ctx: WriteContext, module: Module, items: list[Any],
     changed: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(items):
         try:
-            if not isinstance(item, dict):
-                raise FieldProblem("INVALID_DATA", "invalid data",
-                                   {"api_name": "data", "json_path": f"$.data[{i}]"})
-            raw = item.get("id", path_id)
+            raw = _object(item, i).get("id", path_id)
             if raw is None:
                 raise FieldProblem("MANDATORY_NOT_FOUND", "required field not found",
                                    {"api_name": "id", "json_path": f"$.data[{i}].id"})

@@ -47,6 +47,11 @@ def test_partial_success_and_per_record_errors(api: httpx.Client) -> None:
     assert data[4]["code"] == "INVALID_DATA" and data[4]["details"]["api_name"] == "Account_Name"
     all_bad = api.post("/crm/v8/Contacts", json={"data": [{"Email": "x@y.z"}]})
     assert all_bad.status_code == 400 and all_bad.json()["data"][0]["status"] == "error"
+    not_objects = {"code": "INVALID_DATA", "status": "error", "message": "invalid data",
+                   "details": {"api_name": "data", "json_path": "$.data[0]"}}
+    for method in ("POST", "PUT"):
+        answer = api.request(method, "/crm/v8/Contacts", json={"data": ["Ok"]})
+        assert answer.status_code == 400 and answer.json()["data"] == [not_objects]
 
 
 def test_account_name_duplicate_check_and_update(api: httpx.Client, emu: EmulatorServer,
