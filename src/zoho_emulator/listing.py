@@ -21,7 +21,8 @@ MAX_PER_PAGE = 200
 SORTABLE = ("id", "Created_Time", "Modified_Time")
 
 
-def _int_param(call: ApiCall, name: str, default: int, low: int, high: int | None) -> int:
+def int_param(call: ApiCall, name: str, default: int, low: int, high: int | None) -> int:
+    """An integer query parameter within [low, high]; anything else is INVALID_DATA."""
     raw = call.request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -73,7 +74,7 @@ def list_records(call: ApiCall, module: Module) -> Response:
     q = call.request.query_params
     state = call.state
     names = requested_fields(call, module)
-    per_page = _int_param(call, "per_page", MAX_PER_PAGE, 1, MAX_PER_PAGE)
+    per_page = int_param(call, "per_page", MAX_PER_PAGE, 1, MAX_PER_PAGE)
     sort_by = q.get("sort_by") or "id"
     if sort_by not in SORTABLE:
         raise ZohoError(400, "INVALID_DATA", "invalid data",
@@ -123,7 +124,7 @@ def list_records(call: ApiCall, module: Module) -> Response:
         count = min(per_page, cap - served)
         page = served // per_page + 1
     else:
-        page = _int_param(call, "page", 1, 1, None)
+        page = int_param(call, "page", 1, 1, None)
         start = (page - 1) * per_page
         if start + per_page > state.config.page_window:
             raise ZohoError(400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED",

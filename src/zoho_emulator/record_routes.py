@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 from .errors import ZohoError, required_param_missing
 from .gateway import ApiCall, api
 from .limits import cost
-from .listing import list_records, modified_since
+from .listing import int_param, list_records, modified_since
 from .render import format_time, record_renderer
 from .responses import Response, empty, json_response
 from .schema import Module
@@ -112,9 +112,8 @@ async def _deleted_list(call: ApiCall) -> Response:
         raise ZohoError(400, "INVALID_DATA", "invalid data",
                         {"param_name": "type", "supported_values": ["all", "recycle",
                                                                     "permanent"]})
-    q = call.request.query_params
-    per_page = min(int(q.get("per_page") or 200), 200)
-    page = max(int(q.get("page") or 1), 1)
+    per_page = int_param(call, "per_page", 200, 1, 200)
+    page = int_param(call, "page", 1, 1, None)
     since = modified_since(call)
     now = call.state.now()
     users = call.org.users

@@ -124,6 +124,9 @@ def test_delete_recycle_bin_and_account_cascade(api: httpx.Client, emu: Emulator
     assert api.get(f"/crm/v8/Accounts/{aid}").status_code == 204
     deleted = api.get("/crm/v8/Accounts/deleted").json()["data"]
     assert [d["id"] for d in deleted] == [str(aid)] and deleted[0]["type"] == "recycle"
+    bad_page = api.get("/crm/v8/Accounts/deleted", params={"per_page": "ten"})
+    assert bad_page.status_code == 400
+    assert bad_page.json()["details"] == {"param_name": "per_page", "expected_data_type": "integer"}
     # Contacts of the account go to the recycle bin with it; custom-module lookups are emptied.
     gone = {d["id"] for d in api.get("/crm/v8/Contacts/deleted").json()["data"]}
     assert gone == {str(c) for c in children}
