@@ -13,20 +13,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
-from alix.customers import outbox
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
-from alix.customers.model import (
-    Actor,
-    Address,
-    Change,
-    Operation,
-    clean,
-    created,
-    other_main,
-    removed,
-)
-from alix.customers.service import apply_change, check_version, place
+from alix.customers.model import Actor, Address, clean, other_main
+from alix.customers.service import apply_change, check_version, insert_child, place, remove_child
 from alix.errors import ValidationFailed
 
 
@@ -65,13 +55,7 @@ def add_address(
     now = clock()
     if values["is_main"]:
         _make_room(session, actor, None, customer.id, str(values["kind"]), replace_main, now)
-    [address_id] = repo.insert_rows(session, Entity.ADDRESS, [{
-        **values, "organisation_id": actor.organisation_id, "customer_id": customer.id,
-        "version": 1, "created_at": now, "updated_at": now,
-    }])
-    outbox.record(session, actor, [
-        Change(Entity.ADDRESS, address_id, customer.id, Operation.CREATE, 1, created(values))
-    ], now)
+    address_id = insert_child(session, actor, Entity.ADDRESS, customer.id, values, now)
     return repo.get_address(session, actor.organisation_id, address_id)
 
 
@@ -107,9 +91,6 @@ def set_main_address(
 def remove_address(
     session: Session, actor: Actor, address_id: int, *, clock: Clock = utc_now
 ) -> None:
+    """Delete the address; removing the main one leaves the kind without a main address."""
     current = repo.get_address(session, actor.organisation_id, address_id, for_update=True)
-    repo.delete_row(session, Entity.ADDRESS, actor.organisation_id, current.id)
-    outbox.record(session, actor, [
-        Change(Entity.ADDRESS, current.id, current.customer_id, Operation.DELETE,
-               current.version + 1, removed(current.values()))
-    ], clock())
+    remove_child(session, actor, Entity.ADDRESS, current, clock())

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from alix.customers import addresses, contacts, geography, service
 from alix.customers import repository as repo
+from alix.customers.fields import Entity
 from alix.customers.model import Actor, Address, ContactPerson, Customer, NewCustomer, Origin
 from alix.customers.schemas import (
     AddressIn,
@@ -29,7 +30,6 @@ from alix.customers.schemas import (
     MoveContact,
 )
 from alix.db.session import unit_of_work
-from alix.errors import NotFound
 from alix.web.auth import CurrentPrincipal, Principal
 from alix.web.dependencies import ContainerDep, SessionDep
 
@@ -43,17 +43,20 @@ def actor_of(principal: Principal) -> Actor:
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
+    """The API's JSON of a customer, without its contacts and addresses."""
     return {"id": customer.id, **customer.values(), "version": customer.version,
             "created_at": customer.created_at, "updated_at": customer.updated_at}
 
 
 def contact_json(contact: ContactPerson) -> dict[str, Any]:
+    """The API's JSON of a contact person."""
     return {"id": contact.id, "customer_id": contact.customer_id, **contact.values(),
             "version": contact.version, "created_at": contact.created_at,
             "updated_at": contact.updated_at}
 
 
 def address_json(address: Address) -> dict[str, Any]:
+    """The API's JSON of an address, with country and province names for people."""
     return {"id": address.id, "customer_id": address.customer_id, **address.values(),
             "country_name": geography.country_name(address.country),
             "province_name": geography.province_name(address.province),
@@ -62,6 +65,7 @@ def address_json(address: Address) -> dict[str, Any]:
 
 
 def detail_json(session: Session, org_id: int, customer: Customer) -> dict[str, Any]:
+    """A customer with its contact persons and addresses, as GET returns it."""
     return {
         **customer_json(customer),
         "contacts": [contact_json(c) for c in repo.contacts_of(session, org_id, customer.id)],
@@ -104,6 +108,7 @@ def create_customer(
 @router.get("/{customer_id}", response_model=CustomerDetail)
 def get_customer(customer_id: int, principal: CurrentPrincipal, session: SessionDep
                  ) -> dict[str, Any]:
+    """One customer with its contact persons and addresses."""
     customer = repo.get_customer(session, principal.organisation_id, customer_id)
     return detail_json(session, principal.organisation_id, customer)
 
@@ -123,29 +128,24 @@ def update_customer(
 @router.delete("/{customer_id}", status_code=204)
 def delete_customer(customer_id: int, principal: CurrentPrincipal, container: ContainerDep
                     ) -> Response:
+    """Delete the customer with its contact persons and addresses."""
     with unit_of_work(container.session_factory) as session:
         service.delete_customer(session, actor_of(principal), customer_id)
     return Response(status_code=204)
 
 
-def _own_contact(session: Session, org_id: int, customer_id: int, contact_id: int
-                 ) -> ContactPerson:
-    contact = repo.get_contact(session, org_id, contact_id)
-    if contact.customer_id != customer_id:
-        raise NotFound(f"Customer {customer_id} has no contact person {contact_id}.")
-    return contact
+def _own_contact(session: Session, org_id: int, customer_id: int, contact_id: int) -> None:
+    repo.child_of(session, Entity.CONTACT, org_id, customer_id, contact_id)
 
 
-def _own_address(session: Session, org_id: int, customer_id: int, address_id: int) -> Address:
-    address = repo.get_address(session, org_id, address_id)
-    if address.customer_id != customer_id:
-        raise NotFound(f"Customer {customer_id} has no address {address_id}.")
-    return address
+def _own_address(session: Session, org_id: int, customer_id: int, address_id: int) -> None:
+    repo.child_of(session, Entity.ADDRESS, org_id, customer_id, address_id)
 
 
 @router.get("/{customer_id}/contacts", response_model=list[ContactOut])
 def list_contacts(customer_id: int, principal: CurrentPrincipal, session: SessionDep
                   ) -> list[dict[str, Any]]:
+    """The customer's contact persons, primary first."""
     customer = repo.get_customer(session, principal.organisation_id, customer_id)
     return [contact_json(c) for c in repo.contacts_of(session, customer.organisation_id,
                                                       customer.id)]
@@ -154,6 +154,7 @@ def list_contacts(customer_id: int, principal: CurrentPrincipal, session: Sessio
 @router.post("/{customer_id}/contacts", response_model=ContactOut, status_code=201)
 def add_contact(customer_id: int, body: ContactIn, principal: CurrentPrincipal,
                 container: ContainerDep) -> dict[str, Any]:
+    """Add a contact person; a new primary contact demotes the previous one."""
     with unit_of_work(container.session_factory) as session:
         contact = contacts.add_contact(session, actor_of(principal), customer_id,
                                        body.model_dump(exclude_unset=True))
@@ -163,6 +164,7 @@ def add_contact(customer_id: int, body: ContactIn, principal: CurrentPrincipal,
 @router.patch("/{customer_id}/contacts/{contact_id}", response_model=ContactOut)
 def update_contact(customer_id: int, contact_id: int, body: ContactPatch,
                    principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
+    """Change the fields sent; send `version` to refuse (409) a change made meanwhile."""
     values, version = _patch(body)
     with unit_of_work(container.session_factory) as session:
         _own_contact(session, principal.organisation_id, customer_id, contact_id)
@@ -185,6 +187,7 @@ def move_contact(customer_id: int, contact_id: int, body: MoveContact,
 @router.delete("/{customer_id}/contacts/{contact_id}", status_code=204)
 def remove_contact(customer_id: int, contact_id: int, principal: CurrentPrincipal,
                    container: ContainerDep) -> Response:
+    """Delete the contact person."""
     with unit_of_work(container.session_factory) as session:
         _own_contact(session, principal.organisation_id, customer_id, contact_id)
         contacts.remove_contact(session, actor_of(principal), contact_id)
@@ -194,6 +197,7 @@ def remove_contact(customer_id: int, contact_id: int, principal: CurrentPrincipa
 @router.get("/{customer_id}/addresses", response_model=list[AddressOut])
 def list_addresses(customer_id: int, principal: CurrentPrincipal, session: SessionDep
                    ) -> list[dict[str, Any]]:
+    """The customer's addresses: billing then shipping, the main one of each first."""
     customer = repo.get_customer(session, principal.organisation_id, customer_id)
     return [address_json(a) for a in repo.addresses_of(session, customer.organisation_id,
                                                        customer.id)]
@@ -212,6 +216,7 @@ def add_address(customer_id: int, body: AddressIn, principal: CurrentPrincipal,
 @router.patch("/{customer_id}/addresses/{address_id}", response_model=AddressOut)
 def update_address(customer_id: int, address_id: int, body: AddressPatch,
                    principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
+    """Change the fields sent; a second main address of a kind is refused (422)."""
     values, version = _patch(body)
     with unit_of_work(container.session_factory) as session:
         _own_address(session, principal.organisation_id, customer_id, address_id)
@@ -233,6 +238,7 @@ def make_main_address(customer_id: int, address_id: int, principal: CurrentPrinc
 @router.delete("/{customer_id}/addresses/{address_id}", status_code=204)
 def remove_address(customer_id: int, address_id: int, principal: CurrentPrincipal,
                    container: ContainerDep) -> Response:
+    """Delete the address."""
     with unit_of_work(container.session_factory) as session:
         _own_address(session, principal.organisation_id, customer_id, address_id)
         addresses.remove_address(session, actor_of(principal), address_id)

@@ -65,6 +65,7 @@ class RecordResult:
 
     @property
     def ok(self) -> bool:
+        """Written, or nothing to write; False when refused."""
         return not self.errors
 
 

@@ -8,11 +8,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
-from alix.customers import outbox
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, Change, ContactPerson, Operation, clean, created, removed
-from alix.customers.service import apply_change, check_version
+from alix.customers.model import Actor, ContactPerson, clean
+from alix.customers.service import apply_change, check_version, insert_child, remove_child
 from alix.errors import ValidationFailed
 
 
@@ -37,13 +36,7 @@ def add_contact(
     now = clock()
     if values["is_primary"]:
         _demote_other_primaries(session, actor, customer.id, None, now)
-    [contact_id] = repo.insert_rows(session, Entity.CONTACT, [{
-        **values, "organisation_id": actor.organisation_id, "customer_id": customer.id,
-        "version": 1, "created_at": now, "updated_at": now,
-    }])
-    outbox.record(session, actor, [
-        Change(Entity.CONTACT, contact_id, customer.id, Operation.CREATE, 1, created(values))
-    ], now)
+    contact_id = insert_child(session, actor, Entity.CONTACT, customer.id, values, now)
     return repo.get_contact(session, actor.organisation_id, contact_id)
 
 
@@ -67,12 +60,9 @@ def update_contact(
 def remove_contact(
     session: Session, actor: Actor, contact_id: int, *, clock: Clock = utc_now
 ) -> None:
+    """Delete the contact person; NotFound when it is not in the organisation."""
     current = repo.get_contact(session, actor.organisation_id, contact_id, for_update=True)
-    repo.delete_row(session, Entity.CONTACT, actor.organisation_id, current.id)
-    outbox.record(session, actor, [
-        Change(Entity.CONTACT, current.id, current.customer_id, Operation.DELETE,
-               current.version + 1, removed(current.values()))
-    ], clock())
+    remove_child(session, actor, Entity.CONTACT, current, clock())
 
 
 def move_contact(

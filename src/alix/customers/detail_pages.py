@@ -14,7 +14,7 @@ from alix.customers.fields import Entity
 from alix.customers.forms import for_editing, form_fields, read_form
 from alix.customers.pages import actor_of, see_other
 from alix.db.session import unit_of_work
-from alix.errors import Conflict, NotFound, ValidationFailed
+from alix.errors import Conflict, ValidationFailed
 from alix.web.auth import CurrentPrincipal
 from alix.web.dependencies import ContainerDep, SessionDep
 from alix.web.templating import flash, render
@@ -23,14 +23,6 @@ router = APIRouter(prefix="/customers/{customer_id}", include_in_schema=False)
 
 _NOUN = {Entity.CONTACT: "contact person", Entity.ADDRESS: "address"}
 _PATH = {Entity.CONTACT: "contacts", Entity.ADDRESS: "addresses"}
-
-
-def _row(session: Any, entity: Entity, org_id: int, customer_id: int, row_id: int) -> Any:
-    getter = repo.get_contact if entity is Entity.CONTACT else repo.get_address
-    row = getter(session, org_id, row_id)
-    if row.customer_id != customer_id:
-        raise NotFound(f"Customer {customer_id} has no {_NOUN[entity]} {row_id}.")
-    return row
 
 
 def _form(request: Request, entity: Entity, customer: Any, values: dict[str, Any],
@@ -67,7 +59,7 @@ def _edit_page(entity: Entity) -> Callable[..., Response]:
     def page(request: Request, customer_id: int, row_id: int, principal: CurrentPrincipal,
              session: SessionDep) -> Response:
         customer = repo.get_customer(session, principal.organisation_id, customer_id)
-        row = _row(session, entity, customer.organisation_id, customer_id, row_id)
+        row = repo.child_of(session, entity, customer.organisation_id, customer_id, row_id)
         return _form(request, entity, customer, for_editing(row.values()), {}, row)
     return page
 
@@ -83,7 +75,7 @@ def _save(entity: Entity, editing: bool) -> Callable[..., Any]:
         try:
             with unit_of_work(container.session_factory) as session:
                 if row_id is not None:
-                    _row(session, entity, actor.organisation_id, customer_id, row_id)
+                    repo.child_of(session, entity, actor.organisation_id, customer_id, row_id)
                 if entity is Entity.CONTACT and row_id is None:
                     contacts.add_contact(session, actor, customer_id, raw)
                 elif entity is Entity.CONTACT and row_id is not None:
@@ -98,7 +90,7 @@ def _save(entity: Entity, editing: bool) -> Callable[..., Any]:
             errors = exc.errors if isinstance(exc, ValidationFailed) else {"": [str(exc)]}
             with container.session_factory() as session:
                 customer = repo.get_customer(session, actor.organisation_id, customer_id)
-                row = (_row(session, entity, actor.organisation_id, customer_id, row_id)
+                row = (repo.child_of(session, entity, actor.organisation_id, customer_id, row_id)
                        if row_id is not None else None)
             return _form(request, entity, customer, raw, errors, row, status_code=422)
         flash(request, f"The {_NOUN[entity]} was {'saved' if editing else 'added'}.")
@@ -111,7 +103,7 @@ def _remove(entity: Entity) -> Callable[..., Response]:
                container: ContainerDep) -> Response:
         actor = actor_of(principal)
         with unit_of_work(container.session_factory) as session:
-            _row(session, entity, actor.organisation_id, customer_id, row_id)
+            repo.child_of(session, entity, actor.organisation_id, customer_id, row_id)
             if entity is Entity.CONTACT:
                 contacts.remove_contact(session, actor, row_id)
             else:
@@ -133,9 +125,10 @@ for _entity in (Entity.CONTACT, Entity.ADDRESS):
 @router.post("/addresses/{row_id}/main")
 def make_main(request: Request, customer_id: int, row_id: int, principal: CurrentPrincipal,
               container: ContainerDep) -> Response:
+    """Make the address the main one of its kind."""
     actor = actor_of(principal)
     with unit_of_work(container.session_factory) as session:
-        address = _row(session, Entity.ADDRESS, actor.organisation_id, customer_id, row_id)
+        address = repo.child_of(session, Entity.ADDRESS, actor.organisation_id, customer_id, row_id)
         addresses.set_main_address(session, actor, address.id)
     flash(request, f"That is now the main {address.kind} address.")
     return see_other(f"/customers/{customer_id}")

@@ -45,10 +45,12 @@ class Field:
 
     @property
     def is_boolean(self) -> bool:
+        """A tick box: never empty, defaults instead of being required."""
         return self.type is FieldType.BOOLEAN
 
     @property
     def choice_values(self) -> tuple[str, ...]:
+        """The stored values of a picklist, in order."""
         return tuple(value for value, _label in self.choices)
 
 

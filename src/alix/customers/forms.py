@@ -33,6 +33,7 @@ class FormField:
 
     @property
     def id(self) -> str:
+        """The input's HTML id, which its label points at."""
         return f"f-{self.field.name}"
 
 

@@ -31,6 +31,8 @@ class Origin(enum.StrEnum):
 
 
 class Operation(enum.StrEnum):
+    """What a change did to its record."""
+
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
@@ -47,6 +49,8 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class Customer:
+    """A customer of the organisation as stored, at one version."""
+
     id: int
     organisation_id: int
     name: str
@@ -61,11 +65,14 @@ class Customer:
     updated_at: datetime
 
     def values(self) -> dict[str, Value]:
+        """The catalog fields and their values: what diffs and the outbox compare."""
         return {name: getattr(self, name) for name in names_of(Entity.CUSTOMER)}
 
 
 @dataclass(frozen=True, slots=True)
 class ContactPerson:
+    """A contact person of exactly one customer, as stored."""
+
     id: int
     organisation_id: int
     customer_id: int
@@ -82,14 +89,18 @@ class ContactPerson:
 
     @property
     def full_name(self) -> str:
+        """First and last name, as people read them."""
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 
     def values(self) -> dict[str, Value]:
+        """The catalog fields and their values."""
         return {name: getattr(self, name) for name in names_of(Entity.CONTACT)}
 
 
 @dataclass(frozen=True, slots=True)
 class Address:
+    """A billing or shipping address of one customer, as stored (ISO codes where known)."""
+
     id: int
     organisation_id: int
     customer_id: int
@@ -106,6 +117,7 @@ class Address:
     updated_at: datetime
 
     def values(self) -> dict[str, Value]:
+        """The catalog fields and their values."""
         return {name: getattr(self, name) for name in names_of(Entity.ADDRESS)}
 
 

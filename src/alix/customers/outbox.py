@@ -64,6 +64,7 @@ class PendingRecord:
 
     @property
     def entry_ids(self) -> list[int]:
+        """The ids of the outbox rows read, to mark done or failed."""
         return [e.id for e in self.entries]
 
     @property
@@ -76,14 +77,17 @@ class PendingRecord:
 
     @property
     def fields(self) -> frozenset[str]:
+        """Every field any of the rows changed."""
         return frozenset(name for e in self.entries for name in e.changes)
 
     @property
     def version(self) -> int:
+        """The record's version after the last row read."""
         return self.entries[-1].version
 
     @property
     def attempts(self) -> int:
+        """How many times the push failed on this record so far."""
         return max(e.attempts for e in self.entries)
 
 
@@ -143,12 +147,12 @@ def _entry(row: Any) -> OutboxEntry:
 
 
 def entries(
-    session: Session, org_id: int, *, status: str | None = PENDING, limit: int = 500,
-    after_id: int = 0,
+    session: Session, org_id: int, *, status: str | None = PENDING, limit: int = 500
 ) -> list[OutboxEntry]:
-    """Outbox rows of the organisation in the order they were written (all when status=None)."""
+    """The first outbox rows of the organisation in the order they were written (all statuses
+    when status=None): the history of changes. The push reads `pending_records` instead."""
     t = customer_outbox
-    stmt = select(t).where(t.c.organisation_id == org_id, t.c.id > after_id)
+    stmt = select(t).where(t.c.organisation_id == org_id)
     if status is not None:
         stmt = stmt.where(t.c.status == status)
     return [_entry(r) for r in session.execute(stmt.order_by(t.c.id).limit(limit))]

@@ -24,10 +24,12 @@ STATUS_FILTERS = {"all": None, "active": True, "inactive": False}
 
 
 def actor_of(principal: Principal) -> Actor:
+    """People using the pages act as themselves, with origin `user`."""
     return Actor(principal.organisation_id, principal.user_id, Origin.USER)
 
 
 def see_other(url: str) -> RedirectResponse:
+    """The redirect after a POST (303), so a reload does not post again."""
     return RedirectResponse(url, status_code=303)
 
 
@@ -36,6 +38,7 @@ def customer_list(
     request: Request, principal: CurrentPrincipal, session: SessionDep,
     q: str = "", status: str = "all", cursor: str | None = None,
 ) -> Response:
+    """The customer list with search, status filter and a page cursor."""
     status = status if status in STATUS_FILTERS else "all"
     query = repo.CustomerQuery(q, STATUS_FILTERS[status], cursor or None, 50)
     page = repo.list_customers(session, principal.organisation_id, query)
@@ -83,12 +86,14 @@ def _customer_form(request: Request, session: Any, principal: Principal, values:
 @router.get("/new", name="customer_new")
 def new_customer(request: Request, principal: CurrentPrincipal, session: SessionDep
                  ) -> Response:
+    """The empty customer form."""
     return _customer_form(request, session, principal, {"is_active": True}, {})
 
 
 @router.post("/new")
 async def create_customer(request: Request, principal: CurrentPrincipal,
                           container: ContainerDep) -> Response:
+    """Create the customer; the form comes back with inline errors when refused."""
     raw = read_form(Entity.CUSTOMER, await request.form())
     try:
         with unit_of_work(container.session_factory) as session:
@@ -104,6 +109,7 @@ async def create_customer(request: Request, principal: CurrentPrincipal,
 @router.get("/{customer_id}", name="customer")
 def customer_detail(request: Request, customer_id: int, principal: CurrentPrincipal,
                     session: SessionDep) -> Response:
+    """A customer with its contact persons and addresses."""
     org = principal.organisation_id
     customer = repo.get_customer(session, org, customer_id)
     places = repo.addresses_of(session, org, customer_id)
@@ -120,6 +126,7 @@ def customer_detail(request: Request, customer_id: int, principal: CurrentPrinci
 @router.get("/{customer_id}/edit", name="customer_edit")
 def edit_customer(request: Request, customer_id: int, principal: CurrentPrincipal,
                   session: SessionDep) -> Response:
+    """The customer form, filled in."""
     customer = repo.get_customer(session, principal.organisation_id, customer_id)
     return _customer_form(request, session, principal, customer.values(), {}, customer)
 
@@ -127,6 +134,7 @@ def edit_customer(request: Request, customer_id: int, principal: CurrentPrincipa
 @router.post("/{customer_id}/edit")
 async def update_customer(request: Request, customer_id: int, principal: CurrentPrincipal,
                           container: ContainerDep) -> Response:
+    """Save the form; a change made meanwhile shows as a banner, not lost."""
     form = await request.form()
     raw = read_form(Entity.CUSTOMER, form)
     version = str(form.get("version", ""))
@@ -149,6 +157,7 @@ async def update_customer(request: Request, customer_id: int, principal: Current
 @router.post("/{customer_id}/active")
 async def set_active(request: Request, customer_id: int, principal: CurrentPrincipal,
                      container: ContainerDep) -> Response:
+    """Mark the customer as active or inactive."""
     active = (await request.form()).get("active") == "true"
     with unit_of_work(container.session_factory) as session:
         service.set_active(session, actor_of(principal), [customer_id], active)
@@ -160,6 +169,7 @@ async def set_active(request: Request, customer_id: int, principal: CurrentPrinc
 @router.post("/{customer_id}/delete")
 def delete_customer(request: Request, customer_id: int, principal: CurrentPrincipal,
                     container: ContainerDep) -> Response:
+    """Delete the customer with its contact persons and addresses."""
     with unit_of_work(container.session_factory) as session:
         name = repo.get_customer(session, principal.organisation_id, customer_id).name
         service.delete_customer(session, actor_of(principal), customer_id)

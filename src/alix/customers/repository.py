@@ -99,13 +99,25 @@ def get_customer(
 def get_contact(
     session: Session, org_id: int, contact_id: int, *, for_update: bool = False
 ) -> ContactPerson:
+    """The contact person, or NotFound when it does not exist in this organisation."""
     return _contact(_one(session, Entity.CONTACT, org_id, contact_id, for_update))
 
 
 def get_address(
     session: Session, org_id: int, address_id: int, *, for_update: bool = False
 ) -> Address:
+    """The address, or NotFound when it does not exist in this organisation."""
     return _address(_one(session, Entity.ADDRESS, org_id, address_id, for_update))
+
+
+def child_of(session: Session, entity: Entity, org_id: int, customer_id: int, row_id: int
+             ) -> Any:
+    """The contact person or address row_id of the customer; NotFound when it is another's
+    (URLs nest rows under their customer, and a row of another customer is not there)."""
+    row = _MODELS[entity](_one(session, entity, org_id, row_id, False))
+    if row.customer_id != customer_id:
+        raise NotFound(f"Customer {customer_id} has no {_NOUNS[entity]} {row_id}.")
+    return row
 
 
 def contacts_of(session: Session, org_id: int, customer_id: int) -> list[ContactPerson]:
@@ -279,6 +291,8 @@ class CustomerQuery:
 
 @dataclass(frozen=True, slots=True)
 class CustomerPage:
+    """One page of the customer list; next_cursor is None on the last page."""
+
     items: list[Customer]
     next_cursor: str | None
 

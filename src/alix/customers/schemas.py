@@ -93,5 +93,7 @@ class CustomerList(BaseModel):
 
 
 class MoveContact(BaseModel):
+    """Where a contact person moves to."""
+
     model_config = ConfigDict(extra="forbid")
     customer_id: int = Doc(description="The customer the contact person moves to.")

@@ -49,6 +49,7 @@ def sync_actor(session: Session, organisation_id: int, *, clock: Clock = utc_now
 
 
 def currencies_of(session: Session, organisation_id: int) -> list[str]:
+    """The organisation's currencies (ISO 4217), the first being its default."""
     org = session.get(Organisation, organisation_id)
     if org is None:
         raise NotFound(f"No organisation {organisation_id}.")
@@ -226,11 +227,38 @@ def apply_change(
 
 
 def check_version(entity: Entity, current: Any, expected: int | None) -> None:
+    """Conflict when the caller edited another version than the stored one (None: any)."""
     if expected is not None and expected != current.version:
         raise Conflict(
             f"The {entity.value} {current.id} is at version {current.version}, not {expected}: "
             "someone changed it meanwhile. Reload it and try again."
         )
+
+
+def insert_child(
+    session: Session, actor: Actor, entity: Entity, customer_id: int,
+    values: Mapping[str, Value], now: datetime,
+) -> int:
+    """Insert a clean contact person or address of the customer and record its creation."""
+    [row_id] = repo.insert_rows(session, entity, [
+        _stamped(values, now, organisation_id=actor.organisation_id, customer_id=customer_id)
+    ])
+    outbox.record(session, actor, [
+        Change(entity, row_id, customer_id, Operation.CREATE, 1, created(values))
+    ], now)
+    return row_id
+
+
+def _deletion(entity: Entity, row: Any, customer_id: int) -> Change:
+    return Change(entity, row.id, customer_id, Operation.DELETE, row.version + 1,
+                  removed(row.values()))
+
+
+def remove_child(session: Session, actor: Actor, entity: Entity, current: Any,
+                 now: datetime) -> None:
+    """Delete a contact person or address and record its deletion (with its last values)."""
+    repo.delete_row(session, entity, actor.organisation_id, current.id)
+    outbox.record(session, actor, [_deletion(entity, current, current.customer_id)], now)
 
 
 def update_customer(
@@ -282,17 +310,10 @@ def delete_customer(
     """Delete a customer with its contacts and addresses, recording a deletion for each."""
     org = actor.organisation_id
     customer = repo.get_customer(session, org, customer_id, for_update=True)
-    changes = [
-        Change(Entity.CONTACT, c.id, customer.id, Operation.DELETE, c.version + 1,
-               removed(c.values()))
-        for c in repo.contacts_of(session, org, customer.id)
-    ]
-    changes += [
-        Change(Entity.ADDRESS, a.id, customer.id, Operation.DELETE, a.version + 1,
-               removed(a.values()))
-        for a in repo.addresses_of(session, org, customer.id)
-    ]
-    changes.append(Change(Entity.CUSTOMER, customer.id, customer.id, Operation.DELETE,
-                          customer.version + 1, removed(customer.values())))
+    changes = [_deletion(Entity.CONTACT, c, customer.id)
+               for c in repo.contacts_of(session, org, customer.id)]
+    changes += [_deletion(Entity.ADDRESS, a, customer.id)
+                for a in repo.addresses_of(session, org, customer.id)]
+    changes.append(_deletion(Entity.CUSTOMER, customer, customer.id))
     repo.delete_row(session, Entity.CUSTOMER, org, customer.id)  # children cascade
     outbox.record(session, actor, changes, clock())

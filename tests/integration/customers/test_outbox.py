@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from alix.bootstrap import Container
 from alix.customers import outbox, service
@@ -67,3 +67,22 @@ def test_done_failed_and_retried(
         [given_up] = outbox.entries(session, org, status=outbox.FAILED)
     assert (given_up.entity_id, given_up.attempts) == (second_contact.entity_id, 1)
     assert given_up.processed_at is not None
+
+
+def test_marking_done_is_idempotent(
+    backend: str, container: Container, actor: Actor, customer_id: int
+) -> None:
+    org = actor.organisation_id
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    with unit_of_work(container.session_factory) as session:
+        pending = outbox.entries(session, org)
+        assert len(pending) == 5
+        outbox.mark_done(session, org, [e.id for e in pending[:2]], now)
+    with unit_of_work(container.session_factory) as session:  # a replayed page
+        outbox.mark_done(session, org, [pending[0].id], now + timedelta(hours=1))
+        outbox.mark_failed(session, org, [outbox.Failure([pending[1].id], "late", None)], now)
+    with unit_of_work(container.session_factory) as session:
+        assert [e.id for e in outbox.entries(session, org)] == [e.id for e in pending[2:]]
+        done = outbox.entries(session, org, status=outbox.DONE)
+    assert [(e.id, e.processed_at, e.attempts) for e in done] == [
+        (e.id, now, 0) for e in pending[:2]]

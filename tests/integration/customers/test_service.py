@@ -223,18 +223,3 @@ def test_cursor_pagination_is_stable_and_searchable(
     assert [c.name for c in by_mail.items] == ["delta"]
     assert odd.items == []
 
-
-def test_the_sync_reads_pending_rows_and_marks_them_done(
-    backend: str, container: Container, actor: Actor, customer_id: int
-) -> None:
-    org = actor.organisation_id
-    with unit_of_work(container.session_factory) as session:
-        pending = outbox.entries(session, org)
-        assert len(pending) == 5
-        outbox.mark_done(session, org, [e.id for e in pending[:2]], container.clock())
-        outbox.mark_done(session, org, [pending[0].id], container.clock())  # a replay
-    with unit_of_work(container.session_factory) as session:
-        assert [e.id for e in outbox.entries(session, org)] == [e.id for e in pending[2:]]
-        done = outbox.entries(session, org, status=outbox.DONE)
-    assert [e.id for e in done] == [e.id for e in pending[:2]]
-    assert all(e.processed_at is not None for e in done)
