@@ -157,8 +157,11 @@ async def test_local_slots_cap_calls_in_flight() -> None:
 
 
 def test_the_edition_cap_is_divided_among_worker_processes() -> None:
-    assert worker_share("Enterprise", 3) == 6
+    assert worker_share("Enterprise", 3) == 3  # heavy calls: 10 slots whatever the edition
+    assert worker_share("free", 2) == 2
     assert worker_share("free", 8) == 1
+    with pytest.raises(ValueError, match="'gold' is unknown"):
+        worker_share("gold", 1)
     assert EDITION_CONCURRENCY["ultimate"] == 25
 
 

@@ -16,6 +16,9 @@ EDITION_CONCURRENCY: dict[str, int] = {
     "enterprise": 20,
     "ultimate": 25,
 }
+# Heavy calls share 10 slots in every edition (doc 8.3): list calls with `sort_by` (every page of
+# iter_records), search, COQL and writes of more than 10 records. The sync makes little else.
+SUB_CONCURRENCY = 10
 
 
 class Slots(Protocol):
@@ -29,7 +32,7 @@ class LocalSlots:
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
-            raise ValueError("a concurrency limit must be at least 1")
+            raise ValueError(f"A concurrency limit must be at least 1, not {limit}.")
         self.limit = limit
         self._limiter = anyio.CapacityLimiter(limit)
         self.peak = 0
@@ -53,8 +56,11 @@ def worker_share(edition: str, workers: int) -> int:
     semaphore in the database. A database semaphore needs a lease per call (a write per API
     call, plus expiry for crashed holders); a static share costs no coordination and can only
     under-use the cap. A 429 from an occasional overlap (e.g. the web process) is retried.
+    The cap shared is the smaller of the edition's and the sub-concurrency of heavy calls,
+    since nearly every call the sync makes is heavy.
     """
     cap = EDITION_CONCURRENCY.get(edition.lower())
     if cap is None:
-        raise ValueError(f"unknown Zoho edition {edition!r}")
-    return max(1, cap // max(1, workers))
+        known = ", ".join(EDITION_CONCURRENCY)
+        raise ValueError(f"Zoho edition {edition!r} is unknown; expected one of {known}.")
+    return max(1, min(cap, SUB_CONCURRENCY) // max(1, workers))
