@@ -104,5 +104,5 @@ class EmulatorServer:
                 "refresh_token": creds["refresh_token"]})
         body = response.json()
         if "access_token" not in body:
-            raise RuntimeError(f"The emulator refused a token: {body}")
+            raise RuntimeError(f"The emulator refused to refresh a token: {body}.")
         return str(body["access_token"])

@@ -34,7 +34,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetimes are refused; use alix.clock")
+            raise ValueError(f"Naive datetime {value!r} refused: store aware UTC (alix.clock).")
         return as_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

@@ -24,7 +24,7 @@ FLASH_KINDS = ("success", "error", "info", "warning")
 def flash(request: Request, message: str, kind: str = "success") -> None:
     """Queue a message shown once on the next page (POST -> redirect -> flash)."""
     if kind not in FLASH_KINDS:
-        raise ValueError(f"Unknown flash kind {kind!r}")
+        raise ValueError(f"Flash kind {kind!r} is unknown; use one of {', '.join(FLASH_KINDS)}.")
     request.session.setdefault("flashes", []).append([kind, message])
 
 

@@ -30,5 +30,5 @@ def parse_optional(value: object) -> datetime | None:
 def format_datetime(value: datetime) -> str:
     """Render an aware datetime as Zoho wants it: seconds precision, explicit offset."""
     if value.tzinfo is None:
-        raise ValueError("naive datetimes are refused; use alix.clock")
+        raise ValueError(f"Naive datetime {value!r} refused: Zoho needs an offset (alix.clock).")
     return value.astimezone(UTC).replace(microsecond=0).isoformat()

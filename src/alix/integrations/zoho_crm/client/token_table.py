@@ -131,7 +131,7 @@ class SqlTokenStore:
         try:
             return await to_thread.run_sync(work)
         except SQLAlchemyError as exc:
-            raise ConfigurationError(f"The Zoho token store failed: {exc}") from exc
+            raise ConfigurationError(f"The Zoho token store's database failed: {exc}.") from exc
 
     def _read(
         self, conn: Connection, connection_id: str, *, for_update: bool
