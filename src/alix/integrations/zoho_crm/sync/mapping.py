@@ -1,0 +1,222 @@
+"""Zoho records to ALIX values and ALIX values to Zoho payloads, driven by the mapping rows (pure).
+
+Every mapped row flows CRM -> ALIX; only rows whose direction is `both` flow ALIX -> CRM (a
+read-only CRM field is never written). A record whose values ALIX cannot hold maps to a
+Rejection carrying a readable reason: it is reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from alix.customers.model import clean
+from alix.integrations.zoho_crm.rules import Direction
+from alix.integrations.zoho_crm.schema import HOME_CURRENCY
+
+from .kinds import CONTACT_ACCOUNT_LOOKUP, LinkKind
+from .normalize import CODES_AS_GIVEN, Kind, Resolver, SyncValue, canonical_values, kind_of
+from .sources import Configuration, Row, ZohoRecord
+
+_INTEGER_CRM = frozenset({"integer", "bigint"})
+_NUMERIC_CRM = frozenset({"double", "decimal", "currency", "percent"})
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A Zoho record as ALIX values: mapped fields (canonical) plus the values fixed by its kind."""
+
+    kind: LinkKind
+    zoho_id: str
+    modified_time: datetime | None
+    values: dict[str, SyncValue]
+    account_id: str | None  # the Account's Zoho id: its own for Account kinds, the lookup's else
+    fixed: dict[str, SyncValue] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        value = self.values.get("name")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A Zoho record that cannot become an ALIX record, and why, in a sentence."""
+
+    kind: LinkKind
+    zoho_id: str
+    modified_time: datetime | None
+    reason: str
+
+
+def rows_of(config: Configuration, kind: LinkKind) -> tuple[Row, ...]:
+    """The complete mapping rows of the kind's mapper."""
+    return tuple(config.mapper(kind.mapper).fields)
+
+
+def kinds_of(config: Configuration, kind: LinkKind) -> dict[str, Kind]:
+    """ALIX field -> comparison kind, for merge and normalize."""
+    return {r.alix_field: kind_of(r.alix_type, r.crm_type) for r in rows_of(config, kind)}
+
+
+def read_only_fields(config: Configuration, kind: LinkKind) -> frozenset[str]:
+    """ALIX fields that flow CRM -> ALIX only (read-only CRM fields, the fixed home currency)."""
+    return frozenset(
+        r.alix_field
+        for r in rows_of(config, kind)
+        if r.direction is not Direction.BOTH or r.crm_field == HOME_CURRENCY
+    )
+
+
+def account_lookup(config: Configuration, kind: LinkKind) -> str | None:
+    """The CRM field pointing at the Account: none for Account kinds."""
+    if kind is LinkKind.CONTACT:
+        return CONTACT_ACCOUNT_LOOKUP
+    if kind in (LinkKind.BILLING, LinkKind.SHIPPING):
+        return config.module(kind.module).account_lookup
+    return None
+
+
+def crm_module(config: Configuration, kind: LinkKind) -> str | None:
+    """The Zoho module the kind's records live in."""
+    return config.mapper(kind.mapper).crm_module
+
+
+def crm_fields(config: Configuration, kind: LinkKind) -> tuple[str, ...]:
+    """The CRM fields to ask Zoho for, so that a record maps completely."""
+    names = [r.crm_field for r in rows_of(config, kind) if r.crm_field != HOME_CURRENCY]
+    lookup = account_lookup(config, kind)
+    if lookup is not None:
+        names.append(lookup)
+    return tuple(dict.fromkeys(names))
+
+
+def fixed_values(kind: LinkKind) -> dict[str, SyncValue]:
+    """The ALIX values a kind implies: an address's type; a main address is always the main one."""
+    address_kind = kind.address_kind
+    if address_kind is None:
+        return {}
+    return {"kind": address_kind, "is_main": True} if kind.is_main_address else {
+        "kind": address_kind
+    }
+
+
+def _lookup_id(value: object) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _problems(kind: LinkKind, values: Mapping[str, SyncValue]) -> list[str]:
+    as_alix = {
+        name: str(value) if isinstance(value, Decimal | int) and not isinstance(value, bool)
+        else value
+        for name, value in values.items()
+    }
+    _clean, errors = clean(kind.entity, as_alix, partial=True)
+    return [message for messages in errors.values() for message in messages]
+
+
+def from_crm(
+    record: ZohoRecord,
+    kind: LinkKind,
+    config: Configuration,
+    *,
+    resolver: Resolver = CODES_AS_GIVEN,
+) -> Mapped | Rejection:
+    """The ALIX values of a Zoho record of this kind, or the reason it cannot be imported.
+
+    Values are canonical (normalize.canonical_values). Required ALIX fields (customer name and
+    currency, contact last name) must be present; the Account lookup may be empty (the plan
+    decides what a Contact without Account means).
+    """
+    rows = rows_of(config, kind)
+    raw: dict[str, object] = {}
+    for row in rows:
+        if row.crm_field == HOME_CURRENCY:
+            raw[row.alix_field] = config.home_currency
+        else:
+            raw[row.alix_field] = record.values.get(row.crm_field)
+    values = canonical_values(raw, kinds_of(config, kind), resolver=resolver)
+    module = crm_module(config, kind) or kind.value
+    problems = _problems(kind, values)
+    if kind is LinkKind.CUSTOMER:
+        problems += [
+            f"{label} is required." for name, label in (("name", "Customer name"),
+                                                       ("currency", "Currency"))
+            if name not in values and f"{label} is required." not in problems
+        ]
+    if kind is LinkKind.CONTACT and "last_name" not in values:
+        problems.append("Last name is required.")
+    if problems:
+        return Rejection(
+            kind, record.id, record.modified_time,
+            f"Zoho {module} record {record.id} cannot be imported: {' '.join(problems)}",
+        )
+    lookup = account_lookup(config, kind)
+    account_id = record.id if kind.on_account else (
+        _lookup_id(record.values.get(lookup)) if lookup else None
+    )
+    return Mapped(kind, record.id, record.modified_time, values, account_id, fixed_values(kind))
+
+
+def from_alix(
+    kind: LinkKind,
+    values: Mapping[str, object],
+    config: Configuration,
+    *,
+    resolver: Resolver = CODES_AS_GIVEN,
+) -> dict[str, SyncValue]:
+    """An ALIX record's mapped values in canonical form: what merge compares with the CRM's."""
+    mapped = {r.alix_field for r in rows_of(config, kind)}
+    return canonical_values(
+        {name: values.get(name) for name in mapped}, kinds_of(config, kind), resolver=resolver
+    )
+
+
+def _crm_value(value: SyncValue, crm_type: str) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if crm_type in _INTEGER_CRM or crm_type in _NUMERIC_CRM:
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+        except ArithmeticError:
+            return str(value)
+        if crm_type in _INTEGER_CRM and number == number.to_integral_value():
+            return int(number)
+        return float(number)  # Zoho's JSON numbers are doubles (zoho-crm-api.md 5.2)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def to_crm(
+    kind: LinkKind,
+    values: Mapping[str, SyncValue],
+    config: Configuration,
+    *,
+    only: Collection[str] | None = None,
+    account_id: str | None = None,
+) -> dict[str, Any]:
+    """The Zoho payload (without `id`) of ALIX values: rows of direction `both` only.
+
+    `only` limits it to those ALIX fields (the changed ones); `account_id` adds the Account
+    lookup of a Contact or custom-module address, as `{"id": ...}`.
+    """
+    payload: dict[str, Any] = {}
+    for row in rows_of(config, kind):
+        if row.direction is not Direction.BOTH or row.crm_field == HOME_CURRENCY:
+            continue
+        if row.alix_field not in values or (only is not None and row.alix_field not in only):
+            continue
+        payload[row.crm_field] = _crm_value(values[row.alix_field], row.crm_type)
+    lookup = account_lookup(config, kind)
+    if lookup is not None and account_id is not None:
+        payload[lookup] = {"id": account_id}
+    return payload
