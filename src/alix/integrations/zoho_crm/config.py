@@ -40,9 +40,13 @@ class MappedField:
 
 @dataclass(frozen=True)
 class MapperConfig:
+    """A mapper's complete rows, the CRM module they live in and, for records that are not
+    the Account itself (contacts, extra addresses), the lookup field naming their Account."""
+
     kind: MapperKind
     crm_module: str | None
     fields: tuple[MappedField, ...]
+    account_lookup: str | None = None
 
     def field_for(self, alix_field: str) -> MappedField | None:
         return next((f for f in self.fields if f.alix_field == alix_field), None)
@@ -106,7 +110,8 @@ def build(
                     continue
                 fields.append(MappedField(alix.name, crm.api_name, row.direction,
                                           alix.type.value, crm.data_type, crm.length))
-            mappers.append(MapperConfig(mapper, crm_module, tuple(fields)))
+            lookup = alix_spec.account_lookup or (module.account_lookup if spec.custom else None)
+            mappers.append(MapperConfig(mapper, crm_module, tuple(fields), lookup))
         modules.append(ModuleConfig(
             kind, module.active, module.crm_module if spec.custom else spec.crm_module,
             module.account_lookup, tuple(mappers),

@@ -48,6 +48,9 @@ class MapperSpec:
     required_crm: tuple[str, ...] = ()
     excluded_alix: tuple[str, ...] = ()
     suggestions: dict[str, str] = field(default_factory=dict)  # ALIX field -> CRM field
+    # The lookup that ties a record of crm_module to its Account, when it is fixed; the
+    # custom-module mappers use the lookup chosen for their module instead.
+    account_lookup: str | None = None
 
     def alix_fields(self) -> tuple[AlixField, ...]:
         return tuple(f for f in fields_of(self.entity) if f.name not in self.excluded_alix)
@@ -137,6 +140,8 @@ MAPPERS: dict[MapperKind, MapperSpec] = {
             Entity.CONTACT, "Contacts", fixed=(("email", "Email"), ("last_name", "Last_Name")),
             suggestions={"first_name": "First_Name", "phone": "Phone", "mobile": "Mobile",
                          "title": "Title"},
+            # Contacts' standard lookup to Accounts (zoho-crm-api.md 5.3).
+            account_lookup="Account_Name",
         ),
         _main_address(MapperKind.MAIN_BILLING, "Main billing address", "Billing",
                       ModuleKind.MAIN_BILLING),
