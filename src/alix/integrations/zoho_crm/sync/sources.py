@@ -1,8 +1,9 @@
 """What the sync core reads from the configuration and from Zoho records, as structural types.
 
-`alix.integrations.zoho_crm.config.SyncConfiguration` and `client.model.Record` satisfy these
-Protocols; the core does not import them because those modules pull in SQLAlchemy and httpx
-(config.py defines `load_configuration`, and importing `client.model` runs `client/__init__`).
+`config.SyncConfiguration`, `client.model.Record` and `customers.outbox.OutboxEntry` satisfy
+these Protocols; the core does not import them because those modules pull in SQLAlchemy and
+httpx (config.py and outbox.py hold their queries, and importing `client.model` runs
+`client/__init__`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from alix.customers.fields import Entity
+from alix.customers.model import Operation
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
 from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, Direction
 
@@ -74,3 +77,18 @@ class ZohoRecord(Protocol):
     def modified_time(self) -> datetime | None: ...
     @property
     def values(self) -> Mapping[str, Any]: ...
+
+
+class OutboxRow(Protocol):
+    """A captured ALIX change as the push reads it (alix.customers.outbox.OutboxEntry)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def entity(self) -> Entity: ...
+    @property
+    def entity_id(self) -> int: ...
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def operation(self) -> Operation: ...

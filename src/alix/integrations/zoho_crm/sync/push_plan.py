@@ -1,0 +1,222 @@
+"""The push plan of a batch of outbox rows: what to send Zoho for each changed record (pure).
+
+The outbox says which records changed, not what to send. The shell coalesces the pending rows
+per record (`coalesce`), reads each record's current state, maps it (`mapping.from_alix`) and
+calls `plan_push` with the links, the Zoho Account of each linked customer and the Modified_Time
+Zoho reports now for the linked records (pending inbox hints, or one batched read). Nothing
+differs from the base -> done; the CRM moved since the base -> pull and merge first; otherwise
+only the changed fields are sent, parents before children.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from alix.customers.fields import Entity
+from alix.customers.model import Operation
+from alix.integrations.zoho_crm.rules import DeletePolicy
+
+from .kinds import LinkKind
+from .link import Link, Parent
+from .mapping import crm_module, kinds_of, read_only_fields, to_crm
+from .normalize import Kind, SyncValue, key
+from .sources import Configuration, OutboxRow
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The pending outbox rows of one ALIX record, coalesced in the order they were written."""
+
+    entity: Entity
+    alix_id: int
+    customer_id: int
+    entry_ids: tuple[int, ...]
+    deleted: bool  # the last row is a deletion
+
+
+def coalesce(rows: Sequence[OutboxRow]) -> tuple[Pending, ...]:
+    """One Pending per record, in the order of each record's first row; row ids ascending."""
+    grouped: dict[tuple[Entity, int], list[OutboxRow]] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        grouped.setdefault((row.entity, row.entity_id), []).append(row)
+    return tuple(
+        Pending(entity, alix_id, group[-1].customer_id, tuple(r.id for r in group),
+                group[-1].operation is Operation.DELETE)
+        for (entity, alix_id), group in grouped.items()
+    )
+
+
+@dataclass(frozen=True)
+class PushItem:
+    """One ALIX record to push as one link kind: its mapped values now (None: deleted)."""
+
+    kind: LinkKind
+    alix_id: int
+    customer_id: int
+    values: Mapping[str, SyncValue] | None
+    entry_ids: tuple[int, ...] = ()
+
+
+class PushAction(enum.StrEnum):
+    DONE = "done"  # nothing differs from the base: an echo or a no-op
+    CREATE = "create"  # insert in Zoho (after a pending-insert marker), then link
+    UPDATE = "update"  # send the changed fields only, by id
+    PULL_FIRST = "pull_first"  # the CRM moved since the base: pull and merge before writing
+    DELETE = "delete"  # delete in Zoho (main addresses: empty the Account's fields)
+    TOMBSTONE = "tombstone"  # deleted in ALIX, kept in Zoho by policy: only the link remembers
+    SKIP = "skip"  # not pushed, with the reason
+
+
+@dataclass(frozen=True)
+class PushDecision:
+    """The decision for one record and kind; `base` is the link's base once Zoho accepts.
+
+    `zoho_id` None with a `parent` whose zoho_id is None: the Account is created by this same
+    batch; the shell fills its id (and the lookup) in once that insert succeeded.
+    """
+
+    action: PushAction
+    kind: LinkKind
+    alix_id: int
+    module: str | None
+    zoho_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    base: Mapping[str, SyncValue] | None = None
+    parent: Parent | None = None
+    entry_ids: tuple[int, ...] = ()
+    reason: str = ""
+
+
+def _pushable(config: Configuration, kind: LinkKind, values: Mapping[str, SyncValue]
+              ) -> dict[str, SyncValue]:
+    read_only = read_only_fields(config, kind)
+    return {name: value for name, value in values.items() if name not in read_only}
+
+
+def _changed(
+    values: Mapping[str, SyncValue], base: Mapping[str, SyncValue], kinds: Mapping[str, Kind]
+) -> list[str]:
+    return [
+        name for name, value in values.items()
+        if key(value, kinds.get(name, Kind.TEXT)) != key(base.get(name), kinds.get(name, Kind.TEXT))
+    ]
+
+
+class _Planner:
+    def __init__(
+        self, config: Configuration, items: Sequence[PushItem],
+        links: Mapping[tuple[LinkKind, int], Link], accounts: Mapping[int, str],
+        crm_modified: Mapping[str, datetime],
+    ) -> None:
+        self.config, self.links, self.accounts = config, links, accounts
+        self.crm_modified = crm_modified
+        # Customers this batch creates in Zoho: their children wait for the Account's id.
+        self.new_accounts = {
+            i.alix_id for i in items
+            if i.kind is LinkKind.CUSTOMER and i.values is not None
+            and (LinkKind.CUSTOMER, i.alix_id) not in links
+            and config.module(i.kind.module).active
+        }
+
+    def decision(self, item: PushItem, action: PushAction, **rest: Any) -> PushDecision:
+        return PushDecision(action, item.kind, item.alix_id, crm_module(self.config, item.kind),
+                            entry_ids=item.entry_ids, **rest)
+
+    def skip(self, item: PushItem, why: str) -> PushDecision:
+        what = f"ALIX {item.kind.entity.value} {item.alix_id}"
+        return self.decision(item, PushAction.SKIP, reason=f"{what} is not pushed: {why}")
+
+    def deleted(self, item: PushItem, link: Link | None) -> PushDecision:
+        if link is None or link.tombstoned:
+            return self.decision(item, PushAction.DONE, reason="Never in Zoho, or already gone.")
+        policy = self.config.delete_alix_to_crm
+        if policy is not DeletePolicy.DELETE:
+            return self.decision(
+                item, PushAction.TOMBSTONE, zoho_id=link.zoho_id,
+                reason=f"The delete policy ALIX -> CRM is {policy.value}: Zoho keeps the record.",
+            )
+        payload: dict[str, Any] = {}
+        if item.kind.is_main_address:  # the Account stays; its address fields are emptied
+            cleared = dict.fromkeys(_pushable(self.config, item.kind, link.base), None)
+            payload = to_crm(item.kind, cleared, self.config) | {"id": link.zoho_id}
+        return self.decision(item, PushAction.DELETE, zoho_id=link.zoho_id, payload=payload)
+
+    def linked(self, item: PushItem, values: Mapping[str, SyncValue], link: Link) -> PushDecision:
+        if link.tombstoned:
+            return self.skip(item, f"its Zoho record {link.zoho_id} was deleted; re-creating "
+                                   "it is a person's decision.")
+        pushable = _pushable(self.config, item.kind, values)
+        changed = _changed(pushable, link.base, kinds_of(self.config, item.kind))
+        if not changed:
+            return self.decision(item, PushAction.DONE, zoho_id=link.zoho_id,
+                                 reason="Nothing differs from the base.")
+        now = self.crm_modified.get(link.zoho_id)
+        if now is not None and (link.base_modified_time is None
+                                or now > link.base_modified_time):
+            return self.decision(
+                item, PushAction.PULL_FIRST, zoho_id=link.zoho_id,
+                reason=(f"Zoho record {link.zoho_id} changed at {now.isoformat()}, after the "
+                        "base: pull and merge before writing."),
+            )
+        payload = to_crm(item.kind, pushable, self.config, only=changed) | {"id": link.zoho_id}
+        base = dict(link.base) | {name: pushable[name] for name in changed}
+        return self.decision(item, PushAction.UPDATE, zoho_id=link.zoho_id, payload=payload,
+                             base=base)
+
+    def unlinked(self, item: PushItem, values: Mapping[str, SyncValue]) -> PushDecision:
+        pushable = _pushable(self.config, item.kind, values)
+        present = {name: value for name, value in pushable.items() if value is not None}
+        if item.kind is LinkKind.CUSTOMER:
+            return self.decision(item, PushAction.CREATE,
+                                 payload=to_crm(item.kind, present, self.config), base=pushable)
+        account = self.accounts.get(item.customer_id)
+        if account is None and item.customer_id not in self.new_accounts:
+            return self.skip(item, f"its customer {item.customer_id} is not synced with a Zoho "
+                                   "Account.")
+        parent = Parent(account, item.customer_id)
+        if item.kind.is_main_address:
+            if account is not None:
+                return self.decision(
+                    item, PushAction.PULL_FIRST, zoho_id=account, parent=parent,
+                    reason=(f"The {item.kind.value.replace('_', ' ')} of Account {account} was "
+                            "never merged: pull it first, which links the two."),
+                )
+            return self.decision(item, PushAction.UPDATE, parent=parent, base=pushable,
+                                 payload=to_crm(item.kind, present, self.config))
+        return self.decision(
+            item, PushAction.CREATE, parent=parent, base=pushable,
+            payload=to_crm(item.kind, present, self.config, account_id=account),
+        )
+
+
+def plan_push(
+    items: Sequence[PushItem],
+    config: Configuration,
+    *,
+    links: Mapping[tuple[LinkKind, int], Link],
+    accounts: Mapping[int, str],
+    crm_modified: Mapping[str, datetime],
+) -> tuple[PushDecision, ...]:
+    """Decide every item, parents (Accounts) before children; pure, so a replay decides the same.
+
+    - links: by (kind, ALIX id);
+    - accounts: ALIX customer id -> Zoho Account id, for the customers linked (not tombstoned);
+    - crm_modified: Zoho id -> Modified_Time Zoho reports now, for the ids it is known of.
+    """
+    planner = _Planner(config, items, links, accounts, crm_modified)
+    decisions = []
+    for item in sorted(items, key=lambda i: i.kind.rank):
+        link = links.get((item.kind, item.alix_id))
+        if not config.module(item.kind.module).active:
+            decisions.append(planner.skip(item, f"the {item.kind.module.value} module is off."))
+        elif item.values is None:
+            decisions.append(planner.deleted(item, link))
+        elif link is not None:
+            decisions.append(planner.linked(item, item.values, link))
+        else:
+            decisions.append(planner.unlinked(item, item.values))
+    return tuple(decisions)
