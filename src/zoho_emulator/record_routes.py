@@ -13,7 +13,7 @@ from .listing import int_param, list_records, modified_since
 from .render import format_time, record_renderer
 from .responses import Response, empty, json_response
 from .schema import Module
-from .search import _predicate as search_predicate
+from .search import search_predicate
 from .state import EmulatorState
 from .validation import parse_id
 from .writes import delete, insert, update
@@ -32,8 +32,8 @@ def _status(results: list[dict[str, Any]], ok: int) -> int:
     return 207 if good else 400
 
 
-async def _write_body(call: ApiCall) -> tuple[list[Any], list[str] | None]:
-    body = await call.json()
+def write_body(body: Any) -> tuple[list[Any], list[str] | None]:
+    """The `data` (1 to 100 records) and `trigger` of an insert, update or upsert body."""
     if not isinstance(body, dict) or not isinstance(body.get("data"), list) or not body["data"]:
         raise required_param_missing("data")
     data = body["data"]
@@ -42,6 +42,10 @@ async def _write_body(call: ApiCall) -> tuple[list[Any], list[str] | None]:
                         {"api_name": "data", "limit": MAX_WRITE})
     trigger = body.get("trigger")
     return data, trigger if isinstance(trigger, list) else None
+
+
+async def _write_body(call: ApiCall) -> tuple[list[Any], list[str] | None]:
+    return write_body(await call.json())
 
 
 async def _list_or_write(call: ApiCall) -> Response:

@@ -94,7 +94,8 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-def _predicate(call: ApiCall, module: Module) -> Predicate:
+def search_predicate(call: ApiCall, module: Module) -> Predicate:
+    """The filter of a search (or count) request: criteria, email, phone or word."""
     q = call.request.query_params
     if q.get("criteria"):
         try:
@@ -147,7 +148,7 @@ def routes(state: EmulatorState, index: SearchIndex) -> list[BaseRoute]:
         call.require_module(module, "READ")
         # Search still lists ZohoSearch.securesearch.READ in v8, as count does (doc 11.1).
         call.require(("ZohoSearch.securesearch", "READ"))
-        predicate = _predicate(call, module)
+        predicate = search_predicate(call, module)
         per_page = _int(call, "per_page", MAX_PER_PAGE, MAX_PER_PAGE)
         page = _int(call, "page", 1, None)
         start = (page - 1) * per_page

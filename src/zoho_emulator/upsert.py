@@ -15,10 +15,11 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .errors import ZohoError, required_param_missing
+from .errors import ZohoError
 from .events import ChangeEvent
 from .gateway import ApiCall, api
 from .limits import cost
+from .record_routes import write_body
 from .responses import json_response
 from .schema import Module
 from .state import EmulatorState
@@ -149,17 +150,10 @@ async def _upsert(call: ApiCall) -> Response:
     call.require_module(module, "CREATE")
     call.require_module(module, "UPDATE")
     body = await call.json()
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list) or not body["data"]:
-        raise required_param_missing("data")
-    data = body["data"]
-    if len(data) > MAX_WRITE:
-        raise ZohoError(400, "LIMIT_EXCEEDED", "the number of records exceeds the limit",
-                        {"api_name": "data", "limit": MAX_WRITE})
+    data, trigger = write_body(body)
     listed = _listed(body, module)
-    trigger = body.get("trigger")
     call.charge(cost("POST", "records", len(data)))
-    ctx = call.state.writer(call.org, call.user,
-                            trigger=trigger if isinstance(trigger, list) else None)
+    ctx = call.state.writer(call.org, call.user, trigger=trigger)
     for item in data:
         if isinstance(item, dict) and "id" in item and parse_id(item["id"]) is None:
             item.pop("id")
