@@ -24,6 +24,7 @@ from tests.unit.sync.configuration import T0, account, configuration, record
 
 CONFIG = configuration()
 C = LinkKind.CUSTOMER
+LATER = T0 + timedelta(seconds=5)
 ACME: dict[str, SyncValue] = {
     "name": "Acme", "currency": "CAD", "website": None, "phone": None, "notes": None,
 }
@@ -218,3 +219,27 @@ def test_a_record_twice_in_a_page_is_planned_once_as_its_newest_version() -> Non
                           modified=T0 + timedelta(seconds=3)))
     d = _only(_plan(new, old))
     assert d.values["phone"] == "514 555 0002"
+
+
+@pytest.mark.parametrize("policy", list(ConflictPolicy))
+def test_replaying_an_applied_page_plans_nothing_more(policy: ConflictPolicy) -> None:
+    alix = ACME | {"phone": "514 555 0104", "website": "old.com"}
+    page = [_map(C, account("100", fields={"Phone": "514 555 0105", "Notes": "n"})),
+            _map(C, account("101", name="Beta"))]
+    config = configuration(policy=policy)
+    link = Link(C, 7, "100", ACME | {"website": "old.com"}, T0, 3)
+    first = plan_pull(page, config, PageState(links={(C, "100"): link},
+                                              current={(C, 7): Current(7, alix, 4, LATER)}))
+    # apply without the push yet: ALIX gets the values, links get the (held) base
+    links: dict[tuple[LinkKind, str], Link] = {}
+    current: dict[tuple[LinkKind, int], Current] = {}
+    for d in first.decisions:
+        alix_id = d.alix_id or 8
+        written = (dict(alix) if d.alix_id else {}) | dict(d.values)
+        links[(C, d.zoho_id)] = Link(C, alix_id, d.zoho_id, dict(d.base or {}), d.modified_time, 5)
+        current[(C, alix_id)] = Current(alix_id, written, 5, LATER)
+    again = plan_pull(page, config, PageState(links=links, current=current))
+    expected = PullAction.CONFLICT if policy is ConflictPolicy.ASK else PullAction.NOOP
+    assert [d.action for d in again.decisions] == [expected, PullAction.NOOP]
+    assert all(not d.values for d in again.decisions)
+    assert [d.base for d in again.decisions] == [links[(C, "100")].base, links[(C, "101")].base]

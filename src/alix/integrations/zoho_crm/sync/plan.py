@@ -43,7 +43,8 @@ class PullDecision:
 
     `values` are the ALIX values to write: all of them for CREATE, the merge's `to_alix` for
     LINK, UPDATE and CONFLICT. The base keeps fields ALIX won at their old value until the push
-    confirms them (MergeResult.base_before_push), so no ALIX edit is forgotten.
+    confirms them (MergeResult.base_before_push), so no ALIX edit is forgotten; `merge.to_crm`
+    is what the push sends. `merge.conflicts` are journaled whatever the action.
     """
 
     action: PullAction
@@ -128,8 +129,8 @@ class _Planner:
         if action is PullAction.UPDATE:
             if result.open_conflicts:
                 action = PullAction.CONFLICT
-            elif not result.to_alix and not result.conflicts and base == dict(link_base):
-                action = PullAction.NOOP
+            elif not result.to_alix and base == dict(link_base):
+                action = PullAction.NOOP  # a conflict ALIX won writes nothing here: the push does
         reason = "; ".join(f"{c.field}: {c.reason}" for c in result.conflicts)
         return PullDecision(
             action, record.kind, record.zoho_id, record.modified_time, reason=reason,
