@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import httpx
+import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -114,3 +118,23 @@ def test_an_undecryptable_token_does_not_block_disconnect_or_remove(
     out = alix.http.post(REMOVE, data={"csrf_token": csrf(alix.http)}, follow_redirects=False)
     assert out.status_code == 303
     assert _counts(alix)["zoho_connections"] == 0
+
+
+def test_zoho_refusing_the_revocation_warns_and_still_removes(
+    alix: Alix, emu: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = _refresh_tokens(emu)
+    connect(alix.http, emu)
+    issued = _refresh_tokens(emu) - before
+    # Zoho's accounts server answers 500 to everything from now on.
+    alix.container.extras["zoho_transport"] = httpx.MockTransport(
+        lambda request: httpx.Response(500, json={"error": "internal"}))
+    with caplog.at_level(logging.WARNING):
+        answer = alix.http.delete(API, headers=api_headers(alix.http))
+    assert answer.status_code == 200, answer.text
+    warning = answer.json()["warning"]
+    assert "Maple Leaf Trading Inc. (60012345)" in warning and "Connected Apps" in warning
+    assert _counts(alix) == dict.fromkeys(TABLES, 0)
+    logged = caplog.text
+    assert "Maple Leaf Trading Inc. (60012345)" in logged
+    assert issued and not any(token in logged for token in issued), "a token was logged"

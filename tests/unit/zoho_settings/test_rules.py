@@ -235,6 +235,8 @@ def test_dropdowns_offer_only_compatible_types(cfg: Config) -> None:
     with pytest.raises(ValidationFailed, match="not compatible"):
         cfg.edit(row, "is_active", "Phone")
     assert cfg.edit(row, "phone", "Website").complete  # text family maps to text family
+    with pytest.raises(ValidationFailed, match="not compatible"):
+        cfg.edit(row, "website", "Active")  # a boolean CRM field holds no text
 
 
 def test_a_field_is_mapped_at_most_once_per_mapper(cfg: Config) -> None:
@@ -331,6 +333,13 @@ def test_several_lookups_need_a_second_choice(cfg: Config) -> None:
         cfg.choose(K.SHIPPING, "Sites", "Owner")
     cfg.choose(K.SHIPPING, "Sites", "Billed_Account")
     assert cfg.state.module(K.SHIPPING).account_lookup == "Billed_Account"
+    for field, crm in (("street", "Street"), ("city", "City"), ("country", "Country"),
+                       ("province", "Province"), ("postal_code", "Postal_Code"),
+                       ("is_main", "Default"), ("label", "Name")):
+        cfg.map(M.SHIPPING, field, crm)
+    cfg.activate(K.SHIPPING)
+    with pytest.raises(Conflict, match="Deactivate Shipping addresses to change its lookup"):
+        cfg.choose(K.SHIPPING, "Sites", "Account")
 
 
 def test_the_module_is_chosen_before_mapping(cfg: Config) -> None:
@@ -375,6 +384,18 @@ def test_deactivate_then_delete_mappings_then_change_module(cfg: Config) -> None
     cfg.choose(K.BILLING, "Shipping_Addresses")
     assert cfg.state.module(K.BILLING).crm_module == "Shipping_Addresses"
     cfg.choose(K.BILLING, "Shipping_Addresses")  # choosing the same one again is harmless
+
+
+def test_a_mapped_field_gone_from_the_crm_blocks_activation(cfg: Config) -> None:
+    cfg.map(M.CUSTOMER, "currency", "Currency")
+    cfg.map(M.CUSTOMER, "website", "Website")
+    accounts = MULTI.modules[0]
+    cfg.schema = replace(MULTI, modules=(  # the metadata was refreshed after Website was deleted
+        replace(accounts, fields=tuple(f for f in accounts.fields if f.api_name != "Website")),
+        *MULTI.modules[1:]))
+    with pytest.raises(ValidationFailed, match="The CRM field Website mapped to Website no "
+                                               "longer exists in Accounts"):
+        cfg.activate(K.CUSTOMERS)
 
 
 # Warnings before activation

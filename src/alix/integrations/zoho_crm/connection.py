@@ -86,12 +86,16 @@ class Connector:
     def override(self) -> str | None:
         return self.settings.zoho_accounts_url or None
 
-    def _accounts(self, http: httpx.AsyncClient, location: str | None) -> ZohoAccounts:
+    def _accounts(
+        self, http: httpx.AsyncClient, location: str | None, accounts_url: str | None = None
+    ) -> ZohoAccounts:
+        """The accounts server of a data centre, or the exact one a stored connection uses."""
         return ZohoAccounts(
             http,
             client_id=self.settings.zoho_client_id,
             client_secret=self.settings.zoho_client_secret.get_secret_value(),
             location=location,
+            accounts_url=accounts_url,
             override_url=self.override,
             clock=self._clock,
         )
@@ -123,12 +127,7 @@ class Connector:
 
     async def revoke(self, refresh_token: str, accounts_url: str) -> None:
         async with httpx.AsyncClient(transport=self._transport, timeout=60) as http:
-            accounts = ZohoAccounts(
-                http, client_id=self.settings.zoho_client_id,
-                client_secret=self.settings.zoho_client_secret.get_secret_value(),
-                accounts_url=accounts_url, override_url=self.override, clock=self._clock,
-            )
-            await accounts.revoke(refresh_token)
+            await self._accounts(http, None, accounts_url).revoke(refresh_token)
 
     def client_for(self, connection: ZohoConnection) -> ZohoCrmClient:
         """The client of a stored connection: refresh token decrypted, access token shared."""
@@ -202,7 +201,10 @@ def store_pending(
     """
     existing = repository.connection_of(session, organisation_id)
     if existing is not None and existing.status == CONNECTED:
-        raise Conflict("Zoho CRM is already connected; disconnect it before connecting again.")
+        raise Conflict(
+            f"Zoho CRM is already connected to {existing.zoho_org_name} "
+            f"({existing.zoho_org_id}); disconnect it before connecting again."
+        )
     if existing is not None and existing.connected_at and existing.zoho_org_id != identity.org_id:
         raise Conflict(
             f"ALIX was connected to the Zoho CRM org {existing.zoho_org_name} "

@@ -112,7 +112,8 @@ async def callback(
         return await _db(container, keep)
     except AlixError:
         # Refused (another org, already connected): the token we just got must not live on.
-        await _revoke_quietly(link, grant.refresh_token, grant.accounts_url)
+        await _revoke_quietly(link, grant.refresh_token, grant.accounts_url,
+                              f"{identity.org_name} ({identity.org_id})")
         raise
 
 
@@ -159,23 +160,23 @@ async def _revoke_then(
     """Revoke the connection's refresh token at Zoho (outside any transaction), then `then`."""
     link = connector(container)
 
-    def load(session: Session) -> tuple[int, str | None, str, str | None]:
+    def load(session: Session) -> tuple[int, str | None, str, str, str | None]:
         found = repository.connection_of(session, organisation_id)
         if found is None or found.status not in statuses:
             raise Conflict(missing)
         try:
             token = link.cipher.decrypt(found.refresh_token) if found.refresh_token else None
         except TokenUnreadable:
-            return found.id, None, found.accounts_url, (
+            return found.id, None, found.accounts_url, org_of(found), (
                 "The stored Zoho token could not be decrypted (ALIX_SECRET_KEY changed), so "
                 "ALIX could not revoke it. Remove ALIX from Connected Apps in your Zoho "
                 "account settings to be sure."
             )
-        return found.id, token, found.accounts_url, None
+        return found.id, token, found.accounts_url, org_of(found), None
 
-    connection_id, token, accounts_url, warning = await _db(container, load)
+    connection_id, token, accounts_url, org, warning = await _db(container, load)
     if token:
-        warning = await _revoke_quietly(link, token, accounts_url)
+        warning = await _revoke_quietly(link, token, accounts_url, org)
 
     def finish(session: Session) -> None:
         found = repository.connection_of(session, organisation_id)
@@ -187,14 +188,24 @@ async def _revoke_then(
     return warning
 
 
-async def _revoke_quietly(link: conn.Connector, token: str, accounts_url: str) -> str | None:
+def org_of(found: ZohoConnection) -> str:
+    return f"{found.zoho_org_name} ({found.zoho_org_id})"
+
+
+async def _revoke_quietly(
+    link: conn.Connector, token: str, accounts_url: str, org: str
+) -> str | None:
+    """Revoke at Zoho; a refusal or an outage becomes a warning, since forgetting the token
+    here must not depend on Zoho answering."""
     try:
         await link.revoke(token, accounts_url)
     except ZohoError as exc:
         # Never log the token itself, only what Zoho said.
-        log.warning("Revoking a Zoho CRM refresh token failed: %s", exc.message)
+        log.warning("Revoking the refresh token of the Zoho CRM org %s at %s failed: %s",
+                    org, accounts_url, exc.message)
         return (
-            f"Zoho did not confirm the revocation ({exc.message}). Remove ALIX from "
+            f"Zoho did not confirm the revocation of ALIX's access to {org} ({exc.message}). "
+            "Remove ALIX from "
             "Connected Apps in your Zoho account settings to be sure."
         )
     return None
@@ -208,7 +219,9 @@ async def refresh_metadata(container: Container, organisation_id: int) -> None:
         async with link.client_for(found) as crm:
             schema = await conn.read_schema(crm, refresh=True)
     except ZohoError as exc:
-        raise ZohoUnavailable(f"Reading the CRM metadata failed: {exc}") from exc
+        raise ZohoUnavailable(
+            f"Reading the metadata of the Zoho CRM org {org_of(found)} failed: {exc}"
+        ) from exc
 
     def store(session: Session) -> None:
         current = repository.connected(session, organisation_id, for_update=True)

@@ -126,18 +126,19 @@ def _module_label(kind: ModuleKind) -> str:
 def can_delete(state: IntegrationState, row: Row) -> bool:
     """Whether a row has an X: never the mandatory rows, never required rows while active."""
     spec = MAPPERS[row.mapper]
-    if spec.is_mandatory(row.alix_field):
-        return False
-    active = state.module(spec.module).active
-    return not (active and spec.is_required(row.alix_field, row.crm_field))
+    return not spec.is_mandatory(row.alix_field) and not _locked_by_activation(state, row)
 
 
 def can_edit(state: IntegrationState, row: Row) -> bool:
+    """Whether a row's dropdowns may change: never the preconfigured rows, never required
+    rows while their module is active (Currency's ALIX side is checked in edit_row)."""
     spec = MAPPERS[row.mapper]
-    if spec.is_fixed(row.alix_field):
-        return False
-    active = state.module(spec.module).active
-    return not (active and spec.is_required(row.alix_field, row.crm_field))
+    return not spec.is_fixed(row.alix_field) and not _locked_by_activation(state, row)
+
+
+def _locked_by_activation(state: IntegrationState, row: Row) -> bool:
+    spec = MAPPERS[row.mapper]
+    return state.module(spec.module).active and spec.is_required(row.alix_field, row.crm_field)
 
 
 def new_row(state: IntegrationState, mapper: MapperKind) -> Row:

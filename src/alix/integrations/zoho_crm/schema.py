@@ -164,6 +164,3 @@ class CrmSchema:
             multi_currency=bool(data.get("multi_currency")),
             home_currency=str(data.get("home_currency") or ""),
         )
-
-
-EMPTY_SCHEMA = CrmSchema(modules=(), multi_currency=True, home_currency="")
