@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from starlette.testclient import TestClient
+
+from alix.identity.model import Role
 from alix.integrations.zoho_crm.pages import DETAILS
-from tests.integration.zoho_settings.conftest import Alix, connect
-from tests.support import csrf_of
+from tests.integration.zoho_settings.conftest import PUBLIC, Alix, connect
+from tests.support import csrf_of, login, make_account
 from zoho_emulator.testing import EmulatorServer
 
 API = "/api/v1/integrations/zoho-crm"
@@ -63,3 +66,20 @@ def test_every_control_has_a_form_and_the_rules_hold(alix: Alix, emu: EmulatorSe
     assert "already holds the billing addresses" in taken
     _post(alix, "/modules/customers", active="false")
     assert alix.http.get(API + "/settings").json()["modules"][0]["active"] is False
+
+
+def test_a_member_cannot_submit_the_forms(alix: Alix, emu: EmulatorServer) -> None:
+    connect(alix.http, emu)
+    row = _rows(alix)[0]["id"]
+    member = make_account(alix.container, "Acme Ltd", "member@acme.example", Role.MEMBER)
+    with TestClient(alix.http.app, base_url=PUBLIC) as http:
+        login(http, member)
+        token = csrf_of(http.get("/").text)
+        for path, fields in (("/modules/customers", {"active": "true"}),
+                             ("/mappers/customer/rows", {}),
+                             (f"/mappers/customer/rows/{row}", {"crm_field": "Website"}),
+                             (f"/mappers/customer/rows/{row}/delete", {})):
+            answer = http.post(DETAILS + path, data={"csrf_token": token, **fields},
+                               follow_redirects=False)
+            assert answer.status_code == 403, (path, answer.status_code)
+    assert len(_rows(alix)) == 1
