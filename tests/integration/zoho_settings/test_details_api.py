@@ -10,9 +10,8 @@ from starlette.testclient import TestClient
 from alix.db.session import unit_of_work
 from alix.identity.model import Role
 from alix.identity.service import create_api_token
-from alix.integrations.zoho_crm.config import current_version, load_configuration
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.repository import connected
+from alix.integrations.zoho_crm.repository import connected, current_version, load_configuration
 from tests.integration.zoho_settings.conftest import BROOK, Alix, api_headers, connect
 from tests.support import make_account
 from zoho_emulator.testing import EmulatorServer

@@ -13,7 +13,7 @@ from alix.db.session import unit_of_work
 from alix.web.auth import CurrentAdmin
 from alix.web.dependencies import ContainerDep
 
-from . import config, onboarding, repository, service
+from . import onboarding, repository, service
 from .connection import DATA_CENTRE_NAMES
 from .mappers import MapperKind, ModuleKind
 from .model import ZohoConnection
@@ -116,7 +116,7 @@ def get_configuration(admin: CurrentAdmin, container: ContainerDep) -> dict[str,
     """The frozen, versioned configuration the sync reads."""
     with unit_of_work(container.session_factory) as session:
         found = repository.connected(session, admin.organisation_id)
-        return asdict(config.load_configuration(session, found.id))
+        return asdict(repository.load_configuration(session, found.id))
 
 
 @router.patch("/modules/{kind}")

@@ -1,21 +1,15 @@
-"""The configuration the sync reads: a frozen, versioned value built from the rules' state.
+"""The configuration the sync reads: a frozen, versioned value built from the rules' state (pure).
 
-The sync snapshots it when a run starts and compares `version` (cheap: `current_version`) to
-notice a change made on Details mid-run; it never reads the settings tables itself.
+The sync snapshots it when a run starts and compares `version` (cheap:
+`repository.current_version`) to notice a change made on Details mid-run; it never reads the
+settings tables itself. Loading it from the database is `repository.load_configuration`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from alix.errors import NotFound
-
-from . import repository
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
-from .model import ZohoConnection
 from .rules import (
     ConflictPolicy,
     DeletePolicy,
@@ -123,26 +117,3 @@ def build(
         delete_crm_to_alix=state.policies.delete_crm_to_alix,
         delete_alix_to_crm=state.policies.delete_alix_to_crm, modules=tuple(modules),
     )
-
-
-def load_configuration(session: Session, connection_id: int) -> SyncConfiguration:
-    """The configuration of a connection as stored now; NotFound if there is none."""
-    connection = session.get(ZohoConnection, connection_id)
-    if connection is None or not repository.has_configuration(session, connection):
-        raise NotFound(f"Zoho CRM connection {connection_id} has no configuration.")
-    return build(
-        connection_id=connection.id, organisation_id=connection.organisation_id,
-        version=connection.config_version, zoho_org_id=connection.zoho_org_id,
-        state=repository.load_state(session, connection),
-        schema=repository.schema_of(connection),
-    )
-
-
-def current_version(session: Session, connection_id: int) -> int:
-    """The stored version, for a running sync to compare with its snapshot's."""
-    version = session.scalar(
-        select(ZohoConnection.config_version).where(ZohoConnection.id == connection_id)
-    )
-    if version is None:
-        raise NotFound(f"Zoho CRM connection {connection_id} does not exist.")
-    return int(version)

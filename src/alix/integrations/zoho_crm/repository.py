@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from alix.errors import NotFound
 
+from . import config
 from .mappers import MapperKind, ModuleKind
 from .model import CONNECTED, ZohoConnection, ZohoFieldMapping, ZohoModule
 from .rules import (
@@ -152,3 +153,26 @@ def _row(session: Session, connection: ZohoConnection, row_id: int | None) -> Zo
     if stored is None or stored.connection_id != connection.id:
         raise NotFound(f"There is no mapping row {row_id}.")
     return stored
+
+
+def load_configuration(session: Session, connection_id: int) -> config.SyncConfiguration:
+    """The configuration of a connection as stored now; NotFound if there is none."""
+    connection = session.get(ZohoConnection, connection_id)
+    if connection is None or not has_configuration(session, connection):
+        raise NotFound(f"Zoho CRM connection {connection_id} has no configuration.")
+    return config.build(
+        connection_id=connection.id, organisation_id=connection.organisation_id,
+        version=connection.config_version, zoho_org_id=connection.zoho_org_id,
+        state=load_state(session, connection),
+        schema=schema_of(connection),
+    )
+
+
+def current_version(session: Session, connection_id: int) -> int:
+    """The stored version, for a running sync to compare with its snapshot's."""
+    version = session.scalar(
+        select(ZohoConnection.config_version).where(ZohoConnection.id == connection_id)
+    )
+    if version is None:
+        raise NotFound(f"Zoho CRM connection {connection_id} does not exist.")
+    return int(version)
