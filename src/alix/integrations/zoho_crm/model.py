@@ -28,7 +28,9 @@ class ZohoConnection(Base):
     """An organisation's link to one Zoho CRM org: who we are there, and the refresh token."""
 
     __tablename__ = "zoho_connections"
-    __table_args__ = (UniqueConstraint("organisation_id"),)
+    # AUTOINCREMENT on SQLite: an id is never reused after a removal, so (connection id,
+    # config_version) names one configuration forever (the sync's runs record both).
+    __table_args__ = (UniqueConstraint("organisation_id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     organisation_id: Mapped[int] = mapped_column(
