@@ -1,0 +1,355 @@
+"""Links and their bases in `zoho_links`: loaded a page at a time, written in bulk.
+
+Every function works in the caller's session and transaction (the page's unit of work), never
+commits, and issues one statement per call (executemany for the bulk writes). A refused write
+(a second link for a paired record) raises DuplicateLink and leaves the transaction usable: the
+statement runs in a savepoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..kinds import LinkKind
+from ..link import Link
+from ..normalize import SyncValue
+from .scope import DuplicateLink, SyncScope
+from .tables import zoho_links
+
+_DECIMAL = "$decimal"  # JSON has no decimal: {"$decimal": "12.50"} keeps the exact value
+
+
+def encode_base(base: Mapping[str, SyncValue]) -> dict[str, Any]:
+    """The JSON form of a base: Decimal values tagged, everything else as is."""
+    return {k: {_DECIMAL: str(v)} if isinstance(v, Decimal) else v for k, v in base.items()}
+
+
+def decode_base(data: Mapping[str, Any] | None) -> dict[str, SyncValue]:
+    """The inverse of encode_base."""
+    out: dict[str, SyncValue] = {}
+    for name, value in (data or {}).items():
+        if isinstance(value, dict) and _DECIMAL in value:
+            out[name] = Decimal(str(value[_DECIMAL]))
+        elif value is None or isinstance(value, str | bool | int):
+            out[name] = value
+        else:  # a float written by hand: keep it exact as a decimal
+            out[name] = Decimal(str(value))
+    return out
+
+
+@dataclass(frozen=True)
+class PendingInsert:
+    """A create in flight: marked before the Zoho call, not yet completed with Zoho's id.
+
+    After a crash, look the record up in Zoho (created at or after `since` by our integration
+    user) before creating it again.
+    """
+
+    kind: LinkKind
+    alix_id: int
+    zoho_module: str
+    since: datetime
+
+
+_LINK_COLUMNS = (
+    zoho_links.c.kind, zoho_links.c.alix_id, zoho_links.c.zoho_id, zoho_links.c.base,
+    zoho_links.c.base_modified_time, zoho_links.c.base_version, zoho_links.c.tombstoned_at,
+)
+
+
+def _link(row: Any) -> Link:  # a Row of _LINK_COLUMNS
+    return Link(
+        kind=LinkKind(row.kind),
+        alix_id=row.alix_id,
+        zoho_id=row.zoho_id,
+        base=decode_base(row.base),
+        base_modified_time=row.base_modified_time,
+        base_version=row.base_version,
+        tombstoned=row.tombstoned_at is not None,
+    )
+
+
+@contextmanager
+def _refusing_duplicates(scope: SyncScope, what: str) -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as exc:
+        if "zoho_links" not in str(exc.orig) and "uq_zoho_links" not in str(exc.orig):
+            raise
+        raise DuplicateLink(
+            f"Connection {scope.connection_id} already has a link for {what}: "
+            "one ALIX record pairs with one Zoho record."
+        ) from exc
+
+
+def _describe(pairs: Iterable[tuple[LinkKind, object]]) -> str:
+    return ", ".join(f"{kind.value} {ident}" for kind, ident in pairs)
+
+
+def links_by_zoho_ids(
+    session: Session, scope: SyncScope, kinds: Collection[LinkKind], zoho_ids: Collection[str]
+) -> dict[tuple[LinkKind, str], Link]:
+    """The links of a page of Zoho records, by (kind, Zoho id), tombstoned ones included.
+
+    One query. An Account's page asks for the customer and main-address kinds at once (they
+    share the Account's id).
+    """
+    if not kinds or not zoho_ids:
+        return {}
+    rows = session.execute(
+        select(*_LINK_COLUMNS).where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind.in_([k.value for k in kinds]),
+            zoho_links.c.zoho_id.in_(list(zoho_ids)),
+        )
+    )
+    return {(link.kind, link.zoho_id): link for link in (_link(r) for r in rows)}
+
+
+def links_by_alix_ids(
+    session: Session, scope: SyncScope, kinds: Collection[LinkKind], alix_ids: Collection[int]
+) -> dict[tuple[LinkKind, int], Link]:
+    """The links of ALIX records, by (kind, ALIX id), tombstoned ones included; one query.
+
+    Creates in flight (pending markers, no Zoho id yet) are not links: see pending_inserts.
+    """
+    if not kinds or not alix_ids:
+        return {}
+    rows = session.execute(
+        select(*_LINK_COLUMNS).where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind.in_([k.value for k in kinds]),
+            zoho_links.c.alix_id.in_(list(alix_ids)),
+            zoho_links.c.zoho_id.is_not(None),
+        )
+    )
+    return {(link.kind, link.alix_id): link for link in (_link(r) for r in rows)}
+
+
+def create_links(
+    session: Session, scope: SyncScope, zoho_module: str, links: Sequence[Link], now: datetime
+) -> None:
+    """Insert new pairs (executemany); DuplicateLink when either side is paired already.
+
+    All or nothing: on a refusal none of `links` is stored and the transaction stays usable.
+    """
+    if not links:
+        return
+    rows = [
+        {
+            **scope.stamp(),
+            "kind": link.kind.value,
+            "alix_id": link.alix_id,
+            "zoho_module": zoho_module,
+            "zoho_id": link.zoho_id,
+            "base": encode_base(link.base),
+            "base_modified_time": link.base_modified_time,
+            "base_version": link.base_version,
+            "tombstoned_at": now if link.tombstoned else None,
+            "pending_since": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for link in links
+    ]
+    what = _describe((link.kind, link.zoho_id) for link in links)
+    with _refusing_duplicates(scope, what), session.begin_nested():
+        session.execute(insert(zoho_links), rows)
+
+
+def update_bases(session: Session, scope: SyncScope, links: Sequence[Link], now: datetime) -> int:
+    """Store new bases (values, Modified_Time, ALIX version), matched by (kind, Zoho id).
+
+    One executemany; the link's tombstone is left as it is (see tombstone). Returns how many
+    links were updated (a link that does not exist is not created).
+    """
+    if not links:
+        return 0
+    stmt = (
+        update(zoho_links)
+        .where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind == bindparam("b_kind"),
+            zoho_links.c.zoho_id == bindparam("b_zoho_id"),
+        )
+        .values(
+            base=bindparam("b_base"),
+            base_modified_time=bindparam("b_modified"),
+            base_version=bindparam("b_version"),
+            updated_at=now,
+        )
+    )
+    params = [
+        {
+            "b_kind": link.kind.value,
+            "b_zoho_id": link.zoho_id,
+            "b_base": encode_base(link.base),
+            "b_modified": link.base_modified_time,
+            "b_version": link.base_version,
+        }
+        for link in links
+    ]
+    return int(session.execute(stmt, params).rowcount)  # type: ignore[attr-defined]
+
+
+def tombstone(
+    session: Session, scope: SyncScope, keys: Iterable[tuple[LinkKind, str]], now: datetime
+) -> None:
+    """Mark the links of deleted records by (kind, Zoho id); an existing tombstone keeps its time.
+
+    The row stays: a tombstoned link never lets the survivor be re-created silently.
+    """
+    params = [{"b_kind": kind.value, "b_zoho_id": zoho_id} for kind, zoho_id in keys]
+    if not params:
+        return
+    session.execute(
+        update(zoho_links)
+        .where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind == bindparam("b_kind"),
+            zoho_links.c.zoho_id == bindparam("b_zoho_id"),
+            zoho_links.c.tombstoned_at.is_(None),
+        )
+        .values(tombstoned_at=now, updated_at=now),
+        params,
+    )
+
+
+def mark_pending(
+    session: Session,
+    scope: SyncScope,
+    zoho_module: str,
+    keys: Sequence[tuple[LinkKind, int]],
+    now: datetime,
+) -> None:
+    """Record creates about to be sent to Zoho, by (kind, ALIX id), before the call.
+
+    Idempotent: a record already marked keeps its first marker (recovery searches from it).
+    DuplicateLink when a record is already linked: it must be updated, not created.
+    """
+    if not keys:
+        return
+    wanted = {(kind.value, alix_id) for kind, alix_id in keys}
+    existing = session.execute(
+        select(zoho_links.c.kind, zoho_links.c.alix_id, zoho_links.c.zoho_id).where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind.in_(sorted({kind for kind, _ in wanted})),
+            zoho_links.c.alix_id.in_(sorted({alix_id for _, alix_id in wanted})),
+        )
+    ).all()
+    linked = [(LinkKind(r.kind), r.alix_id) for r in existing
+              if r.zoho_id is not None and (r.kind, r.alix_id) in wanted]
+    if linked:
+        raise DuplicateLink(
+            f"Connection {scope.connection_id} already has a link for {_describe(linked)}: "
+            "a linked record is updated in Zoho, never created again."
+        )
+    marked = {(r.kind, r.alix_id) for r in existing}
+    rows: list[dict[str, Any]] = [
+        {
+            **scope.stamp(),
+            "kind": kind,
+            "alix_id": alix_id,
+            "zoho_module": zoho_module,
+            "zoho_id": None,
+            "base": {},
+            "pending_since": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for kind, alix_id in sorted(wanted - marked)
+    ]
+    if rows:
+        with _refusing_duplicates(scope, _describe(keys)), session.begin_nested():
+            session.execute(insert(zoho_links), rows)
+
+
+def complete_pending(
+    session: Session, scope: SyncScope, links: Sequence[Link], now: datetime
+) -> int:
+    """Store Zoho's ids (and the bases) of completed creates and clear their markers.
+
+    Call it in the transaction that records Zoho's answer. Matched by (kind, ALIX id) among the
+    pending rows; returns how many were completed. DuplicateLink when the Zoho id is already
+    linked to another ALIX record (then nothing of this call is stored).
+    """
+    if not links:
+        return 0
+    stmt = (
+        update(zoho_links)
+        .where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind == bindparam("b_kind"),
+            zoho_links.c.alix_id == bindparam("b_alix_id"),
+            zoho_links.c.pending_since.is_not(None),
+        )
+        .values(
+            zoho_id=bindparam("b_zoho_id"),
+            base=bindparam("b_base"),
+            base_modified_time=bindparam("b_modified"),
+            base_version=bindparam("b_version"),
+            pending_since=None,
+            updated_at=now,
+        )
+    )
+    params = [
+        {
+            "b_kind": link.kind.value,
+            "b_alix_id": link.alix_id,
+            "b_zoho_id": link.zoho_id,
+            "b_base": encode_base(link.base),
+            "b_modified": link.base_modified_time,
+            "b_version": link.base_version,
+        }
+        for link in links
+    ]
+    what = _describe((link.kind, link.zoho_id) for link in links)
+    with _refusing_duplicates(scope, what), session.begin_nested():
+        result = session.execute(stmt, params)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def clear_pending(session: Session, scope: SyncScope, keys: Iterable[tuple[LinkKind, int]]) -> None:
+    """Drop the markers of creates that will not happen (Zoho refused them for good)."""
+    params = [{"b_kind": kind.value, "b_alix_id": alix_id} for kind, alix_id in keys]
+    if not params:
+        return
+    session.execute(
+        delete(zoho_links).where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind == bindparam("b_kind"),
+            zoho_links.c.alix_id == bindparam("b_alix_id"),
+            zoho_links.c.zoho_id.is_(None),
+        ),
+        params,
+    )
+
+
+def pending_inserts(
+    session: Session, scope: SyncScope, *, before: datetime | None = None
+) -> list[PendingInsert]:
+    """Creates in flight, oldest first; `before` limits them to markers older than a moment
+    (those of a crashed run, not of the run sending them now)."""
+    conditions = [
+        zoho_links.c.connection_id == scope.connection_id,
+        zoho_links.c.pending_since.is_not(None),
+    ]
+    if before is not None:
+        conditions.append(zoho_links.c.pending_since < before)
+    rows = session.execute(
+        select(zoho_links.c.kind, zoho_links.c.alix_id, zoho_links.c.zoho_module,
+               zoho_links.c.pending_since)
+        .where(and_(*conditions))
+        .order_by(zoho_links.c.pending_since, zoho_links.c.id)
+    )
+    return [PendingInsert(LinkKind(r.kind), r.alix_id, r.zoho_module, r.pending_since)
+            for r in rows]

@@ -1,0 +1,159 @@
+"""The sync's runs in `zoho_sync_runs`: started, advanced page by page, finished.
+
+Progress is written in each page's transaction, so what the toast and the CLI bar read is what
+is committed. Rate and ETA are derived by the reader from `started_at` and `done`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from alix.errors import NotFound
+
+from .scope import SyncScope
+from .tables import zoho_sync_runs
+
+
+class RunKind(enum.StrEnum):
+    INITIAL = "initial"
+    INCREMENTAL = "incremental"
+    PUSH = "push"
+    RECONCILE = "reconcile"
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ModuleProgress:
+    done: int
+    total: int | None  # None: not counted (incremental runs do not count first)
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    kind: RunKind
+    status: RunStatus
+    config_version: int
+    started_at: datetime
+    finished_at: datetime | None
+    counts: Mapping[str, int]
+    progress: Mapping[str, ModuleProgress]
+    error: str | None
+
+    @property
+    def done(self) -> int:
+        return sum(p.done for p in self.progress.values())
+
+    @property
+    def total(self) -> int | None:
+        """The total of all modules, or None when one is not counted."""
+        totals = [p.total for p in self.progress.values()]
+        return None if any(t is None for t in totals) else sum(t for t in totals if t is not None)
+
+
+def _progress_json(progress: Mapping[str, ModuleProgress]) -> dict[str, Any]:
+    return {m: {"done": p.done, "total": p.total} for m, p in progress.items()}
+
+
+def _run(row: Any) -> Run:
+    return Run(
+        id=row.id, kind=RunKind(row.kind), status=RunStatus(row.status),
+        config_version=row.config_version, started_at=row.started_at,
+        finished_at=row.finished_at, counts={str(k): int(v) for k, v in row.counts.items()},
+        progress={str(m): ModuleProgress(int(p["done"]), p.get("total"))
+                  for m, p in row.progress.items()},
+        error=row.error,
+    )
+
+
+_COLUMNS = [c for c in zoho_sync_runs.c if c.name not in ("organisation_id", "connection_id")]
+
+
+def start_run(
+    session: Session,
+    scope: SyncScope,
+    kind: RunKind,
+    config_version: int,
+    now: datetime,
+    totals: Mapping[str, int | None] | None = None,
+) -> int:
+    """Record a run as running with the configuration version it uses; returns its id.
+
+    `totals` (module -> count, from `actions/count`) gives the progress bar its end.
+    """
+    progress = {m: ModuleProgress(0, t) for m, t in (totals or {}).items()}
+    return int(session.execute(insert(zoho_sync_runs).values(
+        **scope.stamp(), kind=kind.value, status=RunStatus.RUNNING.value,
+        config_version=config_version, started_at=now, finished_at=None, counts={},
+        progress=_progress_json(progress), error=None,
+    ).returning(zoho_sync_runs.c.id)).scalar_one())
+
+
+def get_run(session: Session, scope: SyncScope, run_id: int) -> Run:
+    row = session.execute(select(*_COLUMNS).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id, zoho_sync_runs.c.id == run_id,
+    )).first()
+    if row is None:
+        raise NotFound(f"No sync run {run_id} on connection {scope.connection_id}.")
+    return _run(row)
+
+
+def record_progress(
+    session: Session,
+    scope: SyncScope,
+    run_id: int,
+    *,
+    module: str | None = None,
+    done: int = 0,
+    total: int | None = None,
+    counts: Mapping[str, int] | None = None,
+) -> Run:
+    """Add a page's work: `done` records of `module` (and its total when now known), and
+    the page's outcome `counts`, both added to what the run has."""
+    run = get_run(session, scope, run_id)
+    progress = dict(run.progress)
+    if module is not None:
+        before = progress.get(module, ModuleProgress(0, None))
+        progress[module] = ModuleProgress(before.done + done,
+                                          total if total is not None else before.total)
+    merged = dict(run.counts)
+    for outcome, n in (counts or {}).items():
+        merged[outcome] = merged.get(outcome, 0) + n
+    session.execute(update(zoho_sync_runs).where(zoho_sync_runs.c.id == run_id).values(
+        progress=_progress_json(progress), counts=merged))
+    return get_run(session, scope, run_id)
+
+
+def finish_run(
+    session: Session,
+    scope: SyncScope,
+    run_id: int,
+    status: RunStatus,
+    now: datetime,
+    error: str | None = None,
+) -> None:
+    """Close a run: succeeded, or failed with a sentence saying why."""
+    session.execute(update(zoho_sync_runs).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id, zoho_sync_runs.c.id == run_id,
+    ).values(status=status.value, finished_at=now, error=error))
+
+
+def latest_run(session: Session, scope: SyncScope, kind: RunKind | None = None) -> Run | None:
+    """The most recently started run of the connection (of one kind), or None."""
+    stmt = select(*_COLUMNS).where(zoho_sync_runs.c.connection_id == scope.connection_id)
+    if kind is not None:
+        stmt = stmt.where(zoho_sync_runs.c.kind == kind.value)
+    row = session.execute(stmt.order_by(zoho_sync_runs.c.id.desc()).limit(1)).first()
+    return None if row is None else _run(row)
