@@ -49,7 +49,7 @@ def _put(session: Session, scope: SyncScope, module: str, values: dict[str, Any]
     ).first()
     if exists is None:
         session.execute(insert(zoho_watermarks).values(
-            **scope.stamp(), module=module, watermark=Watermark().to_json(), **values))
+            {**scope.stamp(), "module": module, "watermark": Watermark().to_json(), **values}))
     else:
         session.execute(update(zoho_watermarks).where(*_where(scope, module)).values(**values))
 
