@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
+from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.store import links as store
 from alix.integrations.zoho_crm.sync.store.scope import DuplicateLink, SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_links
@@ -22,15 +24,15 @@ C, MB, CT = LinkKind.CUSTOMER, LinkKind.MAIN_BILLING, LinkKind.CONTACT
 LATER = NOW + timedelta(minutes=5)
 
 
-def _customer(alix_id: int, zoho_id: str, **base: object) -> Link:
-    return Link(C, alix_id, zoho_id, base or {"Account_Name": f"Acme {alix_id}"},  # type: ignore[arg-type]
+def _customer(alix_id: int, zoho_id: str) -> Link:
+    return Link(C, alix_id, zoho_id, {"Account_Name": f"Acme {alix_id}"},
                 base_modified_time=NOW, base_version=1)
 
 
 def test_a_page_of_links_round_trips_by_zoho_and_alix_ids(session: Session, scope: SyncScope,
                                                            other: SyncScope) -> None:
-    base = {"Account_Name": "Acme", "Annual_Revenue": Decimal("1250.50"), "Active": True,
-            "Employees": 12, "Website": None}
+    base: dict[str, SyncValue] = {"Account_Name": "Acme", "Annual_Revenue": Decimal("1250.50"),
+                                  "Active": True, "Employees": 12, "Website": None}
     stored = [
         Link(C, 1, "100", base, base_modified_time=NOW, base_version=3),
         Link(MB, 11, "100", {"Billing_City": "Ottawa"}),
@@ -129,3 +131,11 @@ def test_removing_the_connection_removes_its_links(session: Session, scope: Sync
     count = session.execute(select(func.count()).select_from(zoho_links)).scalar_one()
     assert count == 1
     assert store.links_by_zoho_ids(session, other, [C], ["100"]) != {}
+
+
+def test_a_missing_connection_is_not_reported_as_a_duplicate(session: Session,
+                                                              scope: SyncScope) -> None:
+    gone = SyncScope(scope.organisation_id, scope.connection_id + 1000)
+    with pytest.raises(IntegrityError) as refused:
+        store.create_links(session, gone, "Accounts", [_customer(1, "100")], NOW)
+    assert not isinstance(refused.value, DuplicateLink)

@@ -83,7 +83,10 @@ def _refusing_duplicates(scope: SyncScope, what: str) -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
-        if "zoho_links" not in str(exc.orig) and "uq_zoho_links" not in str(exc.orig):
+        # PostgreSQL names the constraint, SQLite the columns; anything else (a foreign key)
+        # is not a duplicate.
+        reason = str(exc.orig)
+        if "uq_zoho_links_" not in reason and "UNIQUE constraint failed: zoho_links." not in reason:
             raise
         raise DuplicateLink(
             f"Connection {scope.connection_id} already has a link for {what}: "

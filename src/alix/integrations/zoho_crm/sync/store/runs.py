@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -133,7 +133,7 @@ def record_progress(
         merged[outcome] = merged.get(outcome, 0) + n
     session.execute(update(zoho_sync_runs).where(zoho_sync_runs.c.id == run_id).values(
         progress=_progress_json(progress), counts=merged))
-    return get_run(session, scope, run_id)
+    return replace(run, progress=progress, counts=merged)
 
 
 def finish_run(
