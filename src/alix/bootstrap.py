@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock, utc_now
 from alix.db.engine import make_engine
 from alix.db.session import make_session_factory
+from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
 from alix.settings import Settings
@@ -26,6 +27,7 @@ class Container:
     registry: TaskRegistry
     queue: JobQueue
     runner: JobRunner | None = None
+    # Shared with the runner's task context: swap "zoho_crm_factory" in tests.
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -53,9 +55,10 @@ def build_container(
     register_tasks(registry)
     queue = JobQueue(registry, clock=clock)
     session_factory = make_session_factory(engine)
+    extras: dict[str, object] = {"zoho_crm_factory": http_crm_factory(settings, engine, clock)}
     runner = None
     if settings.run_jobs_in_process if with_runner is None else with_runner:
-        runner = JobRunner(engine, session_factory, queue, clock=clock)
+        runner = JobRunner(engine, session_factory, queue, clock=clock, services=extras)
     return Container(
         settings=settings,
         engine=engine,
@@ -64,4 +67,5 @@ def build_container(
         registry=registry,
         queue=queue,
         runner=runner,
+        extras=extras,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,6 +25,8 @@ class TaskContext:
     session_factory: sessionmaker[Session]
     clock: Clock
     queue: JobQueue
+    # Collaborators from the composition root (e.g. the Zoho CRM port factory); tests swap them.
+    services: Mapping[str, object] = field(default_factory=dict)
 
     def report_progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Record progress that the toast area and the CLI show; its own short transaction."""

@@ -8,6 +8,7 @@ import os
 import threading
 import traceback
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import Engine, select, update
@@ -40,12 +41,14 @@ class JobRunner:
         clock: Clock = utc_now,
         poll_seconds: float = 2.0,
         name: str | None = None,
+        services: Mapping[str, object] | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = session_factory
         self._queue = queue
         self._clock = clock
         self._poll = poll_seconds
+        self._services: Mapping[str, object] = {} if services is None else services
         self.name = name or f"runner-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._leases = LeaseStore(engine, clock=clock)
         self._wake = threading.Event()
@@ -120,6 +123,7 @@ class JobRunner:
             session_factory=self._sessions,
             clock=self._clock,
             queue=self._queue,
+            services=self._services,
         )
         try:
             fn = self._queue.registry.get(job.task)

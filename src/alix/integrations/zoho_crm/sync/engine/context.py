@@ -1,0 +1,87 @@
+"""What one sync run of a connection works with, built in one place (tests pass the fake).
+
+Pull, push and notification processing all start from `open_context`: the connection's scope,
+its frozen configuration snapshot, the Zoho CRM port, the actor ALIX writes as, and the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from alix.clock import Clock
+from alix.customers.model import Actor
+from alix.customers.service import sync_actor
+from alix.db.session import unit_of_work
+from alix.errors import Conflict, NotFound
+from alix.integrations.zoho_crm.client import ZohoCrm
+from alix.integrations.zoho_crm.config import SyncConfiguration
+from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection
+from alix.integrations.zoho_crm.repository import load_configuration
+from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.settings import Settings
+
+# Opens a Zoho CRM port for a stored connection; the default talks HTTP through the
+# connection's encrypted tokens, tests pass one that yields the fake or an emulator client.
+CrmFactory = Callable[[ZohoConnection], AbstractAsyncContextManager[ZohoCrm]]
+
+
+def lane_key(connection_id: int) -> str:
+    """The job lease key of a connection: its pull, push and hint processing never overlap."""
+    return f"zoho_crm:connection:{connection_id}"
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    """One connection's run: scope, configuration snapshot, Zoho port, ALIX actor, clock."""
+
+    scope: SyncScope
+    config: SyncConfiguration
+    crm: ZohoCrm
+    actor: Actor
+    sessions: sessionmaker[Session]
+    clock: Clock
+
+
+def http_crm_factory(settings: Settings, engine: Engine, clock: Clock) -> CrmFactory:
+    """The production factory: the OAuth client of the stored connection."""
+    from alix.integrations.zoho_crm.connection import Connector
+
+    @asynccontextmanager
+    async def open_crm(connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
+        client = Connector(settings, engine, clock=clock).client_for(connection)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+    return open_crm
+
+
+@asynccontextmanager
+async def open_context(
+    sessions: sessionmaker[Session],
+    connection_id: int,
+    crm_factory: CrmFactory,
+    clock: Clock,
+) -> AsyncIterator[SyncContext]:
+    """Snapshot the configuration and open the port; refuses a connection that is not usable."""
+    with unit_of_work(sessions) as session:
+        connection = session.get(ZohoConnection, connection_id)
+        if connection is None:
+            raise NotFound(f"Zoho CRM connection {connection_id} does not exist.")
+        if connection.status != CONNECTED:
+            raise Conflict(
+                f"Zoho CRM connection {connection_id} is {connection.status}; connect it on "
+                "Settings -> Integration before synchronizing."
+            )
+        config = load_configuration(session, connection_id)
+        actor = sync_actor(session, connection.organisation_id, clock=clock)
+        scope = SyncScope(connection.organisation_id, connection.id)
+        session.expunge(connection)
+    async with crm_factory(connection) as crm:
+        yield SyncContext(scope, config, crm, actor, sessions, clock)
