@@ -87,7 +87,8 @@ async def oauth_callback(request: Request, container: ContainerDep) -> Response:
 @router.post(f"{DETAILS}/confirm")
 async def confirm(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
     found = await onboarding.confirm(container, admin.organisation_id)
-    flash(request, f"Zoho CRM is connected to {found.zoho_org_name}.")
+    # Org names often end in "Inc." or "Ltd."; don't end the sentence twice.
+    flash(request, f"Zoho CRM is connected to {found.zoho_org_name.rstrip('.')}.")
     return RedirectResponse(INTEGRATIONS, status_code=303)
 
 
