@@ -14,12 +14,19 @@ from .responses import json_response
 from .state import EmulatorState
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Zoho Accounts (emulator)</title>
-</head><body><h1>{client} would like to access your Zoho CRM</h1>
+<style>body{{font-family:system-ui,sans-serif;background:#f3f5f9;margin:0;color:#1d2330}}
+main{{max-width:520px;margin:8vh auto;background:#fff;border:1px solid #e3e6eb;border-radius:8px;
+padding:2rem}}h1{{font-size:1.3rem}}.tag{{font-size:.75rem;color:#8a5a00;background:#fff4d6;
+border-radius:4px;padding:.1rem .4rem}}select,button{{font:inherit;padding:.45rem .8rem}}
+button{{border-radius:6px;border:1px solid #cfd4dc;background:#fff;cursor:pointer}}
+button[value=accept]{{background:#e42527;border-color:#e42527;color:#fff}}li{{margin:.2rem 0}}
+</style></head><body><main><span class="tag">Local Zoho CRM emulator</span>
+<h1>{client} would like to access your Zoho CRM</h1>
 <form method="post" action="/oauth/v2/auth">
 <p><label>Organisation and user <select name="principal">{options}</select></label></p>
 <p>Requested scopes:</p><ul>{scopes}</ul>{hidden}
 <button type="submit" name="decision" value="accept">Accept</button>
-<button type="submit" name="decision" value="deny">Deny</button></form></body></html>"""
+<button type="submit" name="decision" value="deny">Deny</button></form></main></body></html>"""
 CARRIED = ("client_id", "redirect_uri", "scope", "state", "access_type", "prompt")
 
 
