@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.emulator_clients import ClientFactory, api, client_for
 from zoho_emulator.testing import EmulatorServer
 
 CALLBACK = "http://127.0.0.1:9/callback"
 OTHER_ORG = "60067890"
 SECOND_USER = "5725767000000411002"
 
-ClientFactory = Callable[..., httpx.Client]
 
 
 @pytest.fixture(scope="module")
@@ -28,31 +28,9 @@ def _reset(emu: EmulatorServer) -> None:
 
 
 @pytest.fixture
-def client_for(emu: EmulatorServer) -> Iterator[ClientFactory]:
-    """`client_for(org_id=None, user_id=None, scope=None)` -> an httpx client with a token."""
-    made: list[httpx.Client] = []
-
-    def make(org_id: str | None = None, user_id: str | None = None,
-             scope: str | None = None) -> httpx.Client:
-        token = emu.access_token(org_id, user_id, scope)
-        c = httpx.Client(base_url=emu.base_url, timeout=30,
-                         headers={"Authorization": f"Zoho-oauthtoken {token}"})
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.close()
-
-
-@pytest.fixture
-def api(client_for: ClientFactory) -> httpx.Client:
-    """The default org's admin with every scope."""
-    return client_for()
-
-
-@pytest.fixture
 def raw(emu: EmulatorServer) -> Iterator[httpx.Client]:
     """No credentials: for the accounts server and error cases."""
     with httpx.Client(base_url=emu.base_url, timeout=30) as c:
         yield c
+
+__all__ = ["ClientFactory", "api", "client_for"]

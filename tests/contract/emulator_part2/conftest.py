@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.emulator_clients import ClientFactory, api, client_for
 from zoho_emulator.features import features
 from zoho_emulator.receiver import CallbackReceiver
 from zoho_emulator.testing import EmulatorServer
@@ -15,7 +16,6 @@ from zoho_emulator.testing import EmulatorServer
 WATCH = "/crm/v8/actions/watch"
 SECOND_USER = "5725767000000411002"
 
-ClientFactory = Callable[..., httpx.Client]
 
 
 @pytest.fixture(scope="module")
@@ -40,28 +40,6 @@ def _reset(emu: EmulatorServer, hooks: CallbackReceiver) -> None:
     hooks.status = 200
 
 
-@pytest.fixture
-def client_for(emu: EmulatorServer) -> Iterator[ClientFactory]:
-    made: list[httpx.Client] = []
-
-    def make(org_id: str | None = None, user_id: str | None = None,
-             scope: str | None = None) -> httpx.Client:
-        token = emu.access_token(org_id, user_id, scope)
-        c = httpx.Client(base_url=emu.base_url, timeout=30,
-                         headers={"Authorization": f"Zoho-oauthtoken {token}"})
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.close()
-
-
-@pytest.fixture
-def api(client_for: ClientFactory) -> httpx.Client:
-    return client_for()
-
-
 def watch(api: httpx.Client, hooks: CallbackReceiver, channel_id: str = "1000000068001",
           events: list[str] | None = None, **extra: Any) -> httpx.Response:
     item = {"channel_id": channel_id, "events": events or ["Accounts.all"],
@@ -74,3 +52,5 @@ def create_account(api: httpx.Client, name: str, **fields: Any) -> str:
     answer = api.post("/crm/v8/Accounts", json={"data": [{"Account_Name": name, **fields}]})
     assert answer.status_code == 201, answer.text
     return str(answer.json()["data"][0]["details"]["id"])
+
+__all__ = ["ClientFactory", "api", "client_for"]
