@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock, utc_now
 from alix.db.engine import make_engine
 from alix.db.session import make_session_factory
+from alix.integrations.zoho_crm.sync.engine import channels as zoho_channels
+from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
 from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
@@ -38,6 +40,8 @@ class Container:
 
 def register_tasks(registry: TaskRegistry) -> None:
     """Register every task of every feature (features add their own here)."""
+    registry.register(zoho_channels.TASK)(zoho_channels.keep_channels)
+    zoho_pull.register(registry)
 
 
 def build_container(
@@ -55,7 +59,8 @@ def build_container(
     register_tasks(registry)
     queue = JobQueue(registry, clock=clock)
     session_factory = make_session_factory(engine)
-    extras: dict[str, object] = {"zoho_crm_factory": http_crm_factory(settings, engine, clock)}
+    extras: dict[str, object] = {"zoho_crm_factory": http_crm_factory(settings, engine, clock),
+                                 "public_url": settings.public_base}
     runner = None
     if settings.run_jobs_in_process if with_runner is None else with_runner:
         runner = JobRunner(engine, session_factory, queue, clock=clock, services=extras)
