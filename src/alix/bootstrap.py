@@ -12,6 +12,7 @@ from alix.db.engine import make_engine
 from alix.db.session import make_session_factory
 from alix.integrations.zoho_crm.sync.engine import channels as zoho_channels
 from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
+from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
 from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
@@ -40,6 +41,7 @@ class Container:
 
 def register_tasks(registry: TaskRegistry) -> None:
     """Register every task of every feature (features add their own here)."""
+    zoho_pull.register(registry)
     registry.register(zoho_channels.TASK)(zoho_channels.keep_channels)
     zoho_pull.register(registry)
 

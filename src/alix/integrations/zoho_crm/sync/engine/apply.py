@@ -1,0 +1,466 @@
+"""One page of the pull: load what the plan needs in a few queries, plan, apply in the caller's
+transaction (ALIX rows, links, issues, push work).
+
+`pull_page` never commits: the run commits the page together with its watermark and progress,
+so a crash replays at most that page, and the replay plans no-ops (the records are linked and
+equal to their base). Queries per page do not grow with its size: links (1), linked ALIX rows
+(1 per entity), name matches (2), main addresses and flag holders (1 each), then executemany
+writes; only issues cost a statement or two each.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from alix.customers import bulk, geography, outbox
+from alix.customers import repository as repo
+from alix.customers.fields import Entity
+from alix.customers.model import (
+    Actor,
+    Change,
+    NewCustomer,
+    Operation,
+    Origin,
+    Value,
+    clean,
+    created,
+)
+from alix.customers.service import create_customers, currencies_of, place
+from alix.integrations.zoho_crm.config import SyncConfiguration
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.link import Current, Link
+from alix.integrations.zoho_crm.sync.mapping import (
+    Mapped,
+    Rejection,
+    crm_module,
+    from_alix,
+    from_crm,
+)
+from alix.integrations.zoho_crm.sync.normalize import SyncValue
+from alix.integrations.zoho_crm.sync.plan import PageState, PullAction, PullDecision, plan_pull
+from alix.integrations.zoho_crm.sync.sources import ZohoRecord
+from alix.integrations.zoho_crm.sync.store import issues as issue_store
+from alix.integrations.zoho_crm.sync.store import links as link_store
+from alix.integrations.zoho_crm.sync.store.issues import Direction, IssueStatus, Report
+from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
+
+# Issue codes of the pull. Retried ones are fetched again by id when due (pull.retry_due).
+REJECTED = "rejected"  # its values cannot be ALIX values, or ALIX refused them
+AMBIGUOUS = "ambiguous"  # several ALIX customers share its name
+NO_PARENT = "parent_missing"  # its Account is not (yet) imported
+CONFLICT = "conflict"  # a field both sides changed, left open for a person
+TOMBSTONED = "tombstoned"  # changed in Zoho after its ALIX pair was deleted
+RETRIED_CODES = frozenset({REJECTED, AMBIGUOUS, NO_PARENT})
+# plan.py's reason for a child whose Account is not linked (rejected, ambiguous...): an issue,
+# retried; a Contact without any Account is not imported at all (the seed), silently.
+_NOT_IMPORTED = "is not imported into ALIX"
+
+
+class GeographyResolver:
+    """Place names to ISO codes with ALIX's own tables, so "Canada" in Zoho equals "CA" in ALIX
+    (ALIX stores codes): without it every address would look changed on both sides."""
+
+    def country(self, text: str) -> str | None:
+        code = geography.country_code(text)
+        return code.upper() if code and len(code) == 2 and code.isalpha() else None
+
+    def subdivision(self, text: str, country: str | None) -> str | None:
+        code = geography.province_code(text, country)
+        if code is None or country is None or code == text.strip():
+            return text.upper() if "-" in text and len(text) <= 6 else None
+        return code.upper()
+
+
+RESOLVER = GeographyResolver()
+
+
+@dataclass
+class PageOutcome:
+    """What a page did, as counts per outcome (the run's `counts`) and the records read."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    read: int = 0
+
+
+def _alix_value(value: SyncValue) -> Value:
+    # ALIX fields are text and booleans: a number mapped to a text field is its text.
+    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)
+    return value
+
+
+def _alix_values(values: Mapping[str, SyncValue]) -> dict[str, Value]:
+    return {name: _alix_value(v) for name, v in values.items()}
+
+
+def _label(config: SyncConfiguration, kind: LinkKind, zoho_id: str) -> str:
+    return f"Zoho {crm_module(config, kind) or kind.value} record {zoho_id}"
+
+
+class _Page:
+    """One page's application: the plan's decisions turned into writes, in one transaction."""
+
+    def __init__(self, session: Session, scope: SyncScope, config: SyncConfiguration,
+                 actor: Actor, now: datetime) -> None:
+        self.session = session
+        self.scope = scope
+        self.config = config
+        self.actor = actor
+        self.now = now
+        self.outcome = PageOutcome()
+        self.reports: list[tuple[Report, bool]] = []  # (report, retry)
+        self.synced: set[tuple[LinkKind, str]] = set()  # records whose issues now close
+        self.new_links: list[Link] = []
+        self.bases: list[Link] = []
+        self.push_work: list[Change] = []
+        self.owners: dict[tuple[Entity, int], int] = {}  # a loaded child's customer id
+
+    # -- loading -------------------------------------------------------------------------
+
+    def current(self, kind: LinkKind, row: Any) -> Current:
+        return Current(row.id, from_alix(kind, row.values(), self.config, resolver=RESOLVER),
+                       row.version, row.updated_at)
+
+    def load(self, records: Sequence[Mapped | Rejection]) -> PageState:
+        mapped = [r for r in records if isinstance(r, Mapped)]
+        zoho_ids = {r.zoho_id for r in mapped} | {r.account_id for r in mapped if r.account_id}
+        kinds = {r.kind for r in mapped} | {LinkKind.CUSTOMER}
+        links = link_store.links_by_zoho_ids(self.session, self.scope, kinds, zoho_ids)
+        wanted: dict[Entity, set[int]] = {}
+        for (kind, zoho_id), link in links.items():
+            if not link.tombstoned and any(r.kind is kind and r.zoho_id == zoho_id
+                                           for r in mapped):
+                wanted.setdefault(kind.entity, set()).add(link.alix_id)
+        rows: dict[Entity, dict[int, Any]] = {
+            entity: {row.id: row for row in repo.by_ids(self.session, entity,
+                                                        self.actor.organisation_id, sorted(ids))}
+            for entity, ids in wanted.items()
+        }
+        current: dict[tuple[LinkKind, int], Current] = {}
+        for (kind, _zoho_id), link in links.items():
+            row = rows.get(kind.entity, {}).get(link.alix_id)
+            if row is not None:
+                self.owners[(kind.entity, row.id)] = int(getattr(row, "customer_id", row.id))
+                current[(kind, link.alix_id)] = self.current(kind, row)
+        # Unlinked Accounts: ALIX customers of the same name that no link pairs yet.
+        unlinked = [r for r in mapped if r.kind is LinkKind.CUSTOMER
+                    and (r.kind, r.zoho_id) not in links and r.name]
+        name_matches: dict[str, list[int]] = {}
+        if unlinked:
+            found = repo.customers_by_names(self.session, self.actor.organisation_id,
+                                            [str(r.name) for r in unlinked])
+            ids = [c.id for cs in found.values() for c in cs]
+            paired = link_store.links_by_alix_ids(self.session, self.scope,
+                                                  [LinkKind.CUSTOMER], ids)
+            for name, customers in found.items():
+                free = [c for c in customers if (LinkKind.CUSTOMER, c.id) not in paired]
+                name_matches[name] = [c.id for c in free]
+                for c in free:
+                    current[(LinkKind.CUSTOMER, c.id)] = self.current(LinkKind.CUSTOMER, c)
+        # Main addresses of the customers the page's Account-side addresses belong to.
+        main_addresses: dict[tuple[LinkKind, int], Current] = {}
+        if any(r.kind.is_main_address for r in mapped):
+            owners = {link.alix_id for (kind, _z), link in links.items()
+                      if kind is LinkKind.CUSTOMER and not link.tombstoned}
+            owners |= {i for ids in name_matches.values() for i in ids}
+            paired_mains = {(k, link.alix_id) for (k, _z), link in links.items()
+                            if k.is_main_address}
+            for address in repo.flagged_of(self.session, Entity.ADDRESS,
+                                           self.actor.organisation_id, sorted(owners)):
+                kind = (LinkKind.MAIN_BILLING if address.kind == "billing"
+                        else LinkKind.MAIN_SHIPPING)
+                if (kind, address.id) not in paired_mains:
+                    main_addresses[(kind, address.customer_id)] = self.current(kind, address)
+        return PageState(links, current, name_matches, main_addresses)
+
+    # -- applying ------------------------------------------------------------------------
+
+    def report(self, decision: PullDecision, code: str, message: str, *, retry: bool = True,
+               alix_id: int | None = None, field_name: str | None = None,
+               details: Mapping[str, Any] | None = None) -> None:
+        self.reports.append((Report(Direction.PULL, decision.kind, code, message,
+                                    alix_id=alix_id, zoho_id=decision.zoho_id,
+                                    field=field_name, details=details), retry))
+
+    def link(self, decision: PullDecision, alix_id: int, version: int) -> None:
+        self.new_links.append(Link(decision.kind, alix_id, decision.zoho_id,
+                                   dict(decision.base or {}), decision.modified_time, version))
+
+    def refused(self, decision: PullDecision, errors: Mapping[str, list[str]]) -> None:
+        problems = " ".join(m for messages in errors.values() for m in messages)
+        self.report(decision, REJECTED,
+                    f"{_label(self.config, decision.kind, decision.zoho_id)} cannot be imported: "
+                    f"{problems}", alix_id=decision.alix_id)
+        self.outcome.counts["rejected"] += 1
+
+    def create_customers(self, decisions: Sequence[PullDecision]) -> dict[str, int]:
+        """Create the page's new customers in bulk; their ALIX ids by Account id."""
+        if not decisions:
+            return {}
+        currencies = currencies_of(self.session, self.actor.organisation_id)
+        valid = []
+        for decision in decisions:
+            _values, errors = clean(Entity.CUSTOMER, _alix_values(decision.values),
+                                    currencies=currencies)
+            if errors:
+                self.refused(decision, errors)
+            else:
+                valid.append(decision)
+        ids = create_customers(self.session, self.actor,
+                               [NewCustomer(_alix_values(d.values)) for d in valid],
+                               clock=lambda: self.now)
+        for decision, alix_id in zip(valid, ids, strict=True):
+            self.link(decision, alix_id, 1)
+            self.synced.add((decision.kind, decision.zoho_id))
+            self.outcome.counts["created"] += 1
+        return {d.zoho_id: i for d, i in zip(valid, ids, strict=True)}
+
+    def create_children(self, decisions: Sequence[PullDecision], accounts: Mapping[str, int]
+                        ) -> None:
+        """Create contacts and addresses in one executemany per entity, refusing a second
+        primary contact or main address rather than taking the flag from an ALIX row."""
+        by_entity: dict[Entity, list[tuple[PullDecision, int, dict[str, Value]]]] = {}
+        for decision in decisions:
+            parent = decision.parent
+            owner = None if parent is None else (
+                parent.alix_id if parent.alix_id is not None
+                else accounts.get(parent.zoho_id or ""))
+            if owner is None:
+                self.report(decision, NO_PARENT,
+                            f"{_label(self.config, decision.kind, decision.zoho_id)} is not "
+                            f"imported: its Account {parent.zoho_id if parent else '?'} was not "
+                            "imported into ALIX.")
+                self.outcome.counts["skipped"] += 1
+                continue
+            entity = decision.kind.entity
+            values, errors = clean(entity, _alix_values(decision.values))
+            if errors:
+                self.refused(decision, errors)
+                continue
+            if entity is Entity.ADDRESS:
+                values = place(values)
+            by_entity.setdefault(entity, []).append((decision, owner, values))
+        for entity, items in by_entity.items():
+            flag = "is_primary" if entity is Entity.CONTACT else "is_main"
+            owners = sorted({owner for _d, owner, values in items if values.get(flag)})
+            taken = {(row.customer_id, getattr(row, "kind", "")) for row in
+                     repo.flagged_of(self.session, entity, self.actor.organisation_id, owners)
+                     } if owners else set()
+            rows, kept = [], []
+            for decision, owner, values in items:
+                group = (owner, str(values.get("kind", "")) if entity is Entity.ADDRESS else "")
+                if values.get(flag) and group in taken:
+                    what = "primary contact" if entity is Entity.CONTACT else (
+                        f"main {group[1]} address")
+                    self.refused(decision, {flag: [
+                        f"ALIX customer {owner} already has a {what}; only one can be the {what}."
+                    ]})
+                    continue
+                if values.get(flag):
+                    taken.add(group)
+                rows.append({**values, "organisation_id": self.actor.organisation_id,
+                             "customer_id": owner, "version": 1, "created_at": self.now,
+                             "updated_at": self.now})
+                kept.append((decision, owner, values))
+            ids = repo.insert_rows(self.session, entity, rows)
+            outbox.record(self.session, self.actor, [
+                Change(entity, row_id, owner, Operation.CREATE, 1, created(values))
+                for row_id, (_d, owner, values) in zip(ids, kept, strict=True)
+            ], self.now)
+            for row_id, (decision, _owner, _values) in zip(ids, kept, strict=True):
+                self.link(decision, row_id, 1)
+                self.synced.add((decision.kind, decision.zoho_id))
+                self.outcome.counts["created"] += 1
+
+    def merges(self, decisions: Sequence[PullDecision], state: PageState) -> None:
+        """LINK, UPDATE and CONFLICT: bulk ALIX updates, then the new bases or links."""
+        by_entity: dict[Entity, list[PullDecision]] = {}
+        for decision in decisions:
+            by_entity.setdefault(decision.kind.entity, []).append(decision)
+        for entity, items in by_entity.items():
+            versions = {(d.kind, d.alix_id): self._version(d, state) for d in items}
+            writes = [d for d in items if d.values]
+            updates = [bulk.RecordUpdate(int(d.alix_id or 0), _alix_values(d.values),
+                                         versions[(d.kind, d.alix_id)]) for d in writes]
+            # One ALIX row can be two kinds at once (a main billing address that is also the
+            # custom module's default record): bulk refuses an id twice, so write it once.
+            if len({u.id for u in updates}) != len(updates):
+                updates, writes = self._first_per_id(updates, writes)
+            write = {Entity.CUSTOMER: bulk.update_customers, Entity.CONTACT:
+                     bulk.update_contacts, Entity.ADDRESS: bulk.update_addresses}[entity]
+            results = write(self.session, self.actor, updates, clock=lambda: self.now)
+            refused: set[tuple[LinkKind, str]] = set()
+            for decision, result in zip(writes, results, strict=True):
+                if result.ok:
+                    versions[(decision.kind, decision.alix_id)] = int(result.version or 0)
+                else:
+                    self.refused(decision, result.errors)
+                    refused.add((decision.kind, decision.zoho_id))
+            for decision in items:
+                if (decision.kind, decision.zoho_id) in refused:
+                    continue
+                self._settle(decision, state, versions[(decision.kind, decision.alix_id)])
+
+    def _first_per_id(self, updates: list[bulk.RecordUpdate], writes: list[PullDecision]
+                      ) -> tuple[list[bulk.RecordUpdate], list[PullDecision]]:
+        seen: dict[int, int] = {}
+        out_u: list[bulk.RecordUpdate] = []
+        out_w: list[PullDecision] = []
+        for change, decision in zip(updates, writes, strict=True):
+            if change.id in seen:
+                merged = out_u[seen[change.id]]
+                out_u[seen[change.id]] = bulk.RecordUpdate(
+                    merged.id, {**merged.values, **change.values}, merged.expected_version)
+                continue
+            seen[change.id] = len(out_u)
+            out_u.append(change)
+            out_w.append(decision)
+        return out_u, out_w
+
+    @staticmethod
+    def _version(decision: PullDecision, state: PageState) -> int:
+        found = state.current.get((decision.kind, int(decision.alix_id or 0)))
+        if found is None and decision.kind.is_main_address and decision.parent is not None:
+            found = state.main_addresses.get((decision.kind, int(decision.parent.alix_id or 0)))
+        return found.version if found is not None else 0
+
+    def _settle(self, decision: PullDecision, state: PageState, version: int) -> None:
+        alix_id = int(decision.alix_id or 0)
+        if decision.action is PullAction.LINK:
+            self.link(decision, alix_id, version)
+            self.outcome.counts["linked"] += 1
+        else:
+            link = state.links[(decision.kind, decision.zoho_id)]
+            self.bases.append(Link(decision.kind, alix_id, decision.zoho_id,
+                                   dict(decision.base if decision.base is not None
+                                        else link.base),
+                                   decision.modified_time, version))
+            self.outcome.counts["conflict" if decision.action is PullAction.CONFLICT
+                                else "updated"] += 1
+        merge = decision.merge
+        if merge is not None:
+            for conflict in merge.open_conflicts:
+                self.report(decision, CONFLICT,
+                            f"{_label(self.config, decision.kind, decision.zoho_id)} and ALIX "
+                            f"{decision.kind.entity.value} {alix_id} both changed "
+                            f"{conflict.field}: {conflict.reason}", retry=False,
+                            alix_id=alix_id, field_name=conflict.field,
+                            details={"base": _json(conflict.base), "alix": _json(conflict.alix),
+                                     "crm": _json(conflict.crm)})
+            if merge.to_crm:
+                # ALIX won these fields; the pull leaves their base as it was and records an
+                # ordinary pending change, so the push (which reads the outbox) sends them.
+                self.push_work.append(Change(
+                    decision.kind.entity, alix_id,
+                    self._owner(decision, alix_id),
+                    Operation.UPDATE, version,
+                    {name: (_alix_value((decision.base or {}).get(name)), _alix_value(value))
+                     for name, value in merge.to_crm.items()}))
+        if not (merge and merge.open_conflicts):
+            self.synced.add((decision.kind, decision.zoho_id))
+
+    def _owner(self, decision: PullDecision, alix_id: int) -> int:
+        if decision.kind is LinkKind.CUSTOMER:
+            return alix_id
+        if decision.parent is not None and decision.parent.alix_id is not None:
+            return decision.parent.alix_id
+        return self.owners[(decision.kind.entity, alix_id)]
+
+    def flush(self) -> None:
+        by_module: dict[str, list[Link]] = {}
+        for link in self.new_links:
+            by_module.setdefault(crm_module(self.config, link.kind) or link.kind.value,
+                                 []).append(link)
+        for module, links in by_module.items():
+            link_store.create_links(self.session, self.scope, module, links, self.now)
+        link_store.update_bases(self.session, self.scope, self.bases, self.now)
+        if self.push_work:
+            pusher = Actor(self.actor.organisation_id, self.actor.user_id, Origin.SYSTEM)
+            outbox.record(self.session, pusher, self.push_work, self.now)
+        self._close_issues()
+        for report, retry in self.reports:
+            issue_store.record_issue(self.session, self.scope, report, self.now, retry=retry)
+
+    def _close_issues(self) -> None:
+        """Close, in one statement, the open pull issues of the records that synced now."""
+        if not self.synced:
+            return
+        ids = sorted({zoho_id for _k, zoho_id in self.synced})
+        self.session.execute(
+            update(zoho_sync_issues).where(
+                zoho_sync_issues.c.connection_id == self.scope.connection_id,
+                zoho_sync_issues.c.status == IssueStatus.OPEN.value,
+                zoho_sync_issues.c.direction == Direction.PULL.value,
+                zoho_sync_issues.c.code.in_(sorted(RETRIED_CODES)),
+                zoho_sync_issues.c.zoho_id.in_(ids),
+            ).values(status=IssueStatus.RESOLVED.value, resolved_at=self.now,
+                     next_retry_at=None, updated_at=self.now)
+        )
+
+
+def _json(value: SyncValue) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def map_records(records: Iterable[ZohoRecord], kinds: Sequence[LinkKind],
+                config: SyncConfiguration) -> list[Mapped | Rejection]:
+    """Every record as each kind it carries (an Account is a customer and its main addresses)."""
+    return [from_crm(record, kind, config, resolver=RESOLVER)
+            for record in records for kind in kinds]
+
+
+def pull_page(
+    session: Session,
+    scope: SyncScope,
+    config: SyncConfiguration,
+    actor: Actor,
+    records: Sequence[ZohoRecord],
+    kinds: Sequence[LinkKind],
+    now: datetime,
+) -> PageOutcome:
+    """Plan and apply one page of Zoho records in the caller's transaction (never commits).
+
+    Idempotent: applying the same page again finds every record linked and equal to its base,
+    and writes nothing. Per-record problems become issues; the rest of the page goes on.
+    """
+    page = _Page(session, scope, config, actor, now)
+    page.outcome.read = len(records)
+    mapped = map_records(records, kinds, config)
+    state = page.load(mapped)
+    plan = plan_pull(mapped, config, state)
+    creates = plan.of(PullAction.CREATE)
+    accounts = page.create_customers([d for d in creates if d.kind is LinkKind.CUSTOMER])
+    page.merges([d for d in plan.decisions if d.action in (
+        PullAction.LINK, PullAction.UPDATE, PullAction.CONFLICT)], state)
+    page.create_children([d for d in creates if d.kind is not LinkKind.CUSTOMER], accounts)
+    for decision in plan.decisions:
+        action = decision.action
+        if action is PullAction.NOOP:
+            page.outcome.counts["unchanged"] += 1
+            page.synced.add((decision.kind, decision.zoho_id))
+        elif action is PullAction.REJECT:
+            page.report(decision, REJECTED, decision.reason)
+            page.outcome.counts["rejected"] += 1
+        elif action is PullAction.AMBIGUOUS:
+            page.report(decision, AMBIGUOUS, decision.reason,
+                        details={"candidates": list(decision.candidates)})
+            page.outcome.counts["ambiguous"] += 1
+        elif action is PullAction.TOMBSTONED:
+            page.report(decision, TOMBSTONED, decision.reason, retry=False,
+                        alix_id=decision.alix_id)
+            page.outcome.counts["tombstoned"] += 1
+        elif action is PullAction.SKIP:
+            page.outcome.counts["skipped"] += 1
+            if _NOT_IMPORTED in decision.reason:  # retried: its Account may be imported later
+                page.report(decision, NO_PARENT, decision.reason)
+    page.flush()
+    return page.outcome

@@ -1,0 +1,321 @@
+"""The pull run (Zoho CRM -> ALIX): modules in order, page by page, each page committed with its
+watermark and progress; then deletions, then the retries of rejected records.
+
+Order: Accounts (customers and their main addresses), Contacts, then the active custom address
+modules, so parents are linked before their children. Each module reads from its watermark
+(inclusive) to a bound frozen when the run starts; fetching the next page overlaps with writing
+the current one (a queue of two pages).
+
+A module that was read to its bound stores the watermark `upper + 1 s` with no boundary ids:
+every record modified at or before the bound has been seen (that second was closed when the
+run started), so the next run asks Zoho only for later changes, and with nothing changed it
+reads no record at all (Zoho answers 304). A crash mid-module leaves the last page's watermark
+(inclusive, with the boundary ids), so the restart re-reads at most the boundary second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alix.customers import bulk
+from alix.customers import repository as repo
+from alix.customers.fields import Entity
+from alix.customers.service import remove_child
+from alix.db.session import unit_of_work
+from alix.errors import Conflict
+from alix.integrations.zoho_crm.client.timestamps import format_datetime
+from alix.integrations.zoho_crm.config import SyncConfiguration
+from alix.integrations.zoho_crm.mappers import ModuleKind
+from alix.integrations.zoho_crm.rules import DeletePolicy
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.mapping import crm_fields, crm_module
+from alix.integrations.zoho_crm.sync.sources import ZohoRecord
+from alix.integrations.zoho_crm.sync.store import issues as issue_store
+from alix.integrations.zoho_crm.sync.store import links as link_store
+from alix.integrations.zoho_crm.sync.store import runs as run_store
+from alix.integrations.zoho_crm.sync.store import watermarks as mark_store
+from alix.integrations.zoho_crm.sync.store.issues import Direction
+from alix.integrations.zoho_crm.sync.watermark import Watermark, Window, advance, open_window
+
+from .apply import RETRIED_CODES, PageOutcome, pull_page
+from .context import SyncContext
+
+PAGE_SIZE = 200  # one Zoho page: the client reads 200 records per call
+BATCH = 100  # get_records ids per call (Zoho's limit)
+ONE_SECOND = timedelta(seconds=1)
+
+# (done, total or None, message): what the toast and the CLI bar show.
+Progress = Callable[[int, int | None, str], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One CRM module of the walk and the link kinds its records carry."""
+
+    module: str
+    kinds: tuple[LinkKind, ...]
+
+
+@dataclass
+class PullReport:
+    """What a run did: its id, outcome counts and records read per module."""
+
+    run_id: int
+    counts: Counter[str] = field(default_factory=Counter)
+    read: Counter[str] = field(default_factory=Counter)
+    deleted: int = 0
+
+
+def steps_of(config: SyncConfiguration) -> list[Step]:
+    """The modules to walk, parents first; none when Customers is off."""
+    if not config.module(ModuleKind.CUSTOMERS).active:
+        return []
+    account_kinds = [LinkKind.CUSTOMER]
+    for kind in (LinkKind.MAIN_BILLING, LinkKind.MAIN_SHIPPING):
+        if config.module(kind.module).active:
+            account_kinds.append(kind)
+    steps = [Step(crm_module(config, LinkKind.CUSTOMER) or "Accounts", tuple(account_kinds)),
+             Step(crm_module(config, LinkKind.CONTACT) or "Contacts", (LinkKind.CONTACT,))]
+    for kind in (LinkKind.BILLING, LinkKind.SHIPPING):
+        module = crm_module(config, kind)
+        if config.module(kind.module).active and module:
+            steps.append(Step(module, (kind,)))
+    return steps
+
+
+def _fields(config: SyncConfiguration, step: Step) -> list[str]:
+    return list(dict.fromkeys(f for kind in step.kinds for f in crm_fields(config, kind)))
+
+
+async def _pages(records: AsyncIterator[Any], size: int) -> AsyncIterator[list[Any]]:
+    page: list[Any] = []
+    async for record in records:
+        page.append(record)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+class _Walker:
+    """One run over the steps: reads pages, commits each with its watermark and progress."""
+
+    def __init__(self, ctx: SyncContext, run_id: int, totals: dict[str, int | None],
+                 progress: Progress | None, page_size: int) -> None:
+        self.ctx = ctx
+        self.run_id = run_id
+        self.totals = totals
+        self.progress = progress
+        self.page_size = page_size
+        self.report = PullReport(run_id)
+        self.started = time.monotonic()
+
+    @property
+    def total(self) -> int | None:
+        values = list(self.totals.values())
+        return None if any(v is None for v in values) else sum(v or 0 for v in values)
+
+    def tell(self, module: str) -> None:
+        if self.progress is None:
+            return
+        done = sum(self.report.read.values())
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        total = self.total
+        eta = f", about {int((total - done) / rate)} s left" if total and rate and \
+            total > done else ""
+        shown = min(done, total) if total is not None else done
+        self.progress(shown, total, f"Zoho CRM sync: {module} {shown}"
+                      f"{'/' + str(total) if total is not None else ''} records "
+                      f"({rate:.0f}/s{eta})")
+
+    def commit_page(self, step: Step, records: Sequence[ZohoRecord],
+                    watermark: Watermark | None) -> PageOutcome:
+        ctx = self.ctx
+        with unit_of_work(ctx.sessions) as session:
+            now = ctx.clock()
+            outcome = pull_page(session, ctx.scope, ctx.config, ctx.actor, records,
+                                step.kinds, now)
+            if watermark is not None:
+                mark_store.put_watermark(session, ctx.scope, step.module, watermark, now)
+            run_store.record_progress(session, ctx.scope, self.run_id, module=step.module,
+                                      done=outcome.read, counts=dict(outcome.counts))
+        self.report.counts.update(outcome.counts)
+        self.report.read[step.module] += outcome.read
+        return outcome
+
+    async def walk(self, step: Step, window: Window) -> None:
+        """Read the module from the window's start to its bound, a page per transaction,
+        overlapping the next page's fetch with the current page's writes."""
+        fields = _fields(self.ctx.config, step)
+        queue: asyncio.Queue[list[ZohoRecord] | None] = asyncio.Queue(maxsize=2)
+
+        async def fetch() -> None:
+            try:
+                async for page in _pages(self.ctx.crm.iter_records(
+                        step.module, fields, modified_since=window.since), self.page_size):
+                    await queue.put(page)
+            finally:
+                await queue.put(None)
+
+        reader = asyncio.create_task(fetch())
+        mark = window.start
+        try:
+            while (page := await queue.get()) is not None:
+                step_ahead = advance(window, mark, page)
+                mark = step_ahead.watermark
+                await asyncio.to_thread(self.commit_page, step, step_ahead.records, mark)
+                self.tell(step.module)
+                if step_ahead.reached_upper:
+                    break
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        # Read to the bound: everything up to it is seen (see the module docstring).
+        done = Watermark(window.upper + ONE_SECOND)
+        if mark.modified_time is None or done.modified_time > mark.modified_time:  # type: ignore[operator]
+            mark = done
+        with unit_of_work(self.ctx.sessions) as session:
+            mark_store.put_watermark(session, self.ctx.scope, step.module, mark, self.ctx.clock())
+
+    async def retry_due(self, step: Step) -> None:
+        """Fetch again, by id, the records whose pull issues are due; no watermark moves."""
+        with unit_of_work(self.ctx.sessions) as session:
+            due = [i for i in issue_store.issues_due(session, self.ctx.scope, self.ctx.clock(),
+                                                     limit=1000)
+                   if i.direction is Direction.PULL and i.code in RETRIED_CODES
+                   and i.kind in step.kinds and i.zoho_id]
+        ids = sorted({str(i.zoho_id) for i in due})
+        fields = _fields(self.ctx.config, step)
+        for start in range(0, len(ids), BATCH):
+            records = await self.ctx.crm.get_records(step.module, ids[start:start + BATCH],
+                                                     fields)
+            if records:
+                await asyncio.to_thread(self.commit_page, step, records, None)
+
+    async def deletions(self, step: Step, upper: datetime, checked: datetime | None) -> None:
+        """Apply `{module}/deleted` since the last check (policy CRM -> ALIX), then store the
+        new check time. The first run only starts the clock: nothing is linked yet."""
+        if checked is not None:
+            gone = await self.ctx.crm.deleted_since(step.module, checked)
+            ids = [d.id for d in gone if d.deleted_time is None or d.deleted_time <= upper]
+            if ids:
+                await asyncio.to_thread(self.apply_deletions, step, ids)
+        with unit_of_work(self.ctx.sessions) as session:
+            now = self.ctx.clock()
+            mark_store.put_deletions_checked(session, self.ctx.scope, step.module,
+                                             upper + ONE_SECOND, now)
+
+    def apply_deletions(self, step: Step, zoho_ids: Sequence[str]) -> None:
+        ctx = self.ctx
+        policy = ctx.config.delete_crm_to_alix
+        with unit_of_work(ctx.sessions) as session:
+            now = ctx.clock()
+            links = link_store.links_by_zoho_ids(session, ctx.scope, step.kinds, zoho_ids)
+            live = [link for link in links.values() if not link.tombstoned]
+            if not live:
+                return
+            link_store.tombstone(session, ctx.scope,
+                                 [(link.kind, link.zoho_id) for link in live], now)
+            self.report.deleted += len(live)
+            if policy is DeletePolicy.IGNORE:
+                return
+            org = ctx.actor.organisation_id
+            customers = [link.alix_id for link in live if link.kind is LinkKind.CUSTOMER]
+            if customers:
+                # ALIX keeps a customer's history: a deleted Account deactivates it, whichever
+                # of delete or mark-inactive the policy says (sync-design.md, Deletes).
+                active = [c for c in repo.customers_by_ids(session, org, customers)
+                          if c.is_active]
+                bulk.update_customers(session, ctx.actor, [
+                    bulk.RecordUpdate(c.id, {"is_active": False}) for c in active
+                ], clock=lambda: now)
+            children = [link for link in live if link.kind in (
+                LinkKind.CONTACT, LinkKind.BILLING, LinkKind.SHIPPING)]
+            for entity in (Entity.CONTACT, Entity.ADDRESS):
+                ids = [link.alix_id for link in children if link.kind.entity is entity]
+                for row in repo.by_ids(session, entity, org, ids) if ids else []:
+                    remove_child(session, ctx.actor, entity, row, now)
+            self._count(session, len(live))
+
+    def _count(self, session: Session, deleted: int) -> None:
+        run_store.record_progress(session, self.ctx.scope, self.run_id,
+                                  counts={"deleted": deleted})
+        self.report.counts["deleted"] += deleted
+
+
+async def run_pull(
+    ctx: SyncContext,
+    *,
+    initial: bool = False,
+    progress: Progress | None = None,
+    page_size: int = PAGE_SIZE,
+) -> PullReport:
+    """Pull what changed in Zoho CRM since the watermarks (everything the first time).
+
+    `initial` counts the records first (`actions/count`) so progress has a total, and records
+    the run as the initial synchronization; both kinds resume from the stored watermarks, so a
+    crashed initial sync continues where its last page committed. Raises Conflict when the
+    Customers module is off. The run row is closed as succeeded or failed either way.
+    """
+    steps = steps_of(ctx.config)
+    if not steps:
+        raise Conflict("Activate Customers on Settings -> Integration -> Zoho CRM before "
+                       "synchronizing.")
+    now = ctx.clock()
+    with unit_of_work(ctx.sessions) as session:
+        bookmarks = {s.module: mark_store.get_bookmark(session, ctx.scope, s.module)
+                     for s in steps}
+    windows = {s.module: open_window(bookmarks[s.module].watermark, now) for s in steps}
+    totals: dict[str, int | None] = {}
+    for s in steps:
+        if initial:
+            since = windows[s.module].since
+            criteria = (None if since is None else
+                        f"(Modified_Time:greater_equal:{format_datetime(since)})")
+            totals[s.module] = await ctx.crm.count(s.module, criteria)
+        else:
+            totals[s.module] = None
+    with unit_of_work(ctx.sessions) as session:
+        run_id = run_store.start_run(
+            session, ctx.scope,
+            run_store.RunKind.INITIAL if initial else run_store.RunKind.INCREMENTAL,
+            ctx.config.version, ctx.clock(), totals)
+    walker = _Walker(ctx, run_id, totals, progress, page_size)
+    if progress is not None:
+        progress(0, walker.total, "Zoho CRM sync: starting")
+    try:
+        for s in steps:
+            await walker.walk(s, windows[s.module])
+            await walker.deletions(s, windows[s.module].upper,
+                                   bookmarks[s.module].deletions_checked_at)
+            await walker.retry_due(s)
+    except BaseException as exc:
+        with unit_of_work(ctx.sessions) as session:
+            run_store.finish_run(session, ctx.scope, run_id, run_store.RunStatus.FAILED,
+                                 ctx.clock(), error=f"The Zoho CRM pull failed: {exc}"[:2000])
+        raise
+    with unit_of_work(ctx.sessions) as session:
+        run_store.finish_run(session, ctx.scope, run_id, run_store.RunStatus.SUCCEEDED,
+                             ctx.clock())
+    if progress is not None:
+        done = sum(walker.report.read.values())
+        progress(done, walker.total if walker.total is not None else done,
+                 f"Zoho CRM sync done: {summary(walker.report)}")
+    return walker.report
+
+
+def summary(report: PullReport) -> str:
+    """The run's outcome counts as a short sentence fragment."""
+    parts = [f"{n} {what}" for what, n in sorted(report.counts.items()) if n]
+    return ", ".join(parts) if parts else "nothing changed"

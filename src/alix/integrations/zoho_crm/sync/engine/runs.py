@@ -1,0 +1,49 @@
+"""The pull as a job: the task the runner executes, and starting it on a connection's lane."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alix.jobs.model import QUEUED, RUNNING, Job
+from alix.jobs.queue import JobQueue, TaskContext, TaskRegistry
+
+from .context import CrmFactory, lane_key, open_context
+from .pull import run_pull, summary
+
+PULL_TASK = "zoho_crm.pull"
+
+
+async def pull_task(ctx: TaskContext) -> None:
+    """Run the pull of `payload.connection_id` (`payload.initial`: count first, record the
+    run as the initial synchronization), reporting each page's progress to the job."""
+    connection_id = int(ctx.payload["connection_id"])
+    factory = cast(CrmFactory, ctx.services["zoho_crm_factory"])
+    async with open_context(ctx.session_factory, connection_id, factory, ctx.clock) as sync:
+        report = await run_pull(sync, initial=bool(ctx.payload.get("initial")),
+                                progress=ctx.report_progress)
+    done = sum(report.read.values())
+    ctx.report_progress(done, done, f"Zoho CRM sync done: {summary(report)}")
+
+
+def register(registry: TaskRegistry) -> None:
+    """Register the pull task (called from alix.bootstrap.register_tasks)."""
+    registry.register(PULL_TASK)(pull_task)
+
+
+def start_pull(session: Session, queue: JobQueue, organisation_id: int, connection_id: int,
+               *, initial: bool) -> Job:
+    """Queue a pull of the connection in the caller's transaction, on the connection's lane
+    (never beside its push); a pull already queued or running is returned instead of a
+    second one."""
+    running = session.scalars(select(Job).where(
+        Job.task == PULL_TASK, Job.lease_key == lane_key(connection_id),
+        Job.status.in_((QUEUED, RUNNING)),
+    ).limit(1)).first()
+    if running is not None:
+        return running
+    payload: dict[str, Any] = {"connection_id": connection_id, "initial": initial}
+    return queue.enqueue(session, PULL_TASK, payload, organisation_id=organisation_id,
+                         lease_key=lane_key(connection_id), max_attempts=3)
