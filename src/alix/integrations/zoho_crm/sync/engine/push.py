@@ -1,0 +1,159 @@
+"""The push of one connection (ALIX -> Zoho CRM): pending outbox records, page by page.
+
+Per page: read the pending records, their state and links (push_batch); plan (pure,
+push_plan); read the linked records Zoho is about to receive, 100 ids per call, so a record
+Zoho changed since the base is merged first (push_merge) instead of overwritten; then send
+Account creates, updates (parents first), child creates, deletes (push_send), and mark the
+outbox rows done, or failed with their retry time. Creates left in flight by a crashed run are
+resolved first (push_recover). With nothing pending, the push reads nothing from Zoho.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import cast
+
+from alix.customers import outbox
+from alix.customers.outbox import Failure
+from alix.db.session import unit_of_work
+from alix.integrations.zoho_crm.client.model import Record
+from alix.integrations.zoho_crm.sync.mapping import crm_fields
+from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision, plan_push
+from alix.integrations.zoho_crm.sync.store.issues import backoff
+from alix.jobs.queue import TaskContext
+
+from .context import CrmFactory, SyncContext, open_context
+from .push_batch import Batch, load_batch
+from .push_merge import merge_first
+from .push_recover import recover_pending
+from .push_send import (
+    PushRun,
+    by_action,
+    child_delete_policy,
+    chunks,
+    send_creates,
+    send_deletes,
+    send_updates,
+)
+
+log = logging.getLogger(__name__)
+
+PUSH_TASK = "zoho_crm.push"
+
+
+@dataclass
+class PushReport:
+    """What a push did, summed over its pages."""
+
+    pages: int = 0
+    records: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, counts: Mapping[str, int]) -> None:
+        for name, n in counts.items():
+            self.counts[name] = self.counts.get(name, 0) + n
+
+
+def _plan(ctx: SyncContext, batch: Batch, crm_modified: Mapping[str, datetime]
+          ) -> list[PushDecision]:
+    items = [i for i in batch.items if (i.kind, i.alix_id) not in batch.in_flight]
+    decisions = plan_push(items, ctx.config, links=batch.links, accounts=batch.accounts,
+                          crm_modified=crm_modified)
+    return child_delete_policy(decisions, ctx.config.delete_alix_to_crm)
+
+
+async def _read_targets(ctx: SyncContext, decisions: Sequence[PushDecision]
+                        ) -> dict[str, Record]:
+    """The Zoho records about to be overwritten (or merged), 100 ids per call per module."""
+    wanted: dict[str, tuple[set[str], set[str]]] = {}
+    for d in decisions:
+        if d.zoho_id is None or d.action not in (PushAction.UPDATE, PushAction.PULL_FIRST):
+            continue
+        ids, names = wanted.setdefault(d.module or "", (set(), set()))
+        ids.add(d.zoho_id)
+        names.update(crm_fields(ctx.config, d.kind))
+    found: dict[str, Record] = {}
+    for module, (ids, names) in wanted.items():
+        for chunk in chunks(sorted(ids)):
+            for record in await ctx.crm.get_records(module, chunk, sorted(names)):
+                found[record.id] = record
+    return found
+
+
+async def push_page(run: PushRun) -> None:
+    """Plan and send one page; every Zoho answer is committed right after its call."""
+    ctx, batch = run.ctx, run.batch
+    first = _plan(ctx, batch, {})
+    records = await _read_targets(ctx, first)
+    moved = {i: r.modified_time for i, r in records.items() if r.modified_time is not None}
+    groups = by_action(_plan(ctx, batch, moved))
+    with unit_of_work(ctx.sessions) as session:
+        merged = merge_first(run, session, groups[PushAction.PULL_FIRST], records)
+        for d in groups[PushAction.SKIP]:
+            if ctx.config.module(d.kind.module).active:  # a module that is off is no issue
+                link = batch.links.get((d.kind, d.alix_id))
+                run.fail(session, d, "skipped", d.reason,
+                         retry=link is None or not link.tombstoned)
+        run.count("unchanged", len(groups[PushAction.DONE]))
+    creates = groups[PushAction.CREATE]
+    await send_creates(run, [d for d in creates if d.kind.rank == 0])
+    await send_updates(run, [*groups[PushAction.UPDATE], *merged])
+    await send_creates(run, [d for d in creates if d.kind.rank > 0])
+    await send_deletes(run, [*groups[PushAction.DELETE], *groups[PushAction.TOMBSTONE]])
+    _finish(run)
+
+
+def _finish(run: PushRun) -> None:
+    """Mark the page's outbox rows: done, or failed with the retry time of their issue."""
+    ctx, batch = run.ctx, run.batch
+    failures = dict(run.failures)
+    for item in batch.items:
+        if (item.kind, item.alix_id) in batch.in_flight and item.entry_ids not in failures:
+            record = next(r for r in batch.records if tuple(r.entry_ids) == item.entry_ids)
+            failures[item.entry_ids] = Failure(
+                item.entry_ids,
+                f"A create of ALIX {item.kind.entity.value} {item.alix_id} is still in flight.",
+                run.now + backoff(record.attempts + 1),
+            )
+    done = [i for r in batch.records for i in r.entry_ids if tuple(r.entry_ids) not in failures]
+    with unit_of_work(ctx.sessions) as session:
+        outbox.mark_done(session, ctx.scope.organisation_id, done, run.now)
+        outbox.mark_failed(session, ctx.scope.organisation_id, list(failures.values()), run.now)
+
+
+async def push(ctx: SyncContext, *, page_size: int = 100, max_pages: int = 100) -> PushReport:
+    """Push every pending ALIX change of the connection; idempotent, safe to replay.
+
+    Zoho errors that stop a run (auth, rate limits after retries) propagate: what was sent is
+    committed, a replay re-plans the rest and sends nothing twice.
+    """
+    report = PushReport()
+    started = ctx.clock()
+    report.add({"recovered": await recover_pending(ctx, before=started)})
+    for _ in range(max_pages):
+        now = ctx.clock()
+        with unit_of_work(ctx.sessions) as session:
+            batch = load_batch(session, ctx.scope, ctx.config, now, limit=page_size)
+        if not batch.records:
+            break
+        run = PushRun(ctx, batch, now)
+        await push_page(run)
+        report.pages += 1
+        report.records += len(batch.records)
+        report.add(run.counts)
+        if len(batch.records) < page_size:
+            break
+    log.info("Zoho CRM push of connection %s: %s", ctx.scope.connection_id, report)
+    return report
+
+
+async def push_task(task: TaskContext) -> None:
+    """The "zoho_crm.push" job: payload {"connection_id": ...}, run on the connection's lane."""
+    connection_id = int(task.payload["connection_id"])
+    factory = cast(CrmFactory, task.services["zoho_crm_factory"])
+    async with open_context(task.session_factory, connection_id, factory, task.clock) as ctx:
+        report = await push(ctx)
+    task.report_progress(report.records, report.records, f"Pushed {report.records} records.")

@@ -1,0 +1,103 @@
+"""One page of push work read from the database: pending outbox records, their state, links.
+
+Three queries for the ALIX side (one per entity with pending rows), one for the links of every
+record and of their customers, one for the creates still in flight. The result is what the pure
+`push_plan.plan_push` decides on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alix.customers import outbox
+from alix.customers import repository as repo
+from alix.customers.fields import Entity
+from alix.customers.model import Operation
+from alix.customers.outbox import PendingRecord
+from alix.integrations.zoho_crm.sync.kinds import LinkKind, address_link_kinds
+from alix.integrations.zoho_crm.sync.link import Link
+from alix.integrations.zoho_crm.sync.mapping import from_alix
+from alix.integrations.zoho_crm.sync.push_plan import PushItem
+from alix.integrations.zoho_crm.sync.sources import Configuration
+from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids, pending_inserts
+from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+
+_ADDRESS_KINDS = (LinkKind.MAIN_BILLING, LinkKind.BILLING, LinkKind.MAIN_SHIPPING,
+                  LinkKind.SHIPPING)
+RecordKey = tuple[Entity, int]
+# A repository lookup by ids: customers_by_ids, contacts_by_ids, addresses_by_ids.
+Loader = Callable[[Session, int, Sequence[int]], Sequence[Any]]
+LOADERS: dict[Entity, Loader] = {
+    Entity.CUSTOMER: repo.customers_by_ids, Entity.CONTACT: repo.contacts_by_ids,
+    Entity.ADDRESS: repo.addresses_by_ids,
+}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A page of pending ALIX records and everything the plan needs about them."""
+
+    records: tuple[PendingRecord, ...]
+    items: tuple[PushItem, ...]
+    versions: Mapping[RecordKey, int]  # ALIX version of each record read now
+    current: Mapping[RecordKey, Any]  # the ALIX model of each record that still exists
+    links: Mapping[tuple[LinkKind, int], Link]
+    in_flight: frozenset[tuple[LinkKind, int]] = field(default_factory=frozenset)
+    retried: frozenset[tuple[int, ...]] = field(default_factory=frozenset)  # failed before
+
+    @property
+    def accounts(self) -> dict[int, str]:
+        """ALIX customer id -> Zoho Account id, for the customers linked and not tombstoned."""
+        return {alix_id: link.zoho_id for (kind, alix_id), link in self.links.items()
+                if kind is LinkKind.CUSTOMER and not link.tombstoned}
+
+
+def _current(session: Session, org_id: int, records: tuple[PendingRecord, ...]
+             ) -> dict[RecordKey, Any]:
+    found: dict[RecordKey, Any] = {}
+    for entity, load in LOADERS.items():
+        ids = [r.entity_id for r in records if r.entity is entity]
+        if ids:
+            found.update({(entity, row.id): row for row in load(session, org_id, ids)})
+    return found
+
+
+def _kinds(record: PendingRecord, row: Any) -> tuple[LinkKind, ...]:
+    if record.entity is Entity.CUSTOMER:
+        return (LinkKind.CUSTOMER,)
+    if record.entity is Entity.CONTACT:
+        return (LinkKind.CONTACT,)
+    if row is None:  # a deleted address: whichever kinds it was linked as
+        return _ADDRESS_KINDS
+    return address_link_kinds(row.kind, row.is_main)
+
+
+def load_batch(
+    session: Session, scope: SyncScope, config: Configuration, now: datetime, *, limit: int = 100
+) -> Batch:
+    """Up to `limit` pending records (coalesced, due by `now`) with their state and links.
+
+    A record gone from ALIX, or whose last row deletes it, becomes an item without values.
+    """
+    records = tuple(outbox.pending_records(session, scope.organisation_id, now, limit=limit))
+    current = _current(session, scope.organisation_id, records)
+    items: list[PushItem] = []
+    for record in records:
+        row = current.get((record.entity, record.entity_id))
+        gone = row is None or record.operation is Operation.DELETE
+        for kind in _kinds(record, None if gone else row):
+            values = None if gone or row is None else from_alix(kind, row.values(), config)
+            items.append(PushItem(kind, record.entity_id, record.customer_id, values,
+                                  tuple(record.entry_ids)))
+    alix_ids = {i.alix_id for i in items} | {i.customer_id for i in items}
+    kinds = {i.kind for i in items} | {LinkKind.CUSTOMER}
+    links = links_by_alix_ids(session, scope, kinds, alix_ids)
+    in_flight = frozenset((p.kind, p.alix_id) for p in pending_inserts(session, scope))
+    versions = {key: row.version for key, row in current.items()}
+    retried = frozenset(tuple(r.entry_ids) for r in records if r.attempts)
+    return Batch(records, tuple(items), versions, current, links, in_flight, retried)

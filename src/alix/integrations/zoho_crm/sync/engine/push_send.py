@@ -1,0 +1,258 @@
+"""Sending a page's push decisions to Zoho and recording each record's answer.
+
+Every Zoho call is followed by one transaction that stores what it did: advanced bases, new
+links (creates complete their pending marker in that same transaction), tombstones and issues.
+A refused record becomes an issue with its retry time; the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from alix.customers.fields import Entity
+from alix.customers.outbox import Failure
+from alix.db.session import unit_of_work
+from alix.integrations.zoho_crm.client.model import WriteFailure, WriteResult, WriteSuccess
+from alix.integrations.zoho_crm.rules import DeletePolicy, Direction
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.link import Link
+from alix.integrations.zoho_crm.sync.mapping import account_lookup, rows_of
+from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision
+from alix.integrations.zoho_crm.sync.store import issues
+from alix.integrations.zoho_crm.sync.store.links import (
+    clear_pending,
+    complete_pending,
+    create_links,
+    mark_pending,
+    tombstone,
+    update_bases,
+)
+from alix.integrations.zoho_crm.sync.store.scope import DuplicateLink
+
+from .context import SyncContext
+from .push_batch import Batch
+
+BATCH = 100  # Zoho takes at most 100 records per write (zoho-crm-api.md 4.2)
+
+
+def chunks(values: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+@dataclass
+class PushRun:
+    """What one page's sending has learnt so far: Accounts created, failures, counts."""
+
+    ctx: SyncContext
+    batch: Batch
+    now: datetime
+    failures: dict[tuple[int, ...], Failure] = field(default_factory=dict)
+    created_accounts: dict[int, str] = field(default_factory=dict)
+    versions: dict[tuple[Entity, int], int] = field(default_factory=dict)
+    # Links whose Modified_Time must not advance: an open conflict is still unsettled there.
+    keep_modified: set[tuple[LinkKind, int]] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def version(self, d: PushDecision) -> int | None:
+        key = (d.kind.entity, d.alix_id)
+        return self.versions.get(key, self.batch.versions.get(key))
+
+    def fail(self, session: Any, d: PushDecision, code: str, message: str, *,
+             zoho_id: str | None = None, field_name: str | None = None,
+             retry: bool = True) -> None:
+        """Record the issue and keep the record's outbox rows for its retry time."""
+        report = issues.Report(issues.Direction.PUSH, d.kind, code or "error", message,
+                               alix_id=d.alix_id, zoho_id=zoho_id or d.zoho_id,
+                               field=field_name)
+        issue = issues.record_issue(session, self.ctx.scope, report, self.now, retry=retry)
+        self.failures[d.entry_ids] = Failure(d.entry_ids, message, issue.next_retry_at)
+        self.count("failed")
+
+    def settled(self, session: Any, d: PushDecision) -> None:
+        """A record synced: close the push issues it had (only records that failed before)."""
+        if d.entry_ids in self.batch.retried:
+            issues.resolve_record(session, self.ctx.scope, issues.Direction.PUSH, d.kind,
+                                  self.now, alix_id=d.alix_id)
+
+
+def _refusal(verb: str, d: PushDecision, module: str, result: WriteFailure) -> tuple[str, str]:
+    error = result.error
+    where = f" {error.field}" if error.field else ""
+    return error.code or "error", (
+        f"Zoho refused to {verb} ALIX {d.kind.entity.value} {d.alix_id} in {module}: "
+        f"{error.code}{where} ({error.message})."
+    )
+
+
+async def send_creates(run: PushRun, decisions: Sequence[PushDecision]) -> None:
+    """Insert new records, a pending marker committed before each call (no duplicates)."""
+    ctx = run.ctx
+    by_module: dict[str, list[PushDecision]] = {}
+    for d in decisions:
+        by_module.setdefault(d.module or "", []).append(d)
+    for module, group in by_module.items():
+        for chunk in chunks(group):
+            ready: list[tuple[PushDecision, dict[str, Any]]] = []
+            with unit_of_work(ctx.sessions) as session:
+                for d in chunk:
+                    payload = dict(d.payload)
+                    if d.parent is not None and d.parent.zoho_id is None:
+                        account = run.created_accounts.get(d.parent.alix_id or -1)
+                        lookup = account_lookup(ctx.config, d.kind)
+                        if account is None or lookup is None:
+                            run.fail(session, d, "parent_missing",
+                                     f"ALIX {d.kind.entity.value} {d.alix_id} waits for its "
+                                     f"customer {d.parent.alix_id} to be created in Zoho.")
+                            continue
+                        payload[lookup] = {"id": account}
+                    ready.append((d, payload))
+                mark_pending(session, ctx.scope, module,
+                             [(d.kind, d.alix_id) for d, _ in ready], run.now)
+            if not ready:
+                continue
+            results = await ctx.crm.insert(module, [p for _, p in ready])
+            with unit_of_work(ctx.sessions) as session:
+                for (d, _), result in zip(ready, results, strict=True):
+                    if isinstance(result, WriteSuccess):
+                        link = Link(d.kind, d.alix_id, result.id, d.base or {},
+                                    result.modified_time, run.version(d))
+                        complete_pending(session, ctx.scope, [link], run.now)
+                        if d.kind is LinkKind.CUSTOMER:
+                            run.created_accounts[d.alix_id] = result.id
+                        run.settled(session, d)
+                        run.count("created")
+                    else:
+                        clear_pending(session, ctx.scope, [(d.kind, d.alix_id)])
+                        run.fail(session, d, *_refusal("create", d, module, result))
+
+
+def _account_of(run: PushRun, d: PushDecision) -> str | None:
+    if d.zoho_id is not None:
+        return d.zoho_id
+    if d.parent is not None and d.parent.alix_id is not None:
+        return run.created_accounts.get(d.parent.alix_id)
+    return None
+
+
+async def send_updates(run: PushRun, decisions: Sequence[PushDecision]) -> None:
+    """Update by id, the changed fields only; decisions on the same Zoho record (an Account and
+    its main addresses) travel as one record."""
+    ctx = run.ctx
+    targets: dict[str, dict[str, list[PushDecision]]] = {}
+    for d in decisions:
+        zoho_id = _account_of(run, d)
+        if zoho_id is None:
+            with unit_of_work(ctx.sessions) as session:
+                run.fail(session, d, "parent_missing",
+                         f"ALIX {d.kind.entity.value} {d.alix_id} waits for its customer to "
+                         "be created in Zoho.")
+            continue
+        targets.setdefault(d.module or "", {}).setdefault(zoho_id, []).append(d)
+    for module, by_id in targets.items():
+        ids = list(by_id)
+        for chunk in chunks(ids):
+            payloads = []
+            for zoho_id in chunk:
+                merged: dict[str, Any] = {}
+                for d in by_id[zoho_id]:
+                    merged.update(d.payload)
+                payloads.append(merged | {"id": zoho_id})
+            results = await ctx.crm.update(module, payloads)
+            with unit_of_work(ctx.sessions) as session:
+                for zoho_id, result in zip(chunk, results, strict=True):
+                    for d in by_id[zoho_id]:
+                        _record_update(run, session, d, zoho_id, module, result)
+
+
+def _record_update(run: PushRun, session: Any, d: PushDecision, zoho_id: str, module: str,
+                   result: WriteResult) -> None:
+    if isinstance(result, WriteFailure):
+        run.fail(session, d, *_refusal("update", d, module, result), zoho_id=zoho_id)
+        return
+    existing = run.batch.links.get((d.kind, d.alix_id))
+    modified = result.modified_time
+    if (d.kind, d.alix_id) in run.keep_modified and existing is not None:
+        modified = existing.base_modified_time
+    link = Link(d.kind, d.alix_id, zoho_id, d.base or {}, modified, run.version(d))
+    if existing is not None:
+        update_bases(session, run.ctx.scope, [link], run.now)
+    else:
+        try:
+            create_links(session, run.ctx.scope, module, [link], run.now)
+        except DuplicateLink as exc:
+            run.fail(session, d, "duplicate_link", str(exc), zoho_id=zoho_id, retry=False)
+            return
+    run.settled(session, d)
+    run.count("updated")
+
+
+def active_field(run: PushRun) -> str | None:
+    """The CRM checkbox the customer's `is_active` is mapped to both ways, if any."""
+    for row in rows_of(run.ctx.config, LinkKind.CUSTOMER):
+        if row.alix_field == "is_active" and row.direction is Direction.BOTH:
+            return row.crm_field
+    return None
+
+
+async def send_deletes(run: PushRun, decisions: Sequence[PushDecision]) -> None:
+    """Deletes (children first) and tombstones; the link is tombstoned once Zoho agreed.
+
+    A customer deleted under "mark inactive" unticks the Account's mapped Active checkbox;
+    without one, only the link remembers, and an issue says Zoho kept the Account.
+    """
+    ctx = run.ctx
+    ordered = sorted(decisions, key=lambda d: -d.kind.rank)
+    for d in ordered:
+        module = d.module or ""
+        zoho_id = d.zoho_id or ""
+        result: WriteResult | None = None
+        if d.action is PushAction.DELETE and d.payload:  # a main address: empty its fields
+            result = (await ctx.crm.update(module, [dict(d.payload) | {"id": zoho_id}]))[0]
+        elif d.action is PushAction.DELETE:
+            result = (await ctx.crm.delete(module, [zoho_id]))[0]
+            if isinstance(result, WriteFailure) and result.error.code == "INVALID_DATA":
+                result = None  # already gone from Zoho: nothing left to delete
+        elif (d.kind is LinkKind.CUSTOMER
+              and ctx.config.delete_alix_to_crm is DeletePolicy.MARK_INACTIVE
+              and (checkbox := active_field(run)) is not None):
+            result = (await ctx.crm.update(module, [{"id": zoho_id, checkbox: False}]))[0]
+        with unit_of_work(ctx.sessions) as session:
+            if isinstance(result, WriteFailure):
+                run.fail(session, d, *_refusal("delete", d, module, result))
+                continue
+            tombstone(session, ctx.scope, [(d.kind, zoho_id)], run.now)
+            if d.action is PushAction.TOMBSTONE and result is None:
+                issues.record_issue(session, ctx.scope, issues.Report(
+                    issues.Direction.PUSH, d.kind, "kept_in_zoho",
+                    f"ALIX {d.kind.entity.value} {d.alix_id} was deleted; Zoho record "
+                    f"{zoho_id} is kept. {d.reason}", alix_id=d.alix_id, zoho_id=zoho_id,
+                ), run.now, retry=False)
+            run.settled(session, d)
+            run.count("deleted" if d.action is PushAction.DELETE else "tombstoned")
+
+
+def child_delete_policy(decisions: Sequence[PushDecision], policy: DeletePolicy
+                        ) -> list[PushDecision]:
+    """Contacts and custom-module addresses have no "inactive" in Zoho: under mark-inactive an
+    ALIX delete deletes them in Zoho (recoverable from its recycle bin)."""
+    out = []
+    for d in decisions:
+        if (d.action is PushAction.TOMBSTONE and policy is DeletePolicy.MARK_INACTIVE
+                and d.kind in (LinkKind.CONTACT, LinkKind.BILLING, LinkKind.SHIPPING)):
+            d = replace(d, action=PushAction.DELETE, reason="")
+        out.append(d)
+    return out
+
+
+def by_action(decisions: Sequence[PushDecision]) -> Mapping[PushAction, list[PushDecision]]:
+    grouped: dict[PushAction, list[PushDecision]] = {a: [] for a in PushAction}
+    for d in decisions:
+        grouped[d.action].append(d)
+    return grouped
