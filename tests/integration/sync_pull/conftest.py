@@ -103,6 +103,9 @@ class World:
     def customers(self) -> dict[str, Any]:
         return {r.name: r for r in self.rows(customers)}
 
+    def rows_by_id(self) -> dict[int, Any]:
+        return {r.id: r for r in self.rows(customers)}
+
     def contacts(self) -> list[Any]:
         return self.rows(contact_persons)
 
@@ -117,6 +120,9 @@ class World:
 
     def outbox(self) -> list[Any]:
         return self.rows(customer_outbox)
+
+    def outbox_in(self, session: Session) -> list[Any]:
+        return list(session.execute(select(customer_outbox)).all())
 
 
 def make_world(engine: Engine, config: SyncConfiguration | None = None) -> World:

@@ -356,9 +356,12 @@ class _Page:
                             alix_id=alix_id, field_name=conflict.field,
                             details={"base": _json(conflict.base), "alix": _json(conflict.alix),
                                      "crm": _json(conflict.crm)})
-            if merge.to_crm:
-                # ALIX won these fields; the pull leaves their base as it was and records an
-                # ordinary pending change, so the push (which reads the outbox) sends them.
+            if merge.to_crm and decision.action is PullAction.LINK:
+                # ALIX won these fields and the pull leaves their base as it was. On a linked
+                # pair the ALIX edit that won is already a pending outbox row; a record paired
+                # just now may have none (it was edited before the connection), so the pull
+                # records an ordinary pending change (origin `system`, not the integration's:
+                # those are skipped) and the push, which reads the outbox, sends the fields.
                 self.push_work.append(Change(
                     decision.kind.entity, alix_id,
                     self._owner(decision, alix_id),
@@ -460,7 +463,9 @@ def pull_page(
             page.outcome.counts["tombstoned"] += 1
         elif action is PullAction.SKIP:
             page.outcome.counts["skipped"] += 1
-            if _NOT_IMPORTED in decision.reason:  # retried: its Account may be imported later
+            # Retried: its Account may be imported later. An Account's own addresses come back
+            # with the Account itself, whose issue is the one to retry.
+            if _NOT_IMPORTED in decision.reason and not decision.kind.on_account:
                 page.report(decision, NO_PARENT, decision.reason)
     page.flush()
     return page.outcome
