@@ -11,8 +11,8 @@ from alix.clock import Clock, utc_now
 from alix.db.engine import make_engine
 from alix.db.session import make_session_factory
 from alix.integrations.zoho_crm.sync.engine import channels as zoho_channels
+from alix.integrations.zoho_crm.sync.engine import hints as zoho_hints
 from alix.integrations.zoho_crm.sync.engine import push as zoho_push
-from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
 from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
 from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
 from alix.jobs.queue import JobQueue, TaskRegistry
@@ -43,8 +43,8 @@ class Container:
 def register_tasks(registry: TaskRegistry) -> None:
     """Register every task of every feature (features add their own here)."""
     registry.register(zoho_push.PUSH_TASK)(zoho_push.push_task)
-    zoho_pull.register(registry)
     registry.register(zoho_channels.TASK)(zoho_channels.keep_channels)
+    registry.register(zoho_hints.TASK)(zoho_hints.hints_task())
     zoho_pull.register(registry)
 
 

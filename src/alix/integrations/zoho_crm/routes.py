@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import api, pages
+from . import api, notifications, pages
 
-ROUTERS: list[APIRouter] = [pages.router, api.router]
+ROUTERS: list[APIRouter] = [pages.router, api.router, notifications.router]

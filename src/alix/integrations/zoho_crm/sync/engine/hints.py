@@ -1,0 +1,147 @@
+"""The hints task: drain a connection's notification inbox into the pull, 100 records a call.
+
+Per round: up to 100 records with pending hints (one row per record, however many callbacks
+named it); hints that need no read (echoes of our own writes, changes of unsynced fields,
+modules not synced) are closed at once; the others are fetched by id, one `get_records` call per
+module, and applied as one pull page (`apply.pull_page`) in the transaction that closes their
+hints, so a crash replays the round and the replay plans no-ops. A record that no longer exists
+or whose last hint is a delete goes to the delete handler. A lost hint costs nothing here: the
+periodic incremental sync finds the change by `Modified_Time` (sync-design.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from alix.db.session import unit_of_work
+from alix.errors import Conflict, NotFound
+from alix.jobs.queue import TaskContext
+
+from ..mapping import crm_fields
+from ..store import links as link_store
+from ..store.inbox import Hint, mark_processed, pending_hints
+from .apply import RESOLVER, pull_page
+from .context import CrmFactory, SyncContext, open_context
+from .hints_echo import kinds_of_module, needs_no_fetch
+
+log = logging.getLogger(__name__)
+
+TASK = "zoho_crm.hints"
+BATCH = 100  # records per round: Zoho's GET by ids takes 100 (zoho-crm-api.md 4.2)
+
+# Applies Zoho deletions of one module's records in the caller's transaction (the pull's delete
+# handling); None: the deletions are left to the incremental sync's `{module}/deleted` pass.
+DeleteHandler = Callable[[Session, SyncContext, str, Sequence[str]], None]
+
+
+@dataclass
+class HintOutcome:
+    """What a drain did: records fetched and read calls, echoes skipped, deletions seen."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    reads: int = 0  # get_records calls
+
+
+async def process_hints(
+    ctx: SyncContext, *, on_delete: DeleteHandler | None = None, batch: int = BATCH
+) -> HintOutcome:
+    """Drain the connection's inbox, oldest hints first; returns what it did."""
+    outcome = HintOutcome()
+    while True:
+        with unit_of_work(ctx.sessions) as session:
+            hints = pending_hints(session, ctx.scope, limit=batch)
+            if not hints:
+                return outcome
+            to_fetch = _close_needless(session, ctx, hints, outcome)
+        by_module: dict[str, list[Hint]] = {}
+        for hint in to_fetch:
+            by_module.setdefault(hint.module, []).append(hint)
+        for module, group in by_module.items():
+            await _apply_module(ctx, module, group, on_delete, outcome)
+
+
+def _close_needless(
+    session: Session, ctx: SyncContext, hints: Sequence[Hint], outcome: HintOutcome
+) -> list[Hint]:
+    """Close the hints that need no read (one links query); the rest, to fetch."""
+    kinds = {h.module: kinds_of_module(ctx.config, h.module) for h in hints}
+    all_kinds = {k for ks in kinds.values() for k in ks}
+    links = link_store.links_by_zoho_ids(session, ctx.scope, all_kinds,
+                                         {h.zoho_id for h in hints})
+    done: list[int] = []
+    fetch: list[Hint] = []
+    for hint in hints:
+        if not kinds[hint.module]:
+            outcome.counts["not_synced"] += 1
+            done.extend(hint.inbox_ids)
+        elif needs_no_fetch(hint, kinds[hint.module], links, ctx.config, RESOLVER):
+            outcome.counts["echo"] += 1
+            done.extend(hint.inbox_ids)
+        else:
+            fetch.append(hint)
+    mark_processed(session, ctx.scope, done, ctx.clock())
+    return fetch
+
+
+async def _apply_module(
+    ctx: SyncContext,
+    module: str,
+    hints: Sequence[Hint],
+    on_delete: DeleteHandler | None,
+    outcome: HintOutcome,
+) -> None:
+    kinds = kinds_of_module(ctx.config, module)
+    wanted = [h.zoho_id for h in hints if not h.deleted]
+    records = []
+    if wanted:
+        fields = sorted({f for kind in kinds for f in crm_fields(ctx.config, kind)}
+                        | {"Modified_Time"})
+        records = await ctx.crm.get_records(module, wanted, fields)
+        outcome.reads += 1
+    found = {r.id for r in records}
+    gone = [h.zoho_id for h in hints if h.deleted or h.zoho_id not in found]
+    with unit_of_work(ctx.sessions) as session:
+        if records:
+            page = pull_page(session, ctx.scope, ctx.config, ctx.actor, records, kinds,
+                             ctx.clock())
+            outcome.counts.update(page.counts)
+            outcome.counts["fetched"] += len(records)
+        if gone:
+            outcome.counts["deleted"] += len(gone)
+            if on_delete is not None:
+                on_delete(session, ctx, module, gone)
+        mark_processed(session, ctx.scope, [i for h in hints for i in h.inbox_ids], ctx.clock())
+
+
+def _crm_factory(ctx: TaskContext) -> CrmFactory:
+    factory: CrmFactory = ctx.services["zoho_crm_factory"]  # type: ignore[assignment]
+    return factory
+
+
+async def drain_inbox(ctx: TaskContext, on_delete: DeleteHandler | None = None) -> None:
+    """Task `zoho_crm.hints` {connection_id}; runs in the connection's sync lane."""
+    connection_id = int(ctx.payload["connection_id"])
+    try:
+        async with open_context(ctx.session_factory, connection_id, _crm_factory(ctx),
+                                ctx.clock) as sync:
+            outcome = await process_hints(sync, on_delete=on_delete)
+    except (NotFound, Conflict) as exc:
+        # Removed or disconnected: its hints wait (or went with it); nothing to retry.
+        log.info("Zoho CRM hints of connection %s not processed: %s", connection_id, exc)
+        return
+    log.info("Zoho CRM hints of connection %s: %s, %s read call(s).", connection_id,
+             dict(outcome.counts), outcome.reads)
+
+
+def hints_task(on_delete: DeleteHandler | None = None
+               ) -> Callable[[TaskContext], Awaitable[None]]:
+    """The registered task, with the pull's delete handling plugged in."""
+    async def run(ctx: TaskContext) -> None:
+        await drain_inbox(ctx, on_delete)
+
+    return run

@@ -1,0 +1,101 @@
+"""The hints task against the fake: fetch 100 per call, echoes cost no read, duplicates and
+reordering change nothing twice, deletions and unsynced modules are closed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alix.integrations.zoho_crm.sync.engine.hints import process_hints
+from tests.integration.sync_hints.conftest import World
+
+ACME = {"Account_Name": "Acme", "Currency": "CAD", "Phone": "111"}
+
+
+def test_an_edit_is_fetched_once_and_applied(world: World) -> None:
+    [acme] = world.zoho_insert("Accounts", ACME)
+    world.link_all("Accounts", [acme])
+    world.zoho_update("Accounts", acme, Phone="222")
+    world.hint("Accounts", "update", (acme, {"Phone": "222"}))
+    outcome = world.process()
+    assert world.customers()["Acme"].phone == "222"
+    assert world.crm.read_calls == 1 and outcome.reads == 1
+    assert world.pending() == 0
+    assert world.process().reads == 0  # nothing left: no read at all
+
+
+def test_our_own_echo_needs_no_read(world: World) -> None:
+    [acme] = world.zoho_insert("Accounts", ACME)
+    world.link_all("Accounts", [acme])
+    # What the push wrote and the base already holds, coming back as a callback.
+    world.hint("Accounts", "update", (acme, {"Phone": " 111 ", "Account_Name": "Acme"}))
+    # A change of a field no mapper syncs is not worth a read either.
+    world.hint("Accounts", "update", (acme, {"Rating": "Hot"}))
+    outcome = world.process()
+    assert world.crm.read_calls == 0 and world.crm.records_read == 0
+    assert outcome.counts["echo"] == 1
+    assert world.pending() == 0
+
+
+def test_an_echo_and_a_real_change_of_one_record_fetch_it(world: World) -> None:
+    [acme] = world.zoho_insert("Accounts", ACME)
+    world.link_all("Accounts", [acme])
+    world.zoho_update("Accounts", acme, Phone="333")
+    world.hint("Accounts", "update", (acme, {"Phone": "111"}))
+    world.hint("Accounts", "update", (acme, {"Phone": "333"}))
+    world.process()
+    assert world.crm.read_calls == 1
+    assert world.customers()["Acme"].phone == "333"
+
+
+def test_duplicated_and_reordered_hints_change_nothing_twice(world: World) -> None:
+    [acme, globex] = world.zoho_insert(
+        "Accounts", ACME, {"Account_Name": "Globex", "Currency": "CAD"})
+    world.link_all("Accounts", [acme])
+    world.zoho_update("Accounts", acme, Phone="444")
+    world.zoho_update("Accounts", acme, Phone="555")
+    # Newest first, each twice, plus the insert of another Account after them.
+    for _ in range(2):
+        world.hint("Accounts", "update", (acme, {"Phone": "555"}))
+        world.hint("Accounts", "update", (acme, {"Phone": "444"}))
+    world.hint("Accounts", "insert", (globex, None))
+    assert world.pending() == 3  # exact repeats are stored once
+    first = world.customers()["Acme"]
+    world.process()
+    after = world.customers()
+    assert after["Acme"].phone == "555" and after["Acme"].version == first.version + 1
+    assert "Globex" in after
+    assert world.crm.read_calls == 1  # both records in one call
+    world.hint("Accounts", "update", (acme, {"Phone": "555"}))  # a late repeat: an echo now
+    world.process()
+    assert world.crm.read_calls == 1
+    assert world.customers()["Acme"].version == after["Acme"].version
+
+
+def test_one_read_per_hundred_records(world: World) -> None:
+    ids = world.zoho_insert("Accounts", *[
+        {"Account_Name": f"Customer {i:03}", "Currency": "CAD"} for i in range(150)])
+    world.hint("Accounts", "insert", *[(i, None) for i in ids])
+    world.process()
+    assert world.crm.read_calls == 2
+    assert len(world.customers()) == 150
+
+
+def test_deletions_and_unsynced_modules_are_closed(world: World) -> None:
+    [acme] = world.zoho_insert("Accounts", ACME)
+    world.link_all("Accounts", [acme])
+    world.hint("Accounts", "delete", (acme, None))
+    world.hint("Leads", "update", ("999", {"Last_Name": "X"}))
+    seen: list[tuple[str, list[str]]] = []
+    outcome = asyncio.run(process_hints(
+        world.ctx, on_delete=lambda _s, _c, module, ids: seen.append((module, list(ids)))))
+    assert seen == [("Accounts", [acme])]
+    assert outcome.counts["deleted"] == 1 and outcome.counts["not_synced"] == 1
+    assert world.crm.read_calls == 0
+    assert world.pending() == 0
+
+
+def test_a_record_gone_before_the_read_counts_as_deleted(world: World) -> None:
+    world.hint("Accounts", "update", ("5725767000009999999", None))
+    outcome = world.process()
+    assert outcome.counts["deleted"] == 1
+    assert world.pending() == 0
