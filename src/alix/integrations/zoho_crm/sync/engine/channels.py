@@ -140,8 +140,9 @@ def wanted_events(config: SyncConfiguration) -> tuple[str, ...]:
 
 
 def renew_at(expires_at: datetime, now: datetime) -> datetime:
-    """When to renew a channel granted until `expires_at`: a day before, or at three quarters
-    of a shorter life (Zoho's one-hour default)."""
+    """When to run again for a channel just granted until `expires_at`: a day before, or at
+    three quarters of a shorter life (Zoho's one-hour default). A run renews the channel once
+    at most MARGIN is left."""
     margin = min(MARGIN, max(expires_at - now, timedelta(0)) / 4)
     return expires_at - margin
 
@@ -197,7 +198,7 @@ class ChannelKeeper:
         keep = next((c for c in stored if events and c.events == tuple(events)
                      and c.expires_at is not None and c.expires_at > now), None)
         stale = [c for c in stored if c is not keep]
-        if events and keep is not None and renew_at(keep.expires_at or now, now) <= now:
+        if events and keep is not None and (keep.expires_at or now) - now <= MARGIN:
             keep = await self._renew(sessions, keep)
         if events and keep is None:
             keep = await self._create(sessions, connection_id, organisation_id, events)
