@@ -15,6 +15,7 @@ from alix.integrations.zoho_crm.sync.engine import hints as zoho_hints
 from alix.integrations.zoho_crm.sync.engine import push as zoho_push
 from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
 from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
+from alix.integrations.zoho_crm.sync.engine.push_trigger import install_push_trigger
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
 from alix.settings import Settings
@@ -63,6 +64,7 @@ def build_container(
     register_tasks(registry)
     queue = JobQueue(registry, clock=clock)
     session_factory = make_session_factory(engine)
+    install_push_trigger(session_factory, queue)  # ALIX changes queue the Zoho CRM push
     extras: dict[str, object] = {"zoho_crm_factory": http_crm_factory(settings, engine, clock),
                                  "public_url": settings.public_base}
     runner = None
