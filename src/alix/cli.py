@@ -86,6 +86,46 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, host=args.host, port=args.port)
 
 
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from alix.errors import AlixError
+    from alix.integrations.zoho_crm.repository import connected
+    from alix.integrations.zoho_crm.sync.engine.context import CrmFactory, open_context
+    from alix.integrations.zoho_crm.sync.engine.pull import run_pull, summary
+
+    container = build_container(settings, with_runner=False)
+
+    def show(done: int, total: int | None, message: str) -> None:
+        count = f"{done}/{total}" if total is not None else str(done)
+        print(f"\r{message} [{count}]".ljust(100), end="", file=sys.stderr, flush=True)
+
+    async def pull(connection_id: int) -> str:
+        factory: CrmFactory = container.extras["zoho_crm_factory"]  # type: ignore[assignment]
+        async with open_context(container.session_factory, connection_id, factory,
+                                container.clock) as ctx:
+            report = await run_pull(ctx, initial=args.initial, progress=show)
+        return summary(report)
+
+    try:
+        with unit_of_work(container.session_factory) as session:
+            org = session.scalars(
+                select(Organisation).where(Organisation.name == args.org)
+            ).first()
+            if org is None:
+                raise SystemExit(f"No organisation named {args.org!r}.")
+            connection_id = connected(session, org.id).id
+        outcome = asyncio.run(pull(connection_id))
+    except AlixError as exc:
+        print(file=sys.stderr)
+        raise SystemExit(str(exc)) from exc
+    finally:
+        container.close()
+    print(file=sys.stderr)
+    print(f"Zoho CRM sync of {args.org} done: {outcome}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
 
+    sync = sub.add_parser("sync", help="pull customers from Zoho CRM now")
+    sync.add_argument("--org", required=True, help="organisation name")
+    sync.add_argument("--initial", action="store_true",
+                      help="count first (a total for the progress) and record the initial sync")
+
     demo = sub.add_parser("demo", help="run a demo on SQLite with sample data")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
@@ -127,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    handlers = {"db": _db, "users": _users, "tokens": _tokens, "serve": _serve, "demo": _demo}
+    handlers = {"db": _db, "users": _users, "tokens": _tokens, "serve": _serve, "demo": _demo,
+                "sync": _sync}
     return handlers[args.command](args, settings)
 
 

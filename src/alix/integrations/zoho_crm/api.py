@@ -17,6 +17,7 @@ from . import onboarding, repository, service
 from .connection import DATA_CENTRE_NAMES
 from .mappers import MapperKind, ModuleKind
 from .model import ZohoConnection
+from .sync.engine.runs import start_for_organisation
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm", tags=["zoho-crm"])
 
@@ -34,6 +35,10 @@ class ModuleIn(BaseModel):
 class RowIn(BaseModel):
     alix_field: str | None = None
     crm_field: str | None = None
+
+
+class SyncIn(BaseModel):
+    initial: bool = True
 
 
 class PoliciesIn(BaseModel):
@@ -165,3 +170,13 @@ def set_policies(body: PoliciesIn, admin: CurrentAdmin, container: ContainerDep)
         chosen = service.set_policies(session, admin.organisation_id, body.conflict,
                                       body.delete_crm_to_alix, body.delete_alix_to_crm)
     return {k: v.value for k, v in asdict(chosen).items()}
+
+
+@router.post("/sync", status_code=202)
+def start_sync(body: SyncIn, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+    """Start a pull (the initial synchronization by default); 409 when Customers is off. A pull
+    already queued or running is returned instead of a second one."""
+    with unit_of_work(container.session_factory) as session:
+        job = start_for_organisation(session, container.queue, admin.organisation_id,
+                                     initial=body.initial)
+        return {"job_id": job.id, "status": job.status}

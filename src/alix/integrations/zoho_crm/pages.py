@@ -21,6 +21,7 @@ from .connection import CALLBACK_PATH, DATA_CENTRE_NAMES
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
 from .model import CONNECTED
 from .rules import ConflictPolicy, DeletePolicy
+from .sync.engine.runs import start_for_organisation
 
 router = APIRouter(include_in_schema=False)
 
@@ -250,6 +251,16 @@ def _save(
     else:
         flash(request, done)
     return RedirectResponse(DETAILS + anchor, status_code=303)
+
+
+@router.post(f"{DETAILS}/sync")
+def sync_form(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+    """The cloud icon next to Customers: start the initial synchronization (a job whose
+    progress the toast area shows)."""
+    return _save(request, container, "", "Initial synchronization started: its progress shows "
+                 "at the bottom of the screen.",
+                 lambda s: start_for_organisation(s, container.queue, admin.organisation_id,
+                                                  initial=True))
 
 
 @router.get(DETAILS, response_class=HTMLResponse, name="zoho_crm_details")

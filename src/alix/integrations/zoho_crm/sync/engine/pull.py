@@ -134,9 +134,7 @@ class _Walker:
         eta = f", about {int((total - done) / rate)} s left" if total and rate and \
             total > done else ""
         shown = min(done, total) if total is not None else done
-        self.progress(shown, total, f"Zoho CRM sync: {module} {shown}"
-                      f"{'/' + str(total) if total is not None else ''} records "
-                      f"({rate:.0f}/s{eta})")
+        self.progress(shown, total, f"Zoho CRM sync: {module}, {rate:.0f} records/s{eta}")
 
     def commit_page(self, step: Step, records: Sequence[ZohoRecord],
                     watermark: Watermark | None) -> PageOutcome:

@@ -7,6 +7,9 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alix.errors import Conflict
+from alix.integrations.zoho_crm.mappers import ModuleKind
+from alix.integrations.zoho_crm.repository import connected, load_configuration
 from alix.jobs.model import QUEUED, RUNNING, Job
 from alix.jobs.queue import JobQueue, TaskContext, TaskRegistry
 
@@ -31,6 +34,19 @@ async def pull_task(ctx: TaskContext) -> None:
 def register(registry: TaskRegistry) -> None:
     """Register the pull task (called from alix.bootstrap.register_tasks)."""
     registry.register(PULL_TASK)(pull_task)
+
+
+def start_for_organisation(session: Session, queue: JobQueue, organisation_id: int, *,
+                           initial: bool) -> Job:
+    """Queue a pull of the organisation's connection (the cloud icon, the API, the CLI).
+
+    Refused with Conflict when Zoho CRM is not connected or Customers is off.
+    """
+    connection = connected(session, organisation_id)
+    if not load_configuration(session, connection.id).module(ModuleKind.CUSTOMERS).active:
+        raise Conflict("Activate Customers on Zoho CRM's Details before synchronizing: the "
+                       "synchronization imports customers.")
+    return start_pull(session, queue, organisation_id, connection.id, initial=initial)
 
 
 def start_pull(session: Session, queue: JobQueue, organisation_id: int, connection_id: int,
