@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import select
+
 from alix.integrations.zoho_crm.sync.engine.hints import process_hints
+from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox
 from tests.integration.sync_hints.conftest import World
 
 ACME = {"Account_Name": "Acme", "Currency": "CAD", "Phone": "111"}
@@ -92,6 +95,17 @@ def test_deletions_and_unsynced_modules_are_closed(world: World) -> None:
     assert outcome.counts["deleted"] == 1 and outcome.counts["not_synced"] == 1
     assert world.crm.read_calls == 0
     assert world.pending() == 0
+
+
+def test_processed_hints_are_purged_after_a_week(world: World) -> None:
+    world.hint("Leads", "update", ("1", None))
+    world.process()
+    world.hint("Leads", "update", ("2", None))
+    world.clock.advance(8 * 24 * 3600)
+    world.process()
+    with world.ctx.sessions() as session:
+        left = session.execute(select(zoho_inbox.c.zoho_id)).scalars().all()
+    assert left == ["2"]
 
 
 def test_a_record_gone_before_the_read_counts_as_deleted(world: World) -> None:

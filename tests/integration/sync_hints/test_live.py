@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -134,6 +135,11 @@ def test_crm_edits_reach_alix_through_callbacks(
         return stored[0].channel_id if stored and stored[0].expires_at else None
 
     channel_id = eventually(live_channel, "the notification channel")
+    # The next run of the channels task waits until a day before the granted expiry.
+    with container.session_factory() as session:
+        renewal = session.scalars(select(Job).where(Job.task == "zoho_crm.channels",
+                                                    Job.status == QUEUED)).one()
+    assert renewal.run_after - container.clock() > timedelta(days=4)
 
     with _as_seller(emu) as crm:
         created = crm.post("/Accounts", json={"data": [

@@ -15,6 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from alix.jobs.queue import TaskContext
 
 from ..mapping import crm_fields
 from ..store import links as link_store
-from ..store.inbox import Hint, mark_processed, pending_hints
+from ..store.inbox import Hint, mark_processed, pending_hints, purge_processed
 from .apply import RESOLVER, pull_page
 from .context import CrmFactory, SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 TASK = "zoho_crm.hints"
 BATCH = 100  # records per round: Zoho's GET by ids takes 100 (zoho-crm-api.md 4.2)
+# Processed hints are kept a while for diagnosis, then purged when the inbox drains.
+KEEP_PROCESSED = timedelta(days=7)
 
 # Applies Zoho deletions of one module's records in the caller's transaction (the pull's delete
 # handling); None: the deletions are left to the incremental sync's `{module}/deleted` pass.
@@ -56,6 +59,7 @@ async def process_hints(
         with unit_of_work(ctx.sessions) as session:
             hints = pending_hints(session, ctx.scope, limit=batch)
             if not hints:
+                purge_processed(session, ctx.scope, ctx.clock() - KEEP_PROCESSED)
                 return outcome
             to_fetch = _close_needless(session, ctx, hints, outcome)
         by_module: dict[str, list[Hint]] = {}
