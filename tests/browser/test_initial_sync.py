@@ -1,0 +1,81 @@
+"""The seed's initial synchronization in chromium: Details -> the cloud icon -> progress in a
+toast -> the imported customers in Sales -> Customers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from alix.integrations.zoho_crm.connection import CALLBACK_PATH
+from tests.browser.conftest import log_in, screenshot
+from tests.live import serve_alix
+from zoho_emulator.testing import EmulatorServer
+
+CLIENT_ID = "1000.SYNCBROWSER"
+CLIENT_SECRET = "sync-browser-secret"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorServer]:
+    with EmulatorServer(accounts=40, contacts_per_account=2) as server:
+        yield server
+
+
+@pytest.fixture
+def tab(browser: Browser, tmp_path: Path, emu: EmulatorServer) -> Iterator[Page]:
+    with serve_alix(tmp_path / "sync.db", zoho_client_id=CLIENT_ID,
+                    zoho_client_secret=CLIENT_SECRET, zoho_accounts_url=emu.base_url) as server:
+        emu.state.tokens.register_client(CLIENT_ID, CLIENT_SECRET,
+                                         server.base_url + CALLBACK_PATH)
+        context = browser.new_context(base_url=server.base_url,
+                                      viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        log_in(page, server.admin)
+        yield page
+        context.close()
+
+
+def _reloading(page: Page, action) -> None:  # type: ignore[no-untyped-def]
+    with page.expect_navigation():
+        action()
+
+
+def test_initial_sync_from_details(tab: Page, emu: EmulatorServer) -> None:
+    tab.goto("/settings/integrations")
+    tab.get_by_role("button", name="Connect", exact=True).click()
+    tab.get_by_role("button", name="United States (zoho.com)").click()
+    tab.get_by_role("button", name="Accept").click()
+    tab.get_by_role("button", name="Connect ALIX").click()
+    tab.wait_for_url("**/settings/integrations")
+    tab.get_by_role("link", name="Details").click()
+    tab.wait_for_url("**/settings/integrations/zoho-crm")
+    icon = tab.locator("[data-initial-sync]")
+    expect(icon).to_be_disabled()
+    customer = tab.locator('[data-mapper="customer"]')
+    _reloading(tab, lambda: customer.locator("[data-add]").click())
+    row = customer.locator("tr[data-row]").last
+    _reloading(tab, lambda: row.locator('select[data-side="alix_field"]').select_option(
+        label="Currency"))
+    _reloading(tab, lambda: tab.locator(
+        'label.switch:has([data-toggle="customers"])').click())
+    expect(icon).to_be_enabled()
+
+    emu.control("faults", {"latency_ms": 250})  # slow enough to watch the toast
+    try:
+        _reloading(tab, icon.click)
+        expect(tab.get_by_text("Initial synchronization started")).to_be_visible()
+        progress = tab.locator(".toast .bar")
+        expect(progress.first).to_be_visible()
+        expect(tab.locator(".toast .label").first).to_contain_text("Zoho CRM sync")
+        screenshot(tab, "zoho-initial-sync-progress")
+        expect(tab.get_by_text("Finished: Zoho CRM sync")).to_be_visible(timeout=30_000)
+    finally:
+        emu.control("faults", {"latency_ms": 0})
+
+    tab.goto("/customers")
+    expect(tab.locator("tbody tr").nth(9)).to_be_visible()
+    screenshot(tab, "zoho-initial-sync-customers")
