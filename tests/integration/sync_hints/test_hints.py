@@ -74,6 +74,16 @@ def test_duplicated_and_reordered_hints_change_nothing_twice(world: World) -> No
     assert world.customers()["Acme"].version == after["Acme"].version
 
 
+def test_a_contact_hinted_before_its_new_account_is_imported_with_it(world: World) -> None:
+    [acme] = world.zoho_insert("Accounts", ACME)
+    [smith] = world.zoho_insert("Contacts", {"Last_Name": "Smith", "Account_Name": {"id": acme}})
+    world.hint("Contacts", "insert", (smith, None))
+    world.hint("Accounts", "insert", (acme, None))
+    outcome = world.process()
+    assert outcome.counts["created"] == 2, outcome
+    assert "Acme" in world.customers()
+
+
 def test_one_read_per_hundred_records(world: World) -> None:
     ids = world.zoho_insert("Accounts", *[
         {"Account_Name": f"Customer {i:03}", "Currency": "CAD"} for i in range(150)])

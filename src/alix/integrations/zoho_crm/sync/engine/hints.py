@@ -65,8 +65,13 @@ async def process_hints(
         by_module: dict[str, list[Hint]] = {}
         for hint in to_fetch:
             by_module.setdefault(hint.module, []).append(hint)
-        for module, group in by_module.items():
-            await _apply_module(ctx, module, group, on_delete, outcome)
+        # Parents first: a Contact hinted before its new Account still finds it imported.
+        for module in sorted(by_module, key=lambda m: _rank(ctx, m)):
+            await _apply_module(ctx, module, by_module[module], on_delete, outcome)
+
+
+def _rank(ctx: SyncContext, module: str) -> int:
+    return min((kind.rank for kind in kinds_of_module(ctx.config, module)), default=99)
 
 
 def _close_needless(
