@@ -7,8 +7,12 @@ import asyncio
 
 from sqlalchemy import select
 
-from alix.integrations.zoho_crm.sync.engine.hints import process_hints
+from alix.bootstrap import register_tasks
+from alix.integrations.zoho_crm.sync.engine.context import lane_key
+from alix.integrations.zoho_crm.sync.engine.hints import process_hints, pull_for_deletions
 from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox
+from alix.jobs.model import Job
+from alix.jobs.queue import JobQueue, TaskRegistry
 from tests.integration.sync_hints.conftest import World
 
 ACME = {"Account_Name": "Acme", "Currency": "CAD", "Phone": "111"}
@@ -104,6 +108,22 @@ def test_deletions_and_unsynced_modules_are_closed(world: World) -> None:
     assert seen == [("Accounts", [acme])]
     assert outcome.counts["deleted"] == 1 and outcome.counts["not_synced"] == 1
     assert world.crm.read_calls == 0
+    assert world.pending() == 0
+
+
+def test_a_deletion_queues_the_pull_that_applies_deletions(world: World) -> None:
+    registry = TaskRegistry()
+    register_tasks(registry)
+    queue = JobQueue(registry, clock=world.clock)
+    [acme, globex] = world.zoho_insert(
+        "Accounts", ACME, {"Account_Name": "Globex", "Currency": "CAD"})
+    world.hint("Accounts", "delete", (acme, None), (globex, None))
+    asyncio.run(process_hints(world.ctx, on_delete=pull_for_deletions(queue)))
+    with world.ctx.sessions() as session:
+        jobs = session.execute(select(Job.task, Job.payload, Job.lease_key)).all()
+    assert jobs == [("zoho_crm.pull", {"connection_id": world.ctx.scope.connection_id,
+                                       "initial": False},
+                     lane_key(world.ctx.scope.connection_id))]
     assert world.pending() == 0
 
 

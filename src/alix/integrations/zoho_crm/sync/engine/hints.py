@@ -5,7 +5,8 @@ named it); hints that need no read (echoes of our own writes, changes of unsynce
 modules not synced) are closed at once; the others are fetched by id, one `get_records` call per
 module, and applied as one pull page (`apply.pull_page`) in the transaction that closes their
 hints, so a crash replays the round and the replay plans no-ops. A record that no longer exists
-or whose last hint is a delete goes to the delete handler. A lost hint costs nothing here: the
+or whose last hint is a delete goes to the delete handler, by default the pull's own deletion
+pass (queued once). A lost hint costs nothing here: the
 periodic incremental sync finds the change by `Modified_Time` (sync-design.md).
 """
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
-from alix.jobs.queue import TaskContext
+from alix.jobs.queue import JobQueue, TaskContext
 
 from ..mapping import crm_fields
 from ..store import links as link_store
@@ -29,6 +30,7 @@ from ..store.inbox import Hint, mark_processed, pending_hints, purge_processed
 from .apply import RESOLVER, pull_page
 from .context import CrmFactory, SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
+from .runs import start_pull
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,8 @@ BATCH = 100  # records per round: Zoho's GET by ids takes 100 (zoho-crm-api.md 4
 # Processed hints are kept a while for diagnosis, then purged when the inbox drains.
 KEEP_PROCESSED = timedelta(days=7)
 
-# Applies Zoho deletions of one module's records in the caller's transaction (the pull's delete
-# handling); None: the deletions are left to the incremental sync's `{module}/deleted` pass.
+# Handles Zoho deletions of one module's records in the caller's transaction (the one closing
+# their hints); the task's default queues the incremental pull (pull_for_deletions).
 DeleteHandler = Callable[[Session, SyncContext, str, Sequence[str]], None]
 
 
@@ -132,9 +134,21 @@ def _crm_factory(ctx: TaskContext) -> CrmFactory:
     return factory
 
 
+def pull_for_deletions(queue: JobQueue) -> DeleteHandler:
+    """The default deletion handling: queue the connection's incremental pull, whose
+    `{module}/deleted` pass applies Zoho deletions per the delete policy (the pull's own
+    handling, so both paths treat a deletion alike); one pull however many deletions."""
+    def handle(session: Session, ctx: SyncContext, _module: str, _ids: Sequence[str]) -> None:
+        start_pull(session, queue, ctx.scope.organisation_id, ctx.scope.connection_id,
+                   initial=False)
+
+    return handle
+
+
 async def drain_inbox(ctx: TaskContext, on_delete: DeleteHandler | None = None) -> None:
     """Task `zoho_crm.hints` {connection_id}; runs in the connection's sync lane."""
     connection_id = int(ctx.payload["connection_id"])
+    on_delete = on_delete or pull_for_deletions(ctx.queue)
     try:
         async with open_context(ctx.session_factory, connection_id, _crm_factory(ctx),
                                 ctx.clock) as sync:
