@@ -125,3 +125,32 @@ def test_a_deleted_account_deactivates_its_customer_and_a_deleted_contact_goes(
     # A later edit of nothing: the tombstones stay, nothing is re-created.
     world.pull()
     assert len(world.customers()) == 2
+
+
+def test_with_the_delete_policy_a_deleted_account_deletes_its_customer(
+    backend: str, engine: object
+) -> None:
+    config = dataclasses.replace(configuration(), delete_crm_to_alix=DeletePolicy.DELETE)
+    world = make_world(engine, config)  # type: ignore[arg-type]
+    acme, _smith = _seed(world)
+    world.clock.advance(60)
+    asyncio.run(world.crm.delete("Accounts", [acme]))
+    world.pull()
+    assert set(world.customers()) == {"Globex"}
+    assert world.contacts() == []
+    deletions = [r for r in world.outbox() if r.operation == "delete" and r.entity == "customer"]
+    assert len(deletions) == 1 and deletions[0].origin == "zoho_crm"
+    world.pull()
+    assert set(world.customers()) == {"Globex"}, "a tombstoned Account never comes back"
+
+
+def test_with_the_ignore_policy_a_deleted_account_leaves_its_customer_alone(
+    backend: str, engine: object
+) -> None:
+    config = dataclasses.replace(configuration(), delete_crm_to_alix=DeletePolicy.IGNORE)
+    world = make_world(engine, config)  # type: ignore[arg-type]
+    acme, _smith = _seed(world)
+    world.clock.advance(60)
+    asyncio.run(world.crm.delete("Accounts", [acme]))
+    world.pull()
+    assert world.customers()["Acme"].is_active is True

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from alix.customers import bulk
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
-from alix.customers.service import remove_child
+from alix.customers.service import delete_customer, remove_child
 from alix.db.session import unit_of_work
 from alix.errors import Conflict
 from alix.integrations.zoho_crm.client.timestamps import format_datetime
@@ -230,13 +230,17 @@ class _Walker:
                 return
             org = ctx.actor.organisation_id
             customers = [link.alix_id for link in live if link.kind is LinkKind.CUSTOMER]
-            if customers:
-                # ALIX keeps a customer's history: a deleted Account deactivates it, whichever
-                # of delete or mark-inactive the policy says (sync-design.md, Deletes).
-                active = [c for c in repo.customers_by_ids(session, org, customers)
-                          if c.is_active]
+            found = repo.customers_by_ids(session, org, customers) if customers else []
+            if policy is DeletePolicy.DELETE:
+                # The administrator chose "Delete in ALIX" on Details: honour it (the
+                # deletion is recorded in the outbox as history, origin zoho_crm).
+                for customer in found:
+                    delete_customer(session, ctx.actor, customer.id, clock=lambda: now)
+            elif found:
+                # The default keeps the customer's history: a deleted Account deactivates it
+                # (sync-design.md, Deletes).
                 bulk.update_customers(session, ctx.actor, [
-                    bulk.RecordUpdate(c.id, {"is_active": False}) for c in active
+                    bulk.RecordUpdate(c.id, {"is_active": False}) for c in found if c.is_active
                 ], clock=lambda: now)
             children = [link for link in live if link.kind in (
                 LinkKind.CONTACT, LinkKind.BILLING, LinkKind.SHIPPING)]
