@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Sequence
 
@@ -91,8 +92,13 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
     from alix.errors import AlixError
     from alix.integrations.zoho_crm.repository import connected
-    from alix.integrations.zoho_crm.sync.engine.context import CrmFactory, open_context
+    from alix.integrations.zoho_crm.sync.engine.context import (
+        CrmFactory,
+        lane_key,
+        open_context,
+    )
     from alix.integrations.zoho_crm.sync.engine.pull import run_pull, summary
+    from alix.jobs.lease import LeaseStore
 
     container = build_container(settings, with_runner=False)
 
@@ -115,7 +121,17 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
             if org is None:
                 raise SystemExit(f"No organisation named {args.org!r}.")
             connection_id = connected(session, org.id).id
-        outcome = asyncio.run(pull(connection_id))
+        # One sync lane per connection: the web app's job runner takes the same lease.
+        leases, owner = LeaseStore(container.engine), f"cli-{os.getpid()}"
+        if not leases.acquire(lane_key(connection_id), owner, ttl_seconds=6 * 3600):
+            raise SystemExit(
+                f"Another sync of {args.org}'s Zoho CRM connection is running (in the web app's "
+                "background jobs or another `alix sync`); try again when it has finished."
+            )
+        try:
+            outcome = asyncio.run(pull(connection_id))
+        finally:
+            leases.release(lane_key(connection_id), owner)
     except AlixError as exc:
         print(file=sys.stderr)
         raise SystemExit(str(exc)) from exc

@@ -112,3 +112,40 @@ def test_initial_sync_then_nothing_to_read(
     assert "nothing changed" in job.progress_message
     # Zoho answered 304 to each module's one conditional read: no record came back.
     assert _reads(emu) - before <= 2
+
+
+def test_the_cli_syncs_and_respects_the_connection_lane(
+    alix: Alix, emu: EmulatorServer, backend: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from alix.cli import main
+    from alix.integrations.zoho_crm.repository import connected
+    from alix.integrations.zoho_crm.sync.engine.context import lane_key
+    from alix.jobs.lease import LeaseStore
+    from tests.integration.zoho_settings.conftest import PUBLIC
+    from tests.support import TEST_SECRET
+
+    connect(alix.http, emu)
+    activate_customers(alix)
+    settings = alix.container.settings
+    for name, value in {
+        "ALIX_DATABASE_URL": settings.database_url, "ALIX_SECRET_KEY": TEST_SECRET,
+        "ALIX_ZOHO_CLIENT_ID": CLIENT_ID, "ALIX_ZOHO_CLIENT_SECRET": CLIENT_SECRET,
+        "ALIX_ZOHO_ACCOUNTS_URL": emu.base_url, "ALIX_PUBLIC_URL": PUBLIC,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with Session(alix.container.engine) as session:
+        connection_id = connected(session, alix.admin.organisation_id).id
+    leases = LeaseStore(alix.container.engine)
+    assert leases.acquire(lane_key(connection_id), "web-runner", 60)
+    with pytest.raises(SystemExit, match="Another sync"):
+        main(["sync", "--org", "Acme Ltd", "--initial"])
+    leases.release(lane_key(connection_id), "web-runner")
+
+    assert main(["sync", "--org", "Acme Ltd", "--initial"]) == 0
+    assert "Zoho CRM sync of Acme Ltd done" in capsys.readouterr().out
+    with Session(alix.container.engine) as session:
+        imported = session.execute(select(func.count()).select_from(customers).where(
+            customers.c.organisation_id == alix.admin.organisation_id)).scalar_one()
+    assert imported > 0
+    assert leases.acquire(lane_key(connection_id), "web-runner", 60), "the CLI released it"
