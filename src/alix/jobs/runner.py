@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -42,6 +43,7 @@ class JobRunner:
         poll_seconds: float = 2.0,
         name: str | None = None,
         services: Mapping[str, object] | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._engine = engine
         self._sessions = session_factory
@@ -49,6 +51,7 @@ class JobRunner:
         self._clock = clock
         self._poll = poll_seconds
         self._services: Mapping[str, object] = {} if services is None else services
+        self._lease_seconds = lease_seconds
         self.name = name or f"runner-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._leases = LeaseStore(engine, clock=clock)
         self._wake = threading.Event()
@@ -99,7 +102,9 @@ class JobRunner:
                 .limit(20)
             ).all()
         for job in candidates:
-            if job.lease_key and not self._leases.acquire(job.lease_key, self.name, LEASE_SECONDS):
+            if job.lease_key and not self._leases.acquire(
+                job.lease_key, self.name, self._lease_seconds
+            ):
                 continue
             with self._engine.begin() as conn:
                 claimed = conn.execute(
@@ -125,6 +130,9 @@ class JobRunner:
             queue=self._queue,
             services=self._services,
         )
+        # A long job (an initial sync) outlives one lease period: keep renewing it, or another
+        # process would take the key over and work on the same connection at the same time.
+        renewal = asyncio.create_task(self._keep_lease(job.lease_key)) if job.lease_key else None
         try:
             fn = self._queue.registry.get(job.task)
             result = fn(ctx)
@@ -151,5 +159,17 @@ class JobRunner:
                     .values(status=DONE, finished_at=self._clock(), error=None)
                 )
         finally:
+            if renewal is not None:
+                renewal.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewal
             if job.lease_key:
                 self._leases.release(job.lease_key, self.name)
+
+    async def _keep_lease(self, key: str) -> None:
+        while True:
+            await asyncio.sleep(self._lease_seconds / 3)
+            if not await asyncio.to_thread(self._leases.acquire, key, self.name,
+                                           self._lease_seconds):
+                log.error("Lost the lease %s while a job held it; another process took it.", key)
+                return
