@@ -65,6 +65,8 @@ def build_container(
     queue = JobQueue(registry, clock=clock)
     session_factory = make_session_factory(engine)
     install_push_trigger(session_factory, queue)  # ALIX changes queue the Zoho CRM push
+    # Switching modules, connecting and disconnecting queue the notification channels task.
+    zoho_channels.install_channel_trigger(session_factory, queue)
     extras: dict[str, object] = {"zoho_crm_factory": http_crm_factory(settings, engine, clock),
                                  "public_url": settings.public_base}
     runner = None

@@ -19,9 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from alix.customers.tables import customers
-from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.repository import connected
-from alix.integrations.zoho_crm.sync.engine.channels import channels_of, request_channels
+from alix.integrations.zoho_crm.sync.engine.channels import channels_of
 from alix.jobs.model import QUEUED, RUNNING, Job
 from tests.live import LiveServer, serve_alix
 from tests.support import csrf_of
@@ -123,18 +122,24 @@ def _settled(live: LiveServer, emu: EmulatorServer) -> bool:
 def test_crm_edits_reach_alix_through_callbacks(
     world: tuple[LiveServer, EmulatorServer, httpx.Client]
 ) -> None:
-    live, emu, _http = world
+    live, emu, http = world
     container = live.container
-    with unit_of_work(container.session_factory) as session:
+    with container.session_factory() as session:
         connection = connected(session, live.admin.organisation_id)
-        request_channels(session, container.queue, connection)
+    # Activating Customers queued the channels task: the channel comes without asking.
 
     def live_channel() -> str | None:
         with container.session_factory() as session:
             stored = channels_of(session, connection.id)
         return stored[0].channel_id if stored and stored[0].expires_at else None
 
-    channel_id = eventually(live_channel, "the notification channel")
+    try:
+        channel_id = eventually(live_channel, "the notification channel")
+    except AssertionError:
+        with container.session_factory() as session:
+            for job in session.scalars(select(Job)):
+                print("JOB", job.id, job.task, job.status, job.run_after, job.attempts, job.error)
+        raise
     # The next run of the channels task waits until a day before the granted expiry.
     with container.session_factory() as session:
         renewal = session.scalars(select(Job).where(Job.task == "zoho_crm.channels",
@@ -168,3 +173,11 @@ def test_crm_edits_reach_alix_through_callbacks(
                               "ids": [account_id], "operation": "update"})
     assert forged.status_code == 403
     assert forged.json() == {"detail": "Forbidden."}
+
+
+    # Switching Customers off deletes the channel on both sides.
+    assert _api(http, "PATCH", "/modules/customers", {"active": False}).status_code == 200
+    eventually(lambda: True if live_channel() is None else None, "the channel to go")
+    watched = httpx.get(f"{emu.base_url}/crm/v8/actions/watch",
+                        headers={"Authorization": f"Zoho-oauthtoken {emu.access_token()}"})
+    assert watched.status_code == 204, watched.text

@@ -27,11 +27,13 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    event,
     insert,
     select,
     update,
 )
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import inspect as inspect_state
+from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from alix.clock import Clock
 from alix.db.base import Id, UtcDateTime, metadata
@@ -40,7 +42,7 @@ from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.errors import RequestRejected, ZohoError
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.mappers import MODULES, ModuleKind
-from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection
+from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection, ZohoModule
 from alix.integrations.zoho_crm.repository import load_configuration
 from alix.jobs.model import QUEUED, Job
 from alix.jobs.queue import JobQueue, TaskContext
@@ -55,8 +57,6 @@ NOTIFY_PATH = "/integrations/zoho-crm/notifications/"
 LIFETIME = timedelta(days=6)
 # Renew this long before the granted expiry (a quarter of the lifetime for short channels).
 MARGIN = timedelta(days=1)
-# When nothing is to be watched, look again this often (activation also asks at once).
-IDLE_RECHECK = timedelta(hours=6)
 TOKEN_CHARS = 40
 
 # A channel we asked Zoho for; the token only as its digest.
@@ -150,17 +150,22 @@ def renew_at(expires_at: datetime, now: datetime) -> datetime:
 def request_channels(
     session: Session, queue: JobQueue, connection: ZohoConnection, delay_seconds: float = 0
 ) -> None:
-    """Queue the channels task of a connection unless one is already queued (in the caller's
-    transaction: call it where modules are switched on or off, and on disconnect)."""
+    """Queue the channels task of a connection in the caller's transaction; a run already
+    queued is brought forward instead (the periodic re-check may be hours away)."""
     key = channel_lease(connection.id)
-    queued = session.scalar(
-        select(Job.id).where(Job.task == TASK, Job.lease_key == key, Job.status == QUEUED)
+    queued = session.scalars(
+        select(Job).where(Job.task == TASK, Job.lease_key == key, Job.status == QUEUED)
         .limit(1)
-    )
+    ).first()
     if queued is None:
         queue.enqueue(session, TASK, {"connection_id": connection.id},
                       organisation_id=connection.organisation_id, lease_key=key,
                       delay_seconds=delay_seconds)
+        return
+    due = queue.clock() + timedelta(seconds=delay_seconds)
+    if queued.run_after > due:  # the periodic re-check, waiting for hours: bring it forward
+        queued.run_after = due
+        event.listen(session, "after_commit", lambda _s: queue.wake(), once=True)
 
 
 def channel_lease(connection_id: int) -> str:
@@ -272,7 +277,7 @@ def forget(sessions: sessionmaker[Session], channel_ids: Sequence[str]) -> None:
 
 async def keep_channels(ctx: TaskContext) -> None:
     """Task `zoho_crm.channels` {connection_id}: one live channel while Customers is active,
-    none otherwise; queues its next run at the renewal time (or a periodic re-check)."""
+    none otherwise; while a channel lives, queues its own next run at the renewal time."""
     connection_id = int(ctx.payload["connection_id"])
     factory: CrmFactory = ctx.services["zoho_crm_factory"]  # type: ignore[assignment]
     public_url = str(ctx.services.get("public_url") or "")
@@ -292,13 +297,63 @@ async def keep_channels(ctx: TaskContext) -> None:
         forget(ctx.session_factory, [c.channel_id for c in stored])
         return
     if not events and not stored:
-        next_run: datetime | None = None
-    else:
-        async with factory(connection) as crm:
-            keeper = ChannelKeeper(crm, ctx.clock, public_url)
-            next_run = await keeper.reconcile(ctx.session_factory, connection_id,
-                                              connection.organisation_id, events)
-    now = ctx.clock()
-    delay = (next_run - now).total_seconds() if next_run else IDLE_RECHECK.total_seconds()
+        return  # nothing to watch or delete; the trigger queues this task when that changes
+    async with factory(connection) as crm:
+        keeper = ChannelKeeper(crm, ctx.clock, public_url)
+        next_run = await keeper.reconcile(ctx.session_factory, connection_id,
+                                          connection.organisation_id, events)
+    if next_run is None:
+        return
+    delay = (next_run - ctx.clock()).total_seconds()
     with unit_of_work(ctx.session_factory) as session:
         request_channels(session, ctx.queue, connection, delay_seconds=max(delay, 1.0))
+
+
+_MARK = "zoho_crm_channel_connections"
+
+
+def _changed(obj: object, *names: str) -> bool:
+    attrs = inspect_state(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
+
+
+def _noticed(session: Session, _flush: UOWTransaction) -> None:
+    """After a flush (the pre-flush state still visible): connections whose watched modules
+    may have changed: a module switched or moved to another CRM module, a connection that
+    connected or disconnected."""
+    marked: set[int] = session.info.setdefault(_MARK, set())
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, ZohoModule) and (
+            obj.active if obj in session.new else _changed(obj, "active", "crm_module")
+        ):
+            marked.add(obj.connection_id)
+        elif isinstance(obj, ZohoConnection) and obj not in session.new and _changed(
+            obj, "status"
+        ):
+            marked.add(obj.id)
+
+
+def _has_work(session: Session, connection: ZohoConnection) -> bool:
+    """A channel to create, change or delete: no job (and no background write) otherwise."""
+    if channels_of(session, connection.id):
+        return True
+    usable = connection.status == CONNECTED and connection.refresh_token is not None
+    return usable and bool(wanted_events(load_configuration(session, connection.id)))
+
+
+def install_channel_trigger(sessions: sessionmaker[Session], queue: JobQueue) -> None:
+    """Queue the channels task in the transaction that activates or deactivates a module, or
+    connects or disconnects (installed on the session factory by the composition root), so a
+    channel exists exactly while Customers is active; the task also re-checks periodically."""
+
+    def before_commit(session: Session) -> None:
+        session.flush()  # the commit's own flush comes after this hook
+        for connection_id in sorted(session.info.pop(_MARK, set())):
+            connection = session.get(ZohoConnection, connection_id)
+            if connection is not None and _has_work(session, connection):
+                request_channels(session, queue, connection)
+
+    event.listen(sessions, "after_flush", _noticed)
+    event.listen(sessions, "before_commit", before_commit)
+    event.listen(sessions, "after_soft_rollback",
+                 lambda session, _t: session.info.pop(_MARK, None))
