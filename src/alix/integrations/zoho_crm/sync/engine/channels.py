@@ -158,8 +158,8 @@ def request_channels(
         .limit(1)
     ).first()
     if queued is None:
-        queue.enqueue(session, TASK, {"connection_id": connection.id},
-                      organisation_id=connection.organisation_id, lease_key=key,
+        # No organisation: the toast lists an organisation's jobs, and a renewal waits for days.
+        queue.enqueue(session, TASK, {"connection_id": connection.id}, lease_key=key,
                       delay_seconds=delay_seconds)
         return
     due = queue.clock() + timedelta(seconds=delay_seconds)

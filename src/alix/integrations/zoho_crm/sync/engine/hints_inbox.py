@@ -94,5 +94,6 @@ def wake_worker(session: Session, queue: JobQueue, scope: SyncScope) -> None:
         .limit(1)
     )
     if waiting is None:
+        # No organisation: housekeeping, not a toast (the toast lists an organisation's jobs).
         queue.enqueue(session, HINTS_TASK, {"connection_id": scope.connection_id},
-                      organisation_id=scope.organisation_id, lease_key=key)
+                      lease_key=key)
