@@ -44,6 +44,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front: with a deferred BEGIN, a request that read
+        # and then writes after a background job committed fails at once with "database is
+        # locked" (its snapshot is stale, so SQLite cannot wait). Writers now queue on the
+        # busy timeout instead; WAL still lets reads outside transactions run alongside.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
