@@ -112,6 +112,18 @@ def _customer(live: LiveServer, name: str) -> Any:
         return session.execute(select(customers).where(customers.c.name == name)).first()
 
 
+def _record_reads(emu: EmulatorServer) -> int:
+    """Record reads of any module (the emulator counts calls per route template)."""
+    calls = emu.control("stats")["calls"]
+    return int(calls.get("GET {module}", 0)) + int(calls.get("GET {module}/{id}", 0))
+
+
+def _pushed(live: LiveServer) -> bool:
+    with live.container.session_factory() as session:
+        states = set(session.scalars(select(Job.status).where(Job.task == "zoho_crm.push")))
+    return bool(states) and not states & {QUEUED, RUNNING}
+
+
 def _settled(live: LiveServer, emu: EmulatorServer) -> bool:
     with live.container.session_factory() as session:
         busy = session.scalar(select(Job.id).where(Job.task == "zoho_crm.hints",
@@ -133,13 +145,7 @@ def test_crm_edits_reach_alix_through_callbacks(
             stored = channels_of(session, connection.id)
         return stored[0].channel_id if stored and stored[0].expires_at else None
 
-    try:
-        channel_id = eventually(live_channel, "the notification channel")
-    except AssertionError:
-        with container.session_factory() as session:
-            for job in session.scalars(select(Job)):
-                print("JOB", job.id, job.task, job.status, job.run_after, job.attempts, job.error)
-        raise
+    channel_id = eventually(live_channel, "the notification channel")
     # The next run of the channels task waits until a day before the granted expiry.
     with container.session_factory() as session:
         renewal = session.scalars(select(Job).where(Job.task == "zoho_crm.channels",
@@ -174,6 +180,20 @@ def test_crm_edits_reach_alix_through_callbacks(
     assert forged.status_code == 403
     assert forged.json() == {"detail": "Forbidden."}
 
+    # An edit made in ALIX is pushed; Zoho's callback for our own write carries the affected
+    # values, which equal the link's base: the hint is closed without reading the record again.
+    emu.control("notifications/faults", {})
+    reads_before = _record_reads(emu)
+    renamed = http.patch(f"/api/v1/customers/{final.id}", json={"name": "Maple Syrup Inc"},
+                         headers={"X-CSRF-Token": _csrf(http), "Accept": "application/json"})
+    assert renamed.status_code == 200, renamed.text
+    eventually(lambda: True if _pushed(live) else None, "the push to finish")
+    eventually(lambda: True if _settled(live, emu) else None, "our own echo to settle")
+    assert _record_reads(emu) - reads_before == 1  # only the push's check before writing
+    with _as_seller(emu) as crm:
+        stored = crm.get(f"/Accounts/{account_id}").json()["data"][0]
+    assert stored["Account_Name"] == "Maple Syrup Inc"
+    assert _customer(live, "Maple Syrup Inc").version == final.version + 1
 
     # Switching Customers off deletes the channel on both sides.
     assert _api(http, "PATCH", "/modules/customers", {"active": False}).status_code == 200

@@ -38,6 +38,9 @@ class ChannelCalls:
             "notify_url": notify_url,
             # Related-record actions would wake us for records we do not sync.
             "notify_on_related_action": False,
+            # The changed values come with each callback, so a hint that only reports our own
+            # write (equal to the link's base) needs no record read at all (sync-design.md).
+            "return_affected_field_values": True,
         }
         if token is not None:
             item["token"] = token
