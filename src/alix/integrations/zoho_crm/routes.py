@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import api, notifications, pages
+from . import api, notifications, pages, status_api, status_pages
 
-ROUTERS: list[APIRouter] = [pages.router, api.router, notifications.router]
+ROUTERS: list[APIRouter] = [pages.router, api.router, notifications.router,
+                            status_pages.router, status_api.router]

@@ -1,0 +1,65 @@
+"""REST API of the sync's status: runs and open issues, retry and dismiss (administrators)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from alix.db.session import unit_of_work
+from alix.web.auth import CurrentAdmin
+from alix.web.dependencies import ContainerDep
+
+from . import status
+
+router = APIRouter(prefix="/api/v1/integrations/zoho-crm/sync", tags=["zoho-crm"])
+
+
+@router.get("/runs")
+def runs(admin: CurrentAdmin, container: ContainerDep,
+         limit: Annotated[int, Query(ge=1, le=100)] = status.RUNS_SHOWN) -> dict[str, Any]:
+    """The connection's last runs, newest first."""
+    with unit_of_work(container.session_factory) as session:
+        scope = status.scope_of(session, admin.organisation_id)
+        return {"runs": [r.json() for r in status.recent_runs(session, scope, limit)]}
+
+
+@router.get("/issues")
+def issues(admin: CurrentAdmin, container: ContainerDep,
+           cursor: Annotated[int | None, Query(ge=1)] = None,
+           limit: Annotated[int, Query(ge=1, le=200)] = status.PAGE_SIZE) -> dict[str, Any]:
+    """Open issues, newest first; pass `next_cursor` back as `cursor` for the next page."""
+    with unit_of_work(container.session_factory) as session:
+        scope = status.scope_of(session, admin.organisation_id)
+        page = status.issue_page(session, scope, cursor, limit)
+    return {"issues": [i.json() for i in page.issues], "next_cursor": page.next_cursor,
+            "total": page.total}
+
+
+def _retry(container: ContainerDep, organisation_id: int, issue_id: int | None
+           ) -> dict[str, Any]:
+    with unit_of_work(container.session_factory) as session:
+        scope = status.scope_of(session, organisation_id)
+        outcome = status.retry(session, container.queue, scope, container.clock(), issue_id)
+    return {"retried": outcome.retried, "jobs": outcome.jobs}
+
+
+@router.post("/issues/retry", status_code=202)
+def retry_all(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+    """Make every open issue due now and queue the pull and/or push that retries them."""
+    return _retry(container, admin.organisation_id, None)
+
+
+@router.post("/issues/{issue_id}/retry", status_code=202)
+def retry_one(issue_id: int, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+    """Make one open issue due now and queue its direction's job; 404 when not open here."""
+    return _retry(container, admin.organisation_id, issue_id)
+
+
+@router.post("/issues/{issue_id}/dismiss")
+def dismiss(issue_id: int, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+    """Resolve an open issue: a person decided it needs nothing more."""
+    with unit_of_work(container.session_factory) as session:
+        scope = status.scope_of(session, admin.organisation_id)
+        status.dismiss(session, scope, issue_id, container.clock(), admin.name or admin.email)
+    return {"id": issue_id, "status": "resolved", "dismissed_by": admin.name or admin.email}
