@@ -4,12 +4,20 @@ issue disappears; Dismiss resolves it; members and other organisations are refus
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from alix.customers import outbox
+from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.service import create_customers
+from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.engine.context import lane_key
+from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
 from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
-from alix.jobs.model import QUEUED
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.store import issues
+from alix.jobs.model import QUEUED, Job
 from tests.integration.sync_status.conftest import Synced, connect_org
 from tests.support import Account, login
 
@@ -121,6 +129,39 @@ def test_members_and_other_organisations_are_refused(
     assert client.get(PAGE).status_code == 403
     assert client.get(f"{API}/issues", headers=headers).status_code == 403
     assert client.post(f"{API}/issues/{issue.id}/retry", headers=headers).status_code == 403
-    with Session(synced.container.engine):
-        [untouched] = synced.issues()
+    [untouched] = synced.issues()
     assert untouched.attempts == 1 and synced.jobs(PULL_TASK) == []
+
+
+def test_retry_of_a_push_issue_sends_the_record_again(synced: Synced) -> None:
+    """A record Zoho refused and the push gave up on (its outbox row `failed`): Retry now makes
+    the row pending and due, lists the customer by name, and queues one push on the lane."""
+    org = synced.scope.organisation_id
+    actor = Actor(org, synced.admin.user_id, Origin.USER)
+    with unit_of_work(synced.container.session_factory) as session:
+        [customer] = create_customers(session, actor, [NewCustomer({"name": "Initech",
+                                                                    "currency": "CAD"})],
+                                      clock=synced.clock)
+    [queued] = synced.jobs(PUSH_TASK)  # the change itself queued the push
+    with synced.container.session_factory.begin() as session:
+        session.execute(delete(Job).where(Job.id == queued.id))  # ...which ran and failed it
+        [row] = outbox.entries(session, org, status=None)
+        outbox.mark_failed(session, org, [outbox.Failure([row.id], "locked", None)],
+                           synced.clock())
+        issues.record_issue(session, synced.scope, issues.Report(
+            issues.Direction.PUSH, LinkKind.CUSTOMER, "RECORD_LOCKED",
+            f"Zoho refused to update ALIX customer {customer}: RECORD_LOCKED.",
+            alix_id=customer, zoho_id="5725767000004100009"), synced.clock(), retry=False)
+
+    page = synced.http.get(PAGE).text
+    assert f'<a href="/customers/{customer}">Initech</a>' in page
+    assert "ALIX → Zoho" in page and "When you retry or it changes" in page
+    [issue] = synced.issues()
+    done = synced.post(f"{PAGE}/issues/{issue.id}/retry")
+    assert "the ALIX → Zoho synchronization is queued" in done.text
+    synced.post(f"{PAGE}/issues/retry")
+    with Session(synced.container.engine) as session:
+        [row] = outbox.entries(session, org, status=None)
+    assert (row.status, row.retry_at) == (outbox.PENDING, synced.clock())
+    [job] = synced.jobs(PUSH_TASK)
+    assert (job.status, job.lease_key) == (QUEUED, lane_key(synced.scope.connection_id))
