@@ -35,7 +35,7 @@
         }
         const pct = job.total ? Math.min(100, Math.round((100 * job.done) / job.total)) : 0;
         el.querySelector(".label").textContent =
-          (job.message || job.task) + (job.total ? ` — ${job.done} / ${job.total}` : "");
+          (job.message || (job.status === "queued" ? "Waiting to start…" : "Working…")) + (job.total ? ` — ${job.done} / ${job.total}` : "");
         el.querySelector(".bar > span").style.width = pct + "%";
       }
       for (const [id, el] of shown) {
