@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, delete, insert, select, text, update
+from sqlalchemy import bindparam, create_engine, delete, func, insert, select, text, update
 
 from alix.customers import bulk, service
 from alix.customers.bulk import RecordUpdate
@@ -93,12 +93,20 @@ def through_core(url: str, org_id: int, batch: list[NewCustomer]) -> float:
     started = time.perf_counter()
     for page in _pages(batch):
         with engine.begin() as conn:
-            ids = conn.execute(
-                insert(customers).returning(customers.c.id, sort_by_parameter_order=True),
-                [_stamp({**dict(n.values), "notes": None, "is_active": True}, now,
-                        organisation_id=org_id, name_key=normalize_name(str(n.values["name"])))
-                 for n in page],
-            ).scalars().all()
+            rows = [_stamp({**dict(n.values), "notes": None, "is_active": True}, now,
+                           organisation_id=org_id, name_key=normalize_name(str(n.values["name"])))
+                    for n in page]
+            if engine.dialect.name == "sqlite":
+                # SQLite would RETURN one row at a time; explicit ids, as the repository does.
+                last = conn.execute(select(func.max(customers.c.id))).scalar() or 0
+                ids = list(range(last + 1, last + 1 + len(rows)))
+                conn.execute(insert(customers),
+                             [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+            else:
+                ids = list(conn.execute(
+                    insert(customers).returning(customers.c.id, sort_by_parameter_order=True),
+                    rows,
+                ).scalars().all())
             conn.execute(insert(contact_persons), [
                 _stamp({"email": None, "phone": None, "mobile": None, "title": None,
                         "is_primary": False, **c}, now, organisation_id=org_id, customer_id=cid)

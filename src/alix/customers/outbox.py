@@ -101,16 +101,11 @@ class Failure:
     retry_at: datetime | None
 
 
-def _row(actor: Actor, change: Change, now: datetime) -> dict[str, Any]:
+def _common(actor: Actor, now: datetime) -> dict[str, Any]:
+    """The columns every row of one record() call shares."""
     echo = actor.origin.is_integration
     return {
         "organisation_id": actor.organisation_id,
-        "entity": change.entity.value,
-        "entity_id": change.entity_id,
-        "customer_id": change.customer_id,
-        "operation": change.operation.value,
-        "changes": {name: {"old": old, "new": new} for name, (old, new) in change.fields.items()},
-        "version": change.version,
         "origin": actor.origin.value,
         "actor_id": actor.user_id,
         "created_at": now,
@@ -119,10 +114,23 @@ def _row(actor: Actor, change: Change, now: datetime) -> dict[str, Any]:
     }
 
 
+def _row(common: dict[str, Any], change: Change) -> dict[str, Any]:
+    return {
+        **common,
+        "entity": change.entity.value,
+        "entity_id": change.entity_id,
+        "customer_id": change.customer_id,
+        "operation": change.operation.value,
+        "changes": {name: {"old": old, "new": new} for name, (old, new) in change.fields.items()},
+        "version": change.version,
+    }
+
+
 def record(session: Session, actor: Actor, changes: Sequence[Change], now: datetime) -> None:
     """Append changes to the outbox in the session's transaction (one executemany)."""
     if changes:
-        session.execute(insert(customer_outbox), [_row(actor, c, now) for c in changes])
+        common = _common(actor, now)
+        session.execute(insert(customer_outbox), [_row(common, c) for c in changes])
 
 
 def _entry(row: Any) -> OutboxEntry:

@@ -143,13 +143,27 @@ def addresses_of(session: Session, org_id: int, customer_id: int) -> list[Addres
 
 
 def insert_rows(session: Session, entity: Entity, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert rows with one executemany; their new ids, in the order of rows."""
+    """Insert rows with one executemany; their new ids, in the order of rows.
+
+    PostgreSQL: insertmanyvalues with RETURNING sorted by parameter order (batched). SQLite
+    cannot guarantee the order of a multi-row RETURNING, so SQLAlchemy would fall back to one
+    INSERT per row; there the ids are given explicitly instead, following the largest id in the
+    table as SQLite's own rowid choice does (the tables are not AUTOINCREMENT). This is safe
+    inside the write transaction: alix.db.engine begins SQLite transactions IMMEDIATE, so no
+    other writer can insert between the read and the insert (and a deferred transaction whose
+    snapshot went stale would be refused the write, never given duplicate ids).
+    """
     if not rows:
         return []
     table = TABLES[entity]
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     with _writing(entity):
-        return list(session.scalars(stmt, list(rows)).all())
+        if session.connection().dialect.name != "sqlite":
+            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            return list(session.scalars(stmt, list(rows)).all())
+        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        ids = list(range(last + 1, last + 1 + len(rows)))
+        session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
 
 
 def update_row(

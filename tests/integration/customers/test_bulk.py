@@ -187,3 +187,41 @@ def test_lookups_of_a_page(backend: str, container: Container, actor: Actor) -> 
     assert {k: [c.id for c in v] for k, v in found.items()} == {
         "twin": twins[:2], "solo": [twins[2]], "nobody": []}
     assert [c.id for c in by_id] == [twins[0], twins[2]]
+
+
+def test_a_batch_of_new_customers_costs_the_same_statements_whatever_its_size(
+    backend: str, container: Container, actor: Actor
+) -> None:
+    costs = []
+    for names in (["Solo"], [f"Many {i}" for i in range(30)]):
+        with _statements(container.engine) as seen, \
+                unit_of_work(container.session_factory) as session:
+            service.create_customers(session, actor, [sample(n) for n in names])
+        costs.append(len(seen))
+    assert costs[0] == costs[1]
+
+
+def test_new_ids_follow_the_batch_order_and_the_largest_id_after_deletions(
+    backend: str, container: Container, actor: Actor
+) -> None:
+    first = _create(container, actor, 3)
+    with unit_of_work(container.session_factory) as session:
+        service.delete_customer(session, actor, first[-1])
+    names = [f"Later {i}" for i in range(5)]
+    with unit_of_work(container.session_factory) as session:
+        ids = service.create_customers(session, actor, [sample(n) for n in names])
+    assert ids == sorted(ids) and ids[0] > first[1] and len(set(ids)) == 5
+    org = actor.organisation_id
+    with unit_of_work(container.session_factory) as session:
+        found = repo.customers_by_ids(session, org, ids)
+        children = [(repo.contacts_of(session, org, i), repo.addresses_of(session, org, i))
+                    for i in ids]
+        created = [e for e in outbox.entries(session, org, status=None)
+                   if e.operation.value == "create" and e.entity is Entity.CUSTOMER][-5:]
+    assert [c.name for c in found] == names
+    for customer_id, (people, places) in zip(ids, children, strict=True):
+        assert [p.last_name for p in people] == ["Lovelace", "Babbage"]
+        assert sorted(a.kind for a in places) == ["billing", "shipping"]
+        assert {p.customer_id for p in people} | {a.customer_id for a in places} == {customer_id}
+    assert [(e.entity_id, e.changes["name"]) for e in created] == [
+        (i, (None, n)) for i, n in zip(ids, names, strict=True)]
