@@ -19,7 +19,7 @@ from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
 from alix.integrations.zoho_crm.model import ZohoConnection
-from alix.integrations.zoho_crm.rules import DeletePolicy, ModuleState, Row
+from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, ModuleState, Row
 from alix.integrations.zoho_crm.schema import HOME_CURRENCY
 from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.push import PushReport, push
@@ -100,6 +100,7 @@ class World:
 def connect(sessions: sessionmaker[Session], clock: Clock, *,
             active_field: bool = False, billing: bool = True,
             delete_policy: DeletePolicy = DeletePolicy.MARK_INACTIVE,
+            conflict_policy: ConflictPolicy | None = None,
             schema: dict[str, object] | None = None) -> tuple[SyncScope, Actor]:
     """An organisation (with a user) whose Zoho connection syncs customers and contacts."""
     with unit_of_work(sessions) as session:
@@ -120,6 +121,8 @@ def connect(sessions: sessionmaker[Session], clock: Clock, *,
         session.flush()
         repository.create_configuration(session, connection)
         connection.delete_alix_to_crm = delete_policy.value
+        if conflict_policy is not None:
+            connection.conflict_policy = conflict_policy.value
         rows = list(ROWS) + ([(MapperKind.CUSTOMER, "is_active", "Active")] if active_field
                              else [])
         for mapper, alix, crm in rows:

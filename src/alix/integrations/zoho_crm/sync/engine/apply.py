@@ -85,10 +85,17 @@ RESOLVER = GeographyResolver()
 
 @dataclass
 class PageOutcome:
-    """What a page did, as counts per outcome (the run's `counts`) and the records read."""
+    """What a page did, as counts per outcome (the run's `counts`) and the records read.
+
+    `merged` holds the applied merge decisions (LINK, UPDATE, CONFLICT, NOOP) by (kind, Zoho
+    id), and `versions` the ALIX version of each record the page wrote: the push's merge-first
+    sends what ALIX won from them.
+    """
 
     counts: Counter[str] = field(default_factory=Counter)
     read: int = 0
+    merged: dict[tuple[LinkKind, str], PullDecision] = field(default_factory=dict)
+    versions: dict[tuple[Entity, int], int] = field(default_factory=dict)
 
 
 def _alix_value(value: SyncValue) -> Value:
@@ -191,9 +198,10 @@ class _Page:
                                     alix_id=alix_id, zoho_id=decision.zoho_id,
                                     field=field_name, details=details), retry))
 
-    def link(self, decision: PullDecision, alix_id: int, version: int) -> None:
+    def link(self, decision: PullDecision, alix_id: int, version: int,
+             modified: datetime | None = None) -> None:
         self.new_links.append(Link(decision.kind, alix_id, decision.zoho_id,
-                                   dict(decision.base or {}), decision.modified_time, version))
+                                   dict(decision.base or {}), modified, version))
 
     def refused(self, decision: PullDecision, errors: Mapping[str, list[str]]) -> None:
         problems = " ".join(m for messages in errors.values() for m in messages)
@@ -219,7 +227,7 @@ class _Page:
                                [NewCustomer(_alix_values(d.values)) for d in valid],
                                clock=lambda: self.now)
         for decision, alix_id in zip(valid, ids, strict=True):
-            self.link(decision, alix_id, 1)
+            self.link(decision, alix_id, 1, decision.modified_time)
             self.synced.add((decision.kind, decision.zoho_id))
             self.outcome.counts["created"] += 1
         return {d.zoho_id: i for d, i in zip(valid, ids, strict=True)}
@@ -277,7 +285,7 @@ class _Page:
                 for row_id, (_d, owner, values) in zip(ids, kept, strict=True)
             ], self.now)
             for row_id, (decision, _owner, _values) in zip(ids, kept, strict=True):
-                self.link(decision, row_id, 1)
+                self.link(decision, row_id, 1, decision.modified_time)
                 self.synced.add((decision.kind, decision.zoho_id))
                 self.outcome.counts["created"] += 1
 
@@ -335,18 +343,24 @@ class _Page:
 
     def _settle(self, decision: PullDecision, state: PageState, version: int) -> None:
         alix_id = int(decision.alix_id or 0)
+        merge = decision.merge
+        self.outcome.merged[(decision.kind, decision.zoho_id)] = decision
+        self.outcome.versions[(decision.kind.entity, alix_id)] = version
+        # An open conflict keeps the link's Modified_Time: the CRM still holds a value ALIX has
+        # not agreed to, so a push of that field merges again instead of overwriting it.
+        unsettled = bool(merge and merge.open_conflicts)
         if decision.action is PullAction.LINK:
-            self.link(decision, alix_id, version)
+            self.link(decision, alix_id, version, None if unsettled else decision.modified_time)
             self.outcome.counts["linked"] += 1
         else:
             link = state.links[(decision.kind, decision.zoho_id)]
             self.bases.append(Link(decision.kind, alix_id, decision.zoho_id,
                                    dict(decision.base if decision.base is not None
                                         else link.base),
-                                   decision.modified_time, version))
+                                   link.base_modified_time if unsettled
+                                   else decision.modified_time, version))
             self.outcome.counts["conflict" if decision.action is PullAction.CONFLICT
                                 else "updated"] += 1
-        merge = decision.merge
         if merge is not None:
             for conflict in merge.open_conflicts:
                 self.report(decision, CONFLICT,
@@ -448,6 +462,7 @@ def pull_page(
     for decision in plan.decisions:
         action = decision.action
         if action is PullAction.NOOP:
+            page.outcome.merged[(decision.kind, decision.zoho_id)] = decision
             page.outcome.counts["unchanged"] += 1
             page.synced.add((decision.kind, decision.zoho_id))
         elif action is PullAction.REJECT:

@@ -55,6 +55,8 @@ class PushRun:
     versions: dict[tuple[Entity, int], int] = field(default_factory=dict)
     # Links whose Modified_Time must not advance: an open conflict is still unsettled there.
     keep_modified: set[tuple[LinkKind, int]] = field(default_factory=set)
+    # Pairs the merge-first linked in this page (a main address never merged before).
+    linked: set[tuple[LinkKind, int]] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
 
     def count(self, what: str, n: int = 1) -> None:
@@ -178,10 +180,10 @@ def _record_update(run: PushRun, session: Any, d: PushDecision, zoho_id: str, mo
         return
     existing = run.batch.links.get((d.kind, d.alix_id))
     modified = result.modified_time
-    if (d.kind, d.alix_id) in run.keep_modified and existing is not None:
-        modified = existing.base_modified_time
+    if (d.kind, d.alix_id) in run.keep_modified:
+        modified = existing.base_modified_time if existing is not None else None
     link = Link(d.kind, d.alix_id, zoho_id, d.base or {}, modified, run.version(d))
-    if existing is not None:
+    if existing is not None or (d.kind, d.alix_id) in run.linked:
         update_bases(session, run.ctx.scope, [link], run.now)
     else:
         try:
