@@ -1,26 +1,24 @@
-"""One page of the pull: load what the plan needs in a few queries, plan, apply in the caller's
-transaction (ALIX rows, links, issues, push work).
+"""Applying one page of the pull: plan, then ALIX rows, links, issues and push work.
 
 `pull_page` never commits: the run commits the page together with its watermark and progress,
 so a crash replays at most that page, and the replay plans no-ops (the records are linked and
-equal to their base). Queries per page do not grow with its size: links (1), linked ALIX rows
-(1 per entity), name matches (2), main addresses and flag holders (1 each), then executemany
-writes; only issues cost a statement or two each.
+equal to their base). Queries per page do not grow with its size: what the plan needs
+(page_state), flag holders (1), then executemany writes; only issues cost a statement or two
+each.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from alix.customers import bulk, geography, outbox
+from alix.customers import bulk, outbox
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.customers.model import (
@@ -36,51 +34,27 @@ from alix.customers.model import (
 from alix.customers.service import create_customers, currencies_of, place
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
-from alix.integrations.zoho_crm.sync.link import Current, Link
-from alix.integrations.zoho_crm.sync.mapping import (
-    Mapped,
-    Rejection,
-    crm_module,
-    from_alix,
-    from_crm,
-)
+from alix.integrations.zoho_crm.sync.link import Link
+from alix.integrations.zoho_crm.sync.mapping import crm_module
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.plan import PageState, PullAction, PullDecision, plan_pull
 from alix.integrations.zoho_crm.sync.sources import ZohoRecord
 from alix.integrations.zoho_crm.sync.store import issues as issue_store
 from alix.integrations.zoho_crm.sync.store import links as link_store
-from alix.integrations.zoho_crm.sync.store.issues import Direction, IssueStatus, Report
+from alix.integrations.zoho_crm.sync.store.issues import Direction, Report
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
-from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 
-# Issue codes of the pull. Retried ones are fetched again by id when due (pull.retry_due).
-REJECTED = "rejected"  # its values cannot be ALIX values, or ALIX refused them
-AMBIGUOUS = "ambiguous"  # several ALIX customers share its name
-NO_PARENT = "parent_missing"  # its Account is not (yet) imported
-CONFLICT = "conflict"  # a field both sides changed, left open for a person
-TOMBSTONED = "tombstoned"  # changed in Zoho after its ALIX pair was deleted
-RETRIED_CODES = frozenset({REJECTED, AMBIGUOUS, NO_PARENT})
-# plan.py's reason for a child whose Account is not linked (rejected, ambiguous...): an issue,
-# retried; a Contact without any Account is not imported at all (the seed), silently.
-_NOT_IMPORTED = "is not imported into ALIX"
-
-
-class GeographyResolver:
-    """Place names to ISO codes with ALIX's own tables, so "Canada" in Zoho equals "CA" in ALIX
-    (ALIX stores codes): without it every address would look changed on both sides."""
-
-    def country(self, text: str) -> str | None:
-        code = geography.country_code(text)
-        return code.upper() if code and len(code) == 2 and code.isalpha() else None
-
-    def subdivision(self, text: str, country: str | None) -> str | None:
-        code = geography.province_code(text, country)
-        if code is None or country is None or code == text.strip():
-            return text.upper() if "-" in text and len(text) <= 6 else None
-        return code.upper()
-
-
-RESOLVER = GeographyResolver()
+from .page_state import load_page, map_records
+from .pull_issues import (
+    AMBIGUOUS,
+    CONFLICT,
+    NO_PARENT,
+    NOT_IMPORTED,
+    REJECTED,
+    TOMBSTONED,
+    close_synced,
+    label,
+)
 
 
 @dataclass
@@ -109,9 +83,6 @@ def _alix_values(values: Mapping[str, SyncValue]) -> dict[str, Value]:
     return {name: _alix_value(v) for name, v in values.items()}
 
 
-def _label(config: SyncConfiguration, kind: LinkKind, zoho_id: str) -> str:
-    return f"Zoho {crm_module(config, kind) or kind.value} record {zoho_id}"
-
 
 class _Page:
     """One page's application: the plan's decisions turned into writes, in one transaction."""
@@ -131,64 +102,6 @@ class _Page:
         self.push_work: list[Change] = []
         self.owners: dict[tuple[Entity, int], int] = {}  # a loaded child's customer id
 
-    # -- loading -------------------------------------------------------------------------
-
-    def current(self, kind: LinkKind, row: Any) -> Current:
-        return Current(row.id, from_alix(kind, row.values(), self.config, resolver=RESOLVER),
-                       row.version, row.updated_at)
-
-    def load(self, records: Sequence[Mapped | Rejection]) -> PageState:
-        mapped = [r for r in records if isinstance(r, Mapped)]
-        zoho_ids = {r.zoho_id for r in mapped} | {r.account_id for r in mapped if r.account_id}
-        kinds = {r.kind for r in mapped} | {LinkKind.CUSTOMER}
-        links = link_store.links_by_zoho_ids(self.session, self.scope, kinds, zoho_ids)
-        wanted: dict[Entity, set[int]] = {}
-        for (kind, zoho_id), link in links.items():
-            if not link.tombstoned and any(r.kind is kind and r.zoho_id == zoho_id
-                                           for r in mapped):
-                wanted.setdefault(kind.entity, set()).add(link.alix_id)
-        rows: dict[Entity, dict[int, Any]] = {
-            entity: {row.id: row for row in repo.by_ids(self.session, entity,
-                                                        self.actor.organisation_id, sorted(ids))}
-            for entity, ids in wanted.items()
-        }
-        current: dict[tuple[LinkKind, int], Current] = {}
-        for (kind, _zoho_id), link in links.items():
-            row = rows.get(kind.entity, {}).get(link.alix_id)
-            if row is not None:
-                self.owners[(kind.entity, row.id)] = int(getattr(row, "customer_id", row.id))
-                current[(kind, link.alix_id)] = self.current(kind, row)
-        # Unlinked Accounts: ALIX customers of the same name that no link pairs yet.
-        unlinked = [r for r in mapped if r.kind is LinkKind.CUSTOMER
-                    and (r.kind, r.zoho_id) not in links and r.name]
-        name_matches: dict[str, list[int]] = {}
-        if unlinked:
-            found = repo.customers_by_names(self.session, self.actor.organisation_id,
-                                            [str(r.name) for r in unlinked])
-            ids = [c.id for cs in found.values() for c in cs]
-            paired = link_store.links_by_alix_ids(self.session, self.scope,
-                                                  [LinkKind.CUSTOMER], ids)
-            for name, customers in found.items():
-                free = [c for c in customers if (LinkKind.CUSTOMER, c.id) not in paired]
-                name_matches[name] = [c.id for c in free]
-                for c in free:
-                    current[(LinkKind.CUSTOMER, c.id)] = self.current(LinkKind.CUSTOMER, c)
-        # Main addresses of the customers the page's Account-side addresses belong to.
-        main_addresses: dict[tuple[LinkKind, int], Current] = {}
-        if any(r.kind.is_main_address for r in mapped):
-            owners = {link.alix_id for (kind, _z), link in links.items()
-                      if kind is LinkKind.CUSTOMER and not link.tombstoned}
-            owners |= {i for ids in name_matches.values() for i in ids}
-            paired_mains = {(k, link.alix_id) for (k, _z), link in links.items()
-                            if k.is_main_address}
-            for address in repo.flagged_of(self.session, Entity.ADDRESS,
-                                           self.actor.organisation_id, sorted(owners)):
-                kind = (LinkKind.MAIN_BILLING if address.kind == "billing"
-                        else LinkKind.MAIN_SHIPPING)
-                if (kind, address.id) not in paired_mains:
-                    main_addresses[(kind, address.customer_id)] = self.current(kind, address)
-        return PageState(links, current, name_matches, main_addresses)
-
     # -- applying ------------------------------------------------------------------------
 
     def report(self, decision: PullDecision, code: str, message: str, *, retry: bool = True,
@@ -206,7 +119,7 @@ class _Page:
     def refused(self, decision: PullDecision, errors: Mapping[str, list[str]]) -> None:
         problems = " ".join(m for messages in errors.values() for m in messages)
         self.report(decision, REJECTED,
-                    f"{_label(self.config, decision.kind, decision.zoho_id)} cannot be imported: "
+                    f"{label(self.config, decision.kind, decision.zoho_id)} cannot be imported: "
                     f"{problems}", alix_id=decision.alix_id)
         self.outcome.counts["rejected"] += 1
 
@@ -244,7 +157,7 @@ class _Page:
                 else accounts.get(parent.zoho_id or ""))
             if owner is None:
                 self.report(decision, NO_PARENT,
-                            f"{_label(self.config, decision.kind, decision.zoho_id)} is not "
+                            f"{label(self.config, decision.kind, decision.zoho_id)} is not "
                             f"imported: its Account {parent.zoho_id if parent else '?'} was not "
                             "imported into ALIX.")
                 self.outcome.counts["skipped"] += 1
@@ -364,7 +277,7 @@ class _Page:
         if merge is not None:
             for conflict in merge.open_conflicts:
                 self.report(decision, CONFLICT,
-                            f"{_label(self.config, decision.kind, decision.zoho_id)} and ALIX "
+                            f"{label(self.config, decision.kind, decision.zoho_id)} and ALIX "
                             f"{decision.kind.entity.value} {alix_id} both changed "
                             f"{conflict.field}: {conflict.reason}", retry=False,
                             alix_id=alix_id, field_name=conflict.field,
@@ -403,36 +316,13 @@ class _Page:
         if self.push_work:
             pusher = Actor(self.actor.organisation_id, self.actor.user_id, Origin.SYSTEM)
             outbox.record(self.session, pusher, self.push_work, self.now)
-        self._close_issues()
+        close_synced(self.session, self.scope, {z for _k, z in self.synced}, self.now)
         for report, retry in self.reports:
             issue_store.record_issue(self.session, self.scope, report, self.now, retry=retry)
-
-    def _close_issues(self) -> None:
-        """Close, in one statement, the open pull issues of the records that synced now."""
-        if not self.synced:
-            return
-        ids = sorted({zoho_id for _k, zoho_id in self.synced})
-        self.session.execute(
-            update(zoho_sync_issues).where(
-                zoho_sync_issues.c.connection_id == self.scope.connection_id,
-                zoho_sync_issues.c.status == IssueStatus.OPEN.value,
-                zoho_sync_issues.c.direction == Direction.PULL.value,
-                zoho_sync_issues.c.code.in_(sorted(RETRIED_CODES)),
-                zoho_sync_issues.c.zoho_id.in_(ids),
-            ).values(status=IssueStatus.RESOLVED.value, resolved_at=self.now,
-                     next_retry_at=None, updated_at=self.now)
-        )
 
 
 def _json(value: SyncValue) -> Any:
     return str(value) if isinstance(value, Decimal) else value
-
-
-def map_records(records: Iterable[ZohoRecord], kinds: Sequence[LinkKind],
-                config: SyncConfiguration) -> list[Mapped | Rejection]:
-    """Every record as each kind it carries (an Account is a customer and its main addresses)."""
-    return [from_crm(record, kind, config, resolver=RESOLVER)
-            for record in records for kind in kinds]
 
 
 def pull_page(
@@ -452,7 +342,9 @@ def pull_page(
     page = _Page(session, scope, config, actor, now)
     page.outcome.read = len(records)
     mapped = map_records(records, kinds, config)
-    state = page.load(mapped)
+    loaded = load_page(session, scope, config, actor.organisation_id, mapped)
+    state = loaded.state
+    page.owners = loaded.owners
     plan = plan_pull(mapped, config, state)
     creates = plan.of(PullAction.CREATE)
     accounts = page.create_customers([d for d in creates if d.kind is LinkKind.CUSTOMER])
@@ -480,7 +372,7 @@ def pull_page(
             page.outcome.counts["skipped"] += 1
             # Retried: its Account may be imported later. An Account's own addresses come back
             # with the Account itself, whose issue is the one to retry.
-            if _NOT_IMPORTED in decision.reason and not decision.kind.on_account:
+            if NOT_IMPORTED in decision.reason and not decision.kind.on_account:
                 page.report(decision, NO_PARENT, decision.reason)
     page.flush()
     return page.outcome

@@ -27,9 +27,10 @@ from alix.jobs.queue import JobQueue, TaskContext
 from ..mapping import crm_fields
 from ..store import links as link_store
 from ..store.inbox import Hint, mark_processed, pending_hints, purge_processed
-from .apply import RESOLVER, pull_page
+from .apply import pull_page
 from .context import CrmFactory, SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
+from .resolver import RESOLVER
 from .runs import start_pull
 
 log = logging.getLogger(__name__)

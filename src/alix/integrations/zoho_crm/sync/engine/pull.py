@@ -46,8 +46,9 @@ from alix.integrations.zoho_crm.sync.store import watermarks as mark_store
 from alix.integrations.zoho_crm.sync.store.issues import Direction
 from alix.integrations.zoho_crm.sync.watermark import Watermark, Window, advance, open_window
 
-from .apply import RETRIED_CODES, PageOutcome, pull_page
+from .apply import PageOutcome, pull_page
 from .context import SyncContext
+from .pull_issues import RETRIED_CODES
 
 PAGE_SIZE = 200  # one Zoho page: the client reads 200 records per call
 BATCH = 100  # get_records ids per call (Zoho's limit)

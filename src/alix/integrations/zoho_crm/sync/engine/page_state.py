@@ -1,0 +1,102 @@
+"""What the pull plan of a page needs from the database, loaded in a few queries.
+
+Links of the page's records and of the Accounts their children point at (1), the linked ALIX
+rows (1 per entity), name matches of unlinked Accounts (2), main addresses (1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alix.customers import repository as repo
+from alix.customers.fields import Entity
+from alix.integrations.zoho_crm.config import SyncConfiguration
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.link import Current
+from alix.integrations.zoho_crm.sync.mapping import Mapped, Rejection, from_alix, from_crm
+from alix.integrations.zoho_crm.sync.plan import PageState
+from alix.integrations.zoho_crm.sync.sources import ZohoRecord
+from alix.integrations.zoho_crm.sync.store import links as link_store
+from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+
+from .resolver import RESOLVER
+
+
+@dataclass(frozen=True)
+class LoadedPage:
+    """The plan's PageState, and the customer of each loaded ALIX row (its push work's owner)."""
+
+    state: PageState
+    owners: dict[tuple[Entity, int], int]
+
+
+def map_records(records: Iterable[ZohoRecord], kinds: Sequence[LinkKind],
+                config: SyncConfiguration) -> list[Mapped | Rejection]:
+    """Every record as each kind it carries (an Account is a customer and its main addresses)."""
+    return [from_crm(record, kind, config, resolver=RESOLVER)
+            for record in records for kind in kinds]
+
+
+def _current(config: SyncConfiguration, kind: LinkKind, row: Any) -> Current:
+    return Current(row.id, from_alix(kind, row.values(), config, resolver=RESOLVER),
+                   row.version, row.updated_at)
+
+
+def load_page(session: Session, scope: SyncScope, config: SyncConfiguration,
+              organisation_id: int, records: Sequence[Mapped | Rejection]) -> LoadedPage:
+    """Load, for the whole page at once, what `plan.plan_pull` decides on."""
+    owners: dict[tuple[Entity, int], int] = {}
+    mapped = [r for r in records if isinstance(r, Mapped)]
+    zoho_ids = {r.zoho_id for r in mapped} | {r.account_id for r in mapped if r.account_id}
+    kinds = {r.kind for r in mapped} | {LinkKind.CUSTOMER}
+    links = link_store.links_by_zoho_ids(session, scope, kinds, zoho_ids)
+    wanted: dict[Entity, set[int]] = {}
+    for (kind, zoho_id), link in links.items():
+        if not link.tombstoned and any(r.kind is kind and r.zoho_id == zoho_id
+                                       for r in mapped):
+            wanted.setdefault(kind.entity, set()).add(link.alix_id)
+    rows: dict[Entity, dict[int, Any]] = {
+        entity: {row.id: row for row in repo.by_ids(session, entity,
+                                                    organisation_id, sorted(ids))}
+        for entity, ids in wanted.items()
+    }
+    current: dict[tuple[LinkKind, int], Current] = {}
+    for (kind, _zoho_id), link in links.items():
+        row = rows.get(kind.entity, {}).get(link.alix_id)
+        if row is not None:
+            owners[(kind.entity, row.id)] = int(getattr(row, "customer_id", row.id))
+            current[(kind, link.alix_id)] = _current(config, kind, row)
+    # Unlinked Accounts: ALIX customers of the same name that no link pairs yet.
+    unlinked = [r for r in mapped if r.kind is LinkKind.CUSTOMER
+                and (r.kind, r.zoho_id) not in links and r.name]
+    name_matches: dict[str, list[int]] = {}
+    if unlinked:
+        found = repo.customers_by_names(session, organisation_id,
+                                        [str(r.name) for r in unlinked])
+        ids = [c.id for cs in found.values() for c in cs]
+        paired = link_store.links_by_alix_ids(session, scope,
+                                              [LinkKind.CUSTOMER], ids)
+        for name, customers in found.items():
+            free = [c for c in customers if (LinkKind.CUSTOMER, c.id) not in paired]
+            name_matches[name] = [c.id for c in free]
+            for c in free:
+                current[(LinkKind.CUSTOMER, c.id)] = _current(config, LinkKind.CUSTOMER, c)
+    # Main addresses of the customers the page's Account-side addresses belong to.
+    main_addresses: dict[tuple[LinkKind, int], Current] = {}
+    if any(r.kind.is_main_address for r in mapped):
+        holders = {link.alix_id for (kind, _z), link in links.items()
+                     if kind is LinkKind.CUSTOMER and not link.tombstoned}
+        holders |= {i for ids in name_matches.values() for i in ids}
+        paired_mains = {(k, link.alix_id) for (k, _z), link in links.items()
+                        if k.is_main_address}
+        for address in repo.flagged_of(session, Entity.ADDRESS, organisation_id,
+                                       sorted(holders)):
+            kind = (LinkKind.MAIN_BILLING if address.kind == "billing"
+                    else LinkKind.MAIN_SHIPPING)
+            if (kind, address.id) not in paired_mains:
+                main_addresses[(kind, address.customer_id)] = _current(config, kind, address)
+    return LoadedPage(PageState(links, current, name_matches, main_addresses), owners)
