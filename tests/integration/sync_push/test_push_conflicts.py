@@ -1,8 +1,10 @@
-"""A record both sides changed: the push merges it through the pull first, never overwrites."""
+"""A record both sides changed: the push merges it through the pull first, never overwrites,
+and journals the conflict, open or settled by the policy."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.customers import repository as repo
@@ -12,6 +14,7 @@ from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.rules import ConflictPolicy
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
+from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 
 from .conftest import Clock, World, connect
 
@@ -54,3 +57,22 @@ async def test_an_open_conflict_is_journaled_and_merged_again_not_overwritten(
     stored = fake.records["Accounts"][zoho_id]
     assert stored["Website"] == "https://alix.example"
     assert stored["Phone"] == "514 555 0199"  # still open: the CRM's value is not overwritten
+
+
+async def test_a_conflict_the_policy_settles_is_sent_and_journaled_as_resolved(
+    world: World, fake: FakeZohoCrm
+) -> None:
+    customer_id, zoho_id = await both_change_phone(world, fake)  # ALIX changed it last
+    await world.push()
+    assert fake.records["Accounts"][zoho_id]["Phone"] == "514 555 0100"
+    with unit_of_work(world.sessions) as session:
+        assert open_issues(session, world.scope) == []
+        [entry] = session.execute(select(zoho_sync_issues).where(
+            zoho_sync_issues.c.connection_id == world.scope.connection_id)).all()
+    assert (entry.code, entry.status, entry.field, entry.alix_id) == (
+        "conflict_settled", "resolved", "phone", customer_id)
+    assert entry.details == {"base": "514 555 0000", "alix": "514 555 0100",
+                             "crm": "514 555 0199", "winner": "alix"}
+    calls = fake.calls
+    await world.push()
+    assert fake.calls == calls

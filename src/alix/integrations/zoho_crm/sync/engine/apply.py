@@ -47,12 +47,13 @@ from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from .page_state import load_page, map_records
 from .pull_issues import (
     AMBIGUOUS,
-    CONFLICT,
     NO_PARENT,
     NOT_IMPORTED,
     REJECTED,
     TOMBSTONED,
     close_synced,
+    conflict_reports,
+    journal_settled,
     label,
 )
 
@@ -100,6 +101,7 @@ class _Page:
         self.new_links: list[Link] = []
         self.bases: list[Link] = []
         self.push_work: list[Change] = []
+        self.settled: list[Report] = []  # conflicts the policy settled, journaled as resolved
         self.owners: dict[tuple[Entity, int], int] = {}  # a loaded child's customer id
 
     # -- applying ------------------------------------------------------------------------
@@ -274,29 +276,27 @@ class _Page:
                                    else decision.modified_time, version))
             self.outcome.counts["conflict" if decision.action is PullAction.CONFLICT
                                 else "updated"] += 1
-        if merge is not None:
-            for conflict in merge.open_conflicts:
-                self.report(decision, CONFLICT,
-                            f"{label(self.config, decision.kind, decision.zoho_id)} and ALIX "
-                            f"{decision.kind.entity.value} {alix_id} both changed "
-                            f"{conflict.field}: {conflict.reason}", retry=False,
-                            alix_id=alix_id, field_name=conflict.field,
-                            details={"base": _json(conflict.base), "alix": _json(conflict.alix),
-                                     "crm": _json(conflict.crm)})
-            if merge.to_crm and decision.action is PullAction.LINK:
-                # ALIX won these fields and the pull leaves their base as it was. On a linked
-                # pair the ALIX edit that won is already a pending outbox row; a record paired
-                # just now may have none (it was edited before the connection), so the pull
-                # records an ordinary pending change (origin `system`, not the integration's:
-                # those are skipped) and the push, which reads the outbox, sends the fields.
-                self.push_work.append(Change(
-                    decision.kind.entity, alix_id,
-                    self._owner(decision, alix_id),
-                    Operation.UPDATE, version,
-                    {name: (_alix_value((decision.base or {}).get(name)), _alix_value(value))
-                     for name, value in merge.to_crm.items()}))
+        self.journal(decision)
+        if merge is not None and merge.to_crm and decision.action is PullAction.LINK:
+            # ALIX won these fields and the pull leaves their base as it was. On a linked
+            # pair the ALIX edit that won is already a pending outbox row; a record paired
+            # just now may have none (it was edited before the connection), so the pull
+            # records an ordinary pending change (origin `system`, not the integration's:
+            # those are skipped) and the push, which reads the outbox, sends the fields.
+            self.push_work.append(Change(
+                decision.kind.entity, alix_id,
+                self._owner(decision, alix_id),
+                Operation.UPDATE, version,
+                {name: (_alix_value((decision.base or {}).get(name)), _alix_value(value))
+                 for name, value in merge.to_crm.items()}))
         if not (merge and merge.open_conflicts):
             self.synced.add((decision.kind, decision.zoho_id))
+
+    def journal(self, decision: PullDecision) -> None:
+        """Journal every conflict of the merge (sync-design.md: always)."""
+        open_conflicts, settled = conflict_reports(self.config, decision)
+        self.reports.extend((report, False) for report in open_conflicts)
+        self.settled.extend(settled)
 
     def _owner(self, decision: PullDecision, alix_id: int) -> int:
         if decision.kind is LinkKind.CUSTOMER:
@@ -319,10 +319,7 @@ class _Page:
         close_synced(self.session, self.scope, {z for _k, z in self.synced}, self.now)
         for report, retry in self.reports:
             issue_store.record_issue(self.session, self.scope, report, self.now, retry=retry)
-
-
-def _json(value: SyncValue) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
+        journal_settled(self.session, self.scope, self.settled, self.now)
 
 
 def pull_page(
@@ -355,6 +352,7 @@ def pull_page(
         action = decision.action
         if action is PullAction.NOOP:
             page.outcome.merged[(decision.kind, decision.zoho_id)] = decision
+            page.journal(decision)  # a conflict ALIX won: nothing written here, still journaled
             page.outcome.counts["unchanged"] += 1
             page.synced.add((decision.kind, decision.zoho_id))
         elif action is PullAction.REJECT:
