@@ -23,6 +23,7 @@ from alix.integrations.zoho_crm.sync.sources import ZohoRecord
 from alix.integrations.zoho_crm.sync.store import links as link_store
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 
+from .alix_rows import rows_by_key
 from .resolver import RESOLVER
 
 
@@ -54,19 +55,12 @@ def load_page(session: Session, scope: SyncScope, config: SyncConfiguration,
     zoho_ids = {r.zoho_id for r in mapped} | {r.account_id for r in mapped if r.account_id}
     kinds = {r.kind for r in mapped} | {LinkKind.CUSTOMER}
     links = link_store.links_by_zoho_ids(session, scope, kinds, zoho_ids)
-    wanted: dict[Entity, set[int]] = {}
-    for (kind, zoho_id), link in links.items():
-        if not link.tombstoned and any(r.kind is kind and r.zoho_id == zoho_id
-                                       for r in mapped):
-            wanted.setdefault(kind.entity, set()).add(link.alix_id)
-    rows: dict[Entity, dict[int, Any]] = {
-        entity: {row.id: row for row in repo.by_ids(session, entity,
-                                                    organisation_id, sorted(ids))}
-        for entity, ids in wanted.items()
-    }
+    rows = rows_by_key(session, organisation_id, (
+        (kind.entity, link.alix_id) for (kind, zoho_id), link in links.items()
+        if not link.tombstoned and any(r.kind is kind and r.zoho_id == zoho_id for r in mapped)))
     current: dict[tuple[LinkKind, int], Current] = {}
     for (kind, _zoho_id), link in links.items():
-        row = rows.get(kind.entity, {}).get(link.alix_id)
+        row = rows.get((kind.entity, link.alix_id))
         if row is not None:
             owners[(kind.entity, row.id)] = int(getattr(row, "customer_id", row.id))
             current[(kind, link.alix_id)] = _current(config, kind, row)

@@ -7,7 +7,7 @@ record and of their customers, one for the creates still in flight. The result i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alix.customers import outbox
-from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.customers.model import Operation
 from alix.customers.outbox import PendingRecord
@@ -27,15 +26,10 @@ from alix.integrations.zoho_crm.sync.sources import Configuration
 from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids, pending_inserts
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 
+from .alix_rows import RecordKey, rows_by_key
+
 _ADDRESS_KINDS = (LinkKind.MAIN_BILLING, LinkKind.BILLING, LinkKind.MAIN_SHIPPING,
                   LinkKind.SHIPPING)
-RecordKey = tuple[Entity, int]
-# A repository lookup by ids: customers_by_ids, contacts_by_ids, addresses_by_ids.
-Loader = Callable[[Session, int, Sequence[int]], Sequence[Any]]
-LOADERS: dict[Entity, Loader] = {
-    Entity.CUSTOMER: repo.customers_by_ids, Entity.CONTACT: repo.contacts_by_ids,
-    Entity.ADDRESS: repo.addresses_by_ids,
-}
 
 
 @dataclass(frozen=True)
@@ -57,16 +51,6 @@ class Batch:
                 if kind is LinkKind.CUSTOMER and not link.tombstoned}
 
 
-def _current(session: Session, org_id: int, records: tuple[PendingRecord, ...]
-             ) -> dict[RecordKey, Any]:
-    found: dict[RecordKey, Any] = {}
-    for entity, load in LOADERS.items():
-        ids = [r.entity_id for r in records if r.entity is entity]
-        if ids:
-            found.update({(entity, row.id): row for row in load(session, org_id, ids)})
-    return found
-
-
 def _kinds(record: PendingRecord, row: Any) -> tuple[LinkKind, ...]:
     if record.entity is Entity.CUSTOMER:
         return (LinkKind.CUSTOMER,)
@@ -85,7 +69,8 @@ def load_batch(
     A record gone from ALIX, or whose last row deletes it, becomes an item without values.
     """
     records = tuple(outbox.pending_records(session, scope.organisation_id, now, limit=limit))
-    current = _current(session, scope.organisation_id, records)
+    current = rows_by_key(session, scope.organisation_id,
+                          ((r.entity, r.entity_id) for r in records))
     items: list[PushItem] = []
     for record in records:
         row = current.get((record.entity, record.entity_id))

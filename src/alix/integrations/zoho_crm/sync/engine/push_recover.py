@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from alix.customers.fields import Entity
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.model import Record
 from alix.integrations.zoho_crm.client.timestamps import format_datetime
@@ -36,8 +35,8 @@ from alix.integrations.zoho_crm.sync.store.links import (
     pending_inserts,
 )
 
+from .alix_rows import rows_by_key
 from .context import SyncContext
-from .push_batch import LOADERS
 
 # The ALIX fields that name a record, most telling first: what the lookup searches on.
 _NAMES = ("name", "last_name", "label", "street")
@@ -78,12 +77,8 @@ async def recover_pending(ctx: SyncContext, before: datetime) -> int:
             return 0
         user = session.scalar(select(ZohoConnection.zoho_user_id)
                               .where(ZohoConnection.id == ctx.scope.connection_id))
-        rows: dict[tuple[Entity, int], Any] = {}
-        for entity, load in LOADERS.items():
-            ids = [m.alix_id for m in markers if m.kind.entity is entity]
-            if ids:
-                rows.update({(entity, r.id): r for r in load(session, ctx.scope.organisation_id,
-                                                             ids)})
+        rows = rows_by_key(session, ctx.scope.organisation_id,
+                           ((m.kind.entity, m.alix_id) for m in markers))
     resolved = 0
     for marker in markers:
         row = rows.get((marker.kind.entity, marker.alix_id))

@@ -1,0 +1,24 @@
+"""Reading the ALIX rows of many records at once, one query per entity present."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alix.customers import repository as repo
+from alix.customers.fields import Entity
+
+RecordKey = tuple[Entity, int]
+
+
+def rows_by_key(session: Session, organisation_id: int, keys: Iterable[RecordKey]
+                ) -> dict[RecordKey, Any]:
+    """The ALIX model of each record that exists, by (entity, id); missing ones are left out."""
+    wanted: dict[Entity, set[int]] = {}
+    for entity, alix_id in keys:
+        wanted.setdefault(entity, set()).add(alix_id)
+    return {(entity, row.id): row
+            for entity, ids in wanted.items()
+            for row in repo.by_ids(session, entity, organisation_id, sorted(ids))}
