@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from alix.clock import FrozenClock
 from alix.customers.service import sync_actor
 from alix.customers.tables import customers
 from alix.db.session import make_session_factory, unit_of_work
@@ -28,16 +28,8 @@ from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox
 from tests.integration.sync_store.conftest import add_connection
 from tests.unit.sync.configuration import T0, configuration
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+# The engine and the fake share one hand-moved clock.
+Clock = FrozenClock
 
 
 class CountingFake(FakeZohoCrm):

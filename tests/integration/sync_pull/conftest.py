@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from alix.clock import FrozenClock
 from alix.customers.service import sync_actor
 from alix.customers.tables import addresses, contact_persons, customer_outbox, customers
 from alix.db.session import make_session_factory
@@ -26,18 +27,8 @@ from alix.integrations.zoho_crm.sync.store.tables import zoho_links, zoho_sync_i
 from tests.integration.sync_store.conftest import add_connection
 from tests.unit.sync.configuration import T0, configuration
 
-
-class Clock:
-    """A hand-moved clock shared by the fake and the engine."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+# The engine and the fake share one hand-moved clock.
+Clock = FrozenClock
 
 
 class CountingFake(FakeZohoCrm):
