@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from alix.bootstrap import build_container
 from alix.db import migrate
@@ -35,14 +36,16 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _organisation_named(session: Session, name: str) -> Organisation | None:
+    return session.scalars(select(Organisation).where(Organisation.name == name)).first()
+
+
 def _users(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings, with_runner=False)
     password = args.password or getpass.getpass("Password: ")
     try:
         with unit_of_work(container.session_factory) as session:
-            org = session.scalars(
-                select(Organisation).where(Organisation.name == args.org)
-            ).first()
+            org = _organisation_named(session, args.org)
             if org is None:
                 org = create_organisation(session, args.org, args.currencies.split(","))
             user = create_user(session, org, args.email, password, name=args.name or "",
@@ -115,9 +118,7 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         with unit_of_work(container.session_factory) as session:
-            org = session.scalars(
-                select(Organisation).where(Organisation.name == args.org)
-            ).first()
+            org = _organisation_named(session, args.org)
             if org is None:
                 raise SystemExit(f"No organisation named {args.org!r}.")
             connection_id = connected(session, org.id).id
