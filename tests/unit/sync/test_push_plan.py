@@ -100,6 +100,23 @@ def test_a_linked_record_sends_its_changed_fields_only(
         assert "pull and merge" in d.reason
 
 
+@pytest.mark.parametrize(
+    ("crm_phone", "action"),
+    [
+        (None, PushAction.UPDATE),  # Zoho holds the base: only our own write made that second
+        ("514 555 0199", PushAction.PULL_FIRST),  # a CRM user's save in our write's second
+    ],
+)
+def test_a_modified_time_equal_to_the_base_moved_only_if_zoho_values_differ(
+    crm_phone: str | None, action: PushAction
+) -> None:
+    crm_values = {(C, "100"): ACME | {"phone": crm_phone}}
+    [d] = plan_push([PushItem(C, 7, 7, ACME | {"phone": "514 555 0100"})], CONFIG,
+                    links={(C, 7): LINK}, accounts={7: "100"}, crm_modified={"100": T0},
+                    crm_values=crm_values)
+    assert d.action is action
+
+
 def test_values_compare_by_their_kind() -> None:
     base: dict[str, SyncValue] = {"email": "jo@x.com", "last_name": "Roy"}
     link = Link(P, 9, "500", base, T0, 1)

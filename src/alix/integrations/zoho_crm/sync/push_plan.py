@@ -111,9 +111,11 @@ class _Planner:
         self, config: Configuration, items: Sequence[PushItem],
         links: Mapping[tuple[LinkKind, int], Link], accounts: Mapping[int, str],
         crm_modified: Mapping[str, datetime],
+        crm_values: Mapping[tuple[LinkKind, str], Mapping[str, SyncValue]],
     ) -> None:
         self.config, self.links, self.accounts = config, links, accounts
         self.crm_modified = crm_modified
+        self.crm_values = crm_values
         # Customers this batch creates in Zoho: their children wait for the Account's id.
         self.new_accounts = {
             i.alix_id for i in items
@@ -155,8 +157,7 @@ class _Planner:
             return self.decision(item, PushAction.DONE, zoho_id=link.zoho_id,
                                  reason="Nothing differs from the base.")
         now = self.crm_modified.get(link.zoho_id)
-        if now is not None and (link.base_modified_time is None
-                                or now > link.base_modified_time):
+        if now is not None and self.moved(item.kind, link, now, pushable):
             return self.decision(
                 item, PushAction.PULL_FIRST, zoho_id=link.zoho_id,
                 reason=(f"Zoho record {link.zoho_id} changed at {now.isoformat()}, after the "
@@ -166,6 +167,27 @@ class _Planner:
         base = dict(link.base) | {name: pushable[name] for name in changed}
         return self.decision(item, PushAction.UPDATE, zoho_id=link.zoho_id, payload=payload,
                              base=base)
+
+    def moved(self, kind: LinkKind, link: Link, modified: datetime,
+              pushable: Mapping[str, SyncValue]) -> bool:
+        """Whether the CRM changed the record since the base, so writing would overwrite it.
+
+        A later Modified_Time means moved. An equal one proves nothing: Zoho's Modified_Time
+        has one-second resolution (zoho-crm-api.md, Modified_Time), and our own write stored
+        its time as the base, so a CRM user's save in that same second carries the base's
+        time. Then the values decide: a field this push writes that holds a CRM value other
+        than the base's was changed in Zoho.
+        """
+        base_time = link.base_modified_time
+        if base_time is None or modified > base_time:
+            return True
+        if modified < base_time:
+            return False
+        crm = self.crm_values.get((kind, link.zoho_id))
+        if crm is None:
+            return False
+        written = {name: crm.get(name) for name in pushable}
+        return bool(_changed(written, link.base, kinds_of(self.config, kind)))
 
     def unlinked(self, item: PushItem, values: Mapping[str, SyncValue]) -> PushDecision:
         pushable = _pushable(self.config, item.kind, values)
@@ -200,14 +222,17 @@ def plan_push(
     links: Mapping[tuple[LinkKind, int], Link],
     accounts: Mapping[int, str],
     crm_modified: Mapping[str, datetime],
+    crm_values: Mapping[tuple[LinkKind, str], Mapping[str, SyncValue]] | None = None,
 ) -> tuple[PushDecision, ...]:
     """Decide every item, parents (Accounts) before children; pure, so a replay decides the same.
 
     - links: by (kind, ALIX id);
     - accounts: ALIX customer id -> Zoho Account id, for the customers linked (not tombstoned);
-    - crm_modified: Zoho id -> Modified_Time Zoho reports now, for the ids it is known of.
+    - crm_modified: Zoho id -> Modified_Time Zoho reports now, for the ids it is known of;
+    - crm_values: (kind, Zoho id) -> the record's mapped values as Zoho holds them now, which
+      decide whether a record whose Modified_Time equals the base's moved (see `moved`).
     """
-    planner = _Planner(config, items, links, accounts, crm_modified)
+    planner = _Planner(config, items, links, accounts, crm_modified, crm_values or {})
     decisions = []
     for item in sorted(items, key=lambda i: i.kind.rank):
         link = links.get((item.kind, item.alix_id))

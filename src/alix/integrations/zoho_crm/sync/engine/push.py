@@ -20,7 +20,9 @@ from alix.customers import outbox
 from alix.customers.outbox import Failure
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.model import Record
-from alix.integrations.zoho_crm.sync.mapping import crm_fields
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.mapping import Mapped, crm_fields, from_crm
+from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision, plan_push
 from alix.integrations.zoho_crm.sync.store.issues import backoff
 from alix.jobs.queue import TaskContext
@@ -29,6 +31,7 @@ from .context import CrmFactory, SyncContext, open_context
 from .push_batch import Batch, load_batch
 from .push_merge import merge_first
 from .push_recover import recover_pending
+from .resolver import RESOLVER
 from .push_send import (
     PushRun,
     by_action,
@@ -57,11 +60,12 @@ class PushReport:
             self.counts[name] = self.counts.get(name, 0) + n
 
 
-def _plan(ctx: SyncContext, batch: Batch, crm_modified: Mapping[str, datetime]
+def _plan(ctx: SyncContext, batch: Batch, crm_modified: Mapping[str, datetime],
+          crm_values: Mapping[tuple[LinkKind, str], Mapping[str, SyncValue]] | None = None,
           ) -> list[PushDecision]:
     items = [i for i in batch.items if (i.kind, i.alix_id) not in batch.in_flight]
     decisions = plan_push(items, ctx.config, links=batch.links, accounts=batch.accounts,
-                          crm_modified=crm_modified)
+                          crm_modified=crm_modified, crm_values=crm_values)
     return child_delete_policy(decisions, ctx.config.delete_alix_to_crm)
 
 
@@ -83,13 +87,28 @@ async def _read_targets(ctx: SyncContext, decisions: Sequence[PushDecision]
     return found
 
 
+def _crm_values(ctx: SyncContext, decisions: Sequence[PushDecision],
+                records: Mapping[str, Record]
+                ) -> dict[tuple[LinkKind, str], Mapping[str, SyncValue]]:
+    """The mapped values Zoho holds now of the records about to be updated, per kind."""
+    values: dict[tuple[LinkKind, str], Mapping[str, SyncValue]] = {}
+    for d in decisions:
+        record = records.get(d.zoho_id or "")
+        if record is None or d.action is not PushAction.UPDATE:
+            continue
+        mapped = from_crm(record, d.kind, ctx.config, resolver=RESOLVER)
+        if isinstance(mapped, Mapped):
+            values[(d.kind, record.id)] = mapped.values
+    return values
+
+
 async def push_page(run: PushRun) -> None:
     """Plan and send one page; every Zoho answer is committed right after its call."""
     ctx, batch = run.ctx, run.batch
     first = _plan(ctx, batch, {})
     records = await _read_targets(ctx, first)
     moved = {i: r.modified_time for i, r in records.items() if r.modified_time is not None}
-    groups = by_action(_plan(ctx, batch, moved))
+    groups = by_action(_plan(ctx, batch, moved, _crm_values(ctx, first, records)))
     with unit_of_work(ctx.sessions) as session:
         merged = merge_first(run, session, groups[PushAction.PULL_FIRST], records)
         for d in groups[PushAction.SKIP]:
