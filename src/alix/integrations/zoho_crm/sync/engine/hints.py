@@ -31,7 +31,7 @@ from .apply import pull_page
 from .context import CrmFactory, SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
 from .resolver import RESOLVER
-from .runs import start_pull
+from .runs import follow_up
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +138,10 @@ def _crm_factory(ctx: TaskContext) -> CrmFactory:
 def pull_for_deletions(queue: JobQueue) -> DeleteHandler:
     """The default deletion handling: queue the connection's incremental pull, whose
     `{module}/deleted` pass applies Zoho deletions per the delete policy (the pull's own
-    handling, so both paths treat a deletion alike); one pull however many deletions."""
+    handling, so both paths treat a deletion alike); one pull however many deletions, queued
+    for after the settle window, since a pull leaves the last seconds' deletions for later."""
     def handle(session: Session, ctx: SyncContext, _module: str, _ids: Sequence[str]) -> None:
-        start_pull(session, queue, ctx.scope.organisation_id, ctx.scope.connection_id,
-                   initial=False)
+        follow_up(session, queue, ctx.scope.organisation_id, ctx.scope.connection_id)
 
     return handle
 

@@ -74,6 +74,9 @@ class PullReport:
     counts: Counter[str] = field(default_factory=Counter)
     read: Counter[str] = field(default_factory=Counter)
     deleted: int = 0
+    # Changes seen past the run's upper bound (records or deletions of the settle window):
+    # the next run picks them up, so whoever runs this one queues that run (pull_task).
+    deferred: int = 0
 
 
 def steps_of(config: SyncConfiguration) -> list[Step]:
@@ -175,6 +178,7 @@ class _Walker:
                 await asyncio.to_thread(self.commit_page, step, step_ahead.records, mark)
                 self.tell(step.module)
                 if step_ahead.reached_upper:
+                    self.report.deferred += 1
                     break
         finally:
             reader.cancel()
@@ -208,6 +212,9 @@ class _Walker:
         if checked is not None:
             gone = await self.ctx.crm.deleted_since(step.module, checked)
             ids = [d.id for d in gone if d.deleted_time is None or d.deleted_time <= upper]
+            # Deletions inside the settle window stay ahead of the new check time
+            # (deleted_since is inclusive): the follow-up run applies them.
+            self.report.deferred += len(gone) - len(ids)
             if ids:
                 await asyncio.to_thread(self.apply_deletions, step, ids)
         with unit_of_work(self.ctx.sessions) as session:

@@ -31,7 +31,6 @@ from .context import CrmFactory, SyncContext, open_context
 from .push_batch import Batch, load_batch
 from .push_merge import merge_first
 from .push_recover import recover_pending
-from .resolver import RESOLVER
 from .push_send import (
     PushRun,
     by_action,
@@ -41,6 +40,7 @@ from .push_send import (
     send_deletes,
     send_updates,
 )
+from .resolver import RESOLVER
 
 log = logging.getLogger(__name__)
 

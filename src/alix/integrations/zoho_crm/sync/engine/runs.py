@@ -7,9 +7,11 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alix.db.session import unit_of_work
 from alix.errors import Conflict
 from alix.integrations.zoho_crm.mappers import ModuleKind
 from alix.integrations.zoho_crm.repository import connected, load_configuration
+from alix.integrations.zoho_crm.sync.watermark import SETTLE
 from alix.jobs.model import QUEUED, RUNNING, Job
 from alix.jobs.queue import JobQueue, TaskContext, TaskRegistry
 
@@ -29,6 +31,26 @@ async def pull_task(ctx: TaskContext) -> None:
                                 progress=ctx.report_progress)
     done = sum(report.read.values())
     ctx.report_progress(done, done, f"Zoho CRM sync done: {summary(report)}")
+    if report.deferred:
+        # Changes inside the settle window were left for the next run: queue it for just
+        # after the window, or nothing would pull them before the next reconciliation.
+        with unit_of_work(ctx.session_factory) as session:
+            follow_up(session, ctx.queue, ctx.organisation_id, connection_id)
+
+
+def follow_up(session: Session, queue: JobQueue, organisation_id: int | None,
+              connection_id: int) -> Job:
+    """Queue the connection's next incremental pull for once the settle window has closed;
+    a pull already queued is returned instead (it defers again what is still too new)."""
+    queued = session.scalars(select(Job).where(
+        Job.task == PULL_TASK, Job.lease_key == lane_key(connection_id), Job.status == QUEUED,
+    ).limit(1)).first()
+    if queued is not None:
+        return queued
+    payload: dict[str, Any] = {"connection_id": connection_id, "initial": False}
+    return queue.enqueue(session, PULL_TASK, payload, organisation_id=organisation_id,
+                         lease_key=lane_key(connection_id), max_attempts=3,
+                         delay_seconds=SETTLE.total_seconds() + 1)
 
 
 def register(registry: TaskRegistry) -> None:
