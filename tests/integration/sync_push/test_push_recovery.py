@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.customers.model import NewCustomer
@@ -15,6 +16,7 @@ from alix.integrations.zoho_crm.rules import DeletePolicy
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
 from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids
+from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 
 from .conftest import Clock, World, connect
 
@@ -92,7 +94,7 @@ async def test_deleting_a_customer_unticks_active_when_mapped(
         assert links[(LinkKind.CUSTOMER, customer_id)].tombstoned
 
 
-async def test_without_active_field_the_account_is_kept_and_that_is_recorded(
+async def test_without_active_field_the_account_is_kept_and_that_is_journaled(
     world: World, fake: FakeZohoCrm
 ) -> None:
     customer_id = add(world, "Acme")
@@ -102,8 +104,10 @@ async def test_without_active_field_the_account_is_kept_and_that_is_recorded(
     await world.push()
     assert len(fake.records["Accounts"]) == 1
     with unit_of_work(world.sessions) as session:
-        (issue,) = open_issues(session, world.scope)
-        assert issue.code == "kept_in_zoho"
+        assert open_issues(session, world.scope) == []  # the person decided: nothing to do
+        [entry] = session.execute(select(zoho_sync_issues)).all()
+    assert (entry.code, entry.status) == ("kept_in_zoho", "resolved")
+    assert "no Active checkbox is mapped" in entry.message
 
 
 async def test_delete_policy_deletes_the_account(

@@ -123,6 +123,9 @@ class _Planner:
             and (LinkKind.CUSTOMER, i.alix_id) not in links
             and config.module(i.kind.module).active
         }
+        self.deleted_customers = {
+            i.alix_id for i in items if i.kind is LinkKind.CUSTOMER and i.values is None
+        }
 
     def decision(self, item: PushItem, action: PushAction, **rest: Any) -> PushDecision:
         return PushDecision(action, item.kind, item.alix_id, crm_module(self.config, item.kind),
@@ -136,16 +139,28 @@ class _Planner:
         if link is None or link.tombstoned:
             return self.decision(item, PushAction.DONE, reason="Never in Zoho, or already gone.")
         policy = self.config.delete_alix_to_crm
+        if item.kind.is_main_address:
+            return self.main_address_deleted(item, link, policy)
         if policy is not DeletePolicy.DELETE:
             return self.decision(
                 item, PushAction.TOMBSTONE, zoho_id=link.zoho_id,
                 reason=f"The delete policy ALIX -> CRM is {policy.value}: Zoho keeps the record.",
             )
-        payload: dict[str, Any] = {}
-        if item.kind.is_main_address:  # the Account stays; its address fields are emptied
-            cleared = dict.fromkeys(_pushable(self.config, item.kind, link.base), None)
-            payload = to_crm(item.kind, cleared, self.config) | {"id": link.zoho_id}
-        return self.decision(item, PushAction.DELETE, zoho_id=link.zoho_id, payload=payload)
+        return self.decision(item, PushAction.DELETE, zoho_id=link.zoho_id)
+
+    def main_address_deleted(self, item: PushItem, link: Link, policy: DeletePolicy
+                             ) -> PushDecision:
+        """A main address lives on the Account: deleted with its customer, it goes with the
+        Account (deleted, or kept as its history, per the policy); deleted alone, the
+        Account's address fields are emptied, as a child is deleted (unless deletions are
+        ignored)."""
+        if item.customer_id in self.deleted_customers or policy is DeletePolicy.IGNORE:
+            return self.decision(item, PushAction.TOMBSTONE, zoho_id=link.zoho_id,
+                                 reason="The address goes with its Account.")
+        cleared = dict.fromkeys(_pushable(self.config, item.kind, link.base), None)
+        payload = to_crm(item.kind, cleared, self.config) | {"id": link.zoho_id}
+        return self.decision(item, PushAction.DELETE, zoho_id=link.zoho_id, payload=payload,
+                             base=dict(link.base) | cleared)
 
     def linked(self, item: PushItem, values: Mapping[str, SyncValue], link: Link) -> PushDecision:
         if link.tombstoned:

@@ -48,7 +48,7 @@ from alix.integrations.zoho_crm.sync.watermark import Watermark, Window, advance
 
 from .apply import PageOutcome, pull_page
 from .context import SyncContext
-from .pull_issues import RETRIED_CODES
+from .pull_issues import REFETCHED_CODES
 
 PAGE_SIZE = 200  # one Zoho page: the client reads 200 records per call
 BATCH = 100  # get_records ids per call (Zoho's limit)
@@ -196,7 +196,7 @@ class _Walker:
         with unit_of_work(self.ctx.sessions) as session:
             due = [i for i in issue_store.issues_due(session, self.ctx.scope, self.ctx.clock(),
                                                      limit=1000)
-                   if i.direction is Direction.PULL and i.code in RETRIED_CODES
+                   if i.direction is Direction.PULL and i.code in REFETCHED_CODES
                    and i.kind in step.kinds and i.zoho_id]
         ids = sorted({str(i.zoho_id) for i in due})
         fields = _fields(self.ctx.config, step)

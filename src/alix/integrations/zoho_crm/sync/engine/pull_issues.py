@@ -35,6 +35,9 @@ CONFLICT = "conflict"  # a field both sides changed, left open for a person
 CONFLICT_SETTLED = "conflict_settled"  # one the policy settled: journaled, already resolved
 TOMBSTONED = "tombstoned"  # changed in Zoho after its ALIX pair was deleted
 RETRIED_CODES = frozenset({REJECTED, AMBIGUOUS, NO_PARENT})
+# Fetched again when due: the retried codes, and a conflict a person asked to retry (an open
+# conflict has no retry time of its own: its record is merged again when it changes).
+REFETCHED_CODES = RETRIED_CODES | {CONFLICT}
 # plan.py's reason for a child whose Account is not linked (rejected, ambiguous...): an issue,
 # retried; a Contact without any Account is not imported at all (the seed), silently.
 NOT_IMPORTED = "is not imported into ALIX"
@@ -47,7 +50,9 @@ def label(config: SyncConfiguration, kind: LinkKind, zoho_id: str) -> str:
 
 def close_synced(session: Session, scope: SyncScope, zoho_ids: Collection[str],
                  now: datetime) -> None:
-    """Close, in one statement, the open retried pull issues of the records that synced now."""
+    """Close, in one statement, the open retried pull issues of the records that synced now,
+    and their open conflicts: a record merged without an open conflict has none left (a
+    conflict that still stands is found again by every merge, since its field's base stays)."""
     if not zoho_ids:
         return
     session.execute(
@@ -55,7 +60,7 @@ def close_synced(session: Session, scope: SyncScope, zoho_ids: Collection[str],
             zoho_sync_issues.c.connection_id == scope.connection_id,
             zoho_sync_issues.c.status == IssueStatus.OPEN.value,
             zoho_sync_issues.c.direction == Direction.PULL.value,
-            zoho_sync_issues.c.code.in_(sorted(RETRIED_CODES)),
+            zoho_sync_issues.c.code.in_(sorted(RETRIED_CODES | {CONFLICT})),
             zoho_sync_issues.c.zoho_id.in_(sorted(zoho_ids)),
         ).values(status=IssueStatus.RESOLVED.value, resolved_at=now,
                  next_retry_at=None, updated_at=now)

@@ -207,7 +207,7 @@ async def send_deletes(run: PushRun, decisions: Sequence[PushDecision]) -> None:
     """Deletes (children first) and tombstones; the link is tombstoned once Zoho agreed.
 
     A customer deleted under "mark inactive" unticks the Account's mapped Active checkbox;
-    without one, only the link remembers, and an issue says Zoho kept the Account.
+    without one, only the link remembers, and the journal says Zoho kept the Account.
     """
     ctx = run.ctx
     ordered = sorted(decisions, key=lambda d: -d.kind.rank)
@@ -229,15 +229,41 @@ async def send_deletes(run: PushRun, decisions: Sequence[PushDecision]) -> None:
             if isinstance(result, WriteFailure):
                 run.fail(session, d, *_refusal("delete", d, module, result))
                 continue
+            if isinstance(result, WriteSuccess):
+                _remember_write(run, session, d, zoho_id, result)
             tombstone(session, ctx.scope, [(d.kind, zoho_id)], run.now)
-            if d.action is PushAction.TOMBSTONE and result is None:
-                issues.record_issue(session, ctx.scope, issues.Report(
+            if (d.kind is LinkKind.CUSTOMER and result is None
+                    and ctx.config.delete_alix_to_crm is DeletePolicy.MARK_INACTIVE):
+                # Journaled, not left open: the deletion was a person's decision and Zoho
+                # has no checkbox to untick; Details is where mapping one is offered.
+                kept = issues.record_issue(session, ctx.scope, issues.Report(
                     issues.Direction.PUSH, d.kind, "kept_in_zoho",
                     f"ALIX {d.kind.entity.value} {d.alix_id} was deleted; Zoho record "
-                    f"{zoho_id} is kept. {d.reason}", alix_id=d.alix_id, zoho_id=zoho_id,
+                    f"{zoho_id} is kept as it is, since no Active checkbox is mapped to mark "
+                    "it inactive.", alix_id=d.alix_id, zoho_id=zoho_id,
                 ), run.now, retry=False)
+                issues.resolve_issue(session, ctx.scope, kept.id, run.now)
             run.settled(session, d)
             run.count("deleted" if d.action is PushAction.DELETE else "tombstoned")
+
+
+def _remember_write(run: PushRun, session: Any, d: PushDecision, zoho_id: str,
+                    result: WriteSuccess) -> None:
+    """What a delete wrote (an Account's emptied address, its unticked Active) becomes the
+    tombstoned link's base, so that write coming back from Zoho is known as our own echo
+    instead of a change to a deleted record."""
+    existing = run.batch.links.get((d.kind, d.alix_id))
+    if existing is None:
+        return
+    if d.base is not None:
+        base = dict(d.base)
+    elif d.kind is LinkKind.CUSTOMER:
+        base = dict(existing.base) | {"is_active": False}
+    else:
+        return
+    update_bases(session, run.ctx.scope, [Link(d.kind, d.alix_id, zoho_id, base,
+                                               result.modified_time, existing.base_version)],
+                 run.now)
 
 
 def child_delete_policy(decisions: Sequence[PushDecision], policy: DeletePolicy

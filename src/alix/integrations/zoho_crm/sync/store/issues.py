@@ -223,3 +223,12 @@ def issues_due(session: Session, scope: SyncScope, now: datetime, *, limit: int 
         .limit(limit)
     )
     return [_issue(r) for r in rows]
+
+
+def get_issue(session: Session, scope: SyncScope, issue_id: int) -> Issue | None:
+    """One issue of the connection, open or resolved; None for another connection's."""
+    row = session.execute(select(*_COLUMNS).where(
+        zoho_sync_issues.c.connection_id == scope.connection_id,
+        zoho_sync_issues.c.id == issue_id,
+    )).first()
+    return None if row is None else _issue(row)
