@@ -123,3 +123,21 @@ async def test_a_refused_record_becomes_an_issue_and_the_rest_goes_on(
         (row,) = outbox.entries(session, world.scope.organisation_id)
         assert row.entity_id == first and row.retry_at == issue.next_retry_at
     assert second
+
+
+async def test_a_new_customer_and_its_main_address_are_one_account_insert(
+    world: World, fake: FakeZohoCrm
+) -> None:
+    add(world, NewCustomer({"name": "Acme", "currency": "CAD"}, addresses=[
+        {"kind": "billing", "is_main": True, "street": "1 Rue Principale", "city": "Montréal",
+         "country": "CA"}]))
+    await world.push()
+    assert fake.calls == 1  # one insert carries the Account and its billing address
+    (account,) = accounts(fake)
+    assert (account["Account_Name"], account["Billing_City"]) == ("Acme", "Montréal")
+    calls = fake.calls
+    await world.push()
+    assert fake.calls == calls  # linked, both kinds: nothing left to send
+    with unit_of_work(world.sessions) as session:
+        kinds = {r.kind for r in session.execute(select(zoho_links.c.kind)).all()}
+    assert kinds == {LinkKind.CUSTOMER.value, LinkKind.MAIN_BILLING.value}

@@ -36,6 +36,7 @@ from .push_send import (
     by_action,
     child_delete_policy,
     chunks,
+    riders_of,
     send_creates,
     send_deletes,
     send_updates,
@@ -118,8 +119,11 @@ async def push_page(run: PushRun) -> None:
                          retry=link is None or not link.tombstoned)
         run.count("unchanged", len(groups[PushAction.DONE]))
     creates = groups[PushAction.CREATE]
-    await send_creates(run, [d for d in creates if d.kind.rank == 0])
-    await send_updates(run, [*groups[PushAction.UPDATE], *merged])
+    riders = riders_of(creates, groups[PushAction.UPDATE])
+    riding = {(d.kind, d.alix_id) for group in riders.values() for d in group}
+    await send_creates(run, [d for d in creates if d.kind.rank == 0], riders)
+    await send_updates(run, [*(d for d in groups[PushAction.UPDATE]
+                               if (d.kind, d.alix_id) not in riding), *merged])
     await send_creates(run, [d for d in creates if d.kind.rank > 0])
     await send_deletes(run, [*groups[PushAction.DELETE], *groups[PushAction.TOMBSTONE]])
     _finish(run)

@@ -93,8 +93,29 @@ def _refusal(verb: str, d: PushDecision, module: str, result: WriteFailure) -> t
     )
 
 
-async def send_creates(run: PushRun, decisions: Sequence[PushDecision]) -> None:
-    """Insert new records, a pending marker committed before each call (no duplicates)."""
+def riders_of(creates: Sequence[PushDecision], updates: Sequence[PushDecision]
+              ) -> dict[int, list[PushDecision]]:
+    """The main addresses of customers this batch creates, by customer: they live on the
+    Account, so they travel in its insert (one call, one Modified_Time) instead of an update
+    right after it."""
+    new_accounts = {d.alix_id for d in creates if d.kind is LinkKind.CUSTOMER}
+    riders: dict[int, list[PushDecision]] = {}
+    for d in updates:
+        parent = d.parent
+        if (d.kind.is_main_address and d.zoho_id is None and parent is not None
+                and parent.zoho_id is None and parent.alix_id in new_accounts):
+            riders.setdefault(int(parent.alix_id or 0), []).append(d)
+    return riders
+
+
+async def send_creates(run: PushRun, decisions: Sequence[PushDecision],
+                       riders: Mapping[int, Sequence[PushDecision]] | None = None) -> None:
+    """Insert new records, a pending marker committed before each call (no duplicates); a new
+    Account carries its main addresses (`riders`, by customer), linked with it.
+
+    The riders need no pending marker: after a crash the recovered Account is linked and its
+    main addresses, found unlinked, are merged by the next push (push_plan, PULL_FIRST)."""
+    riders = riders or {}
     ctx = run.ctx
     by_module: dict[str, list[PushDecision]] = {}
     for d in decisions:
@@ -114,6 +135,9 @@ async def send_creates(run: PushRun, decisions: Sequence[PushDecision]) -> None:
                                      f"customer {d.parent.alix_id} to be created in Zoho.")
                             continue
                         payload[lookup] = {"id": account}
+                    for rider in riders.get(d.alix_id, ()) if d.kind is LinkKind.CUSTOMER \
+                            else ():
+                        payload |= {k: v for k, v in rider.payload.items() if k != "id"}
                     ready.append((d, payload))
                 mark_pending(session, ctx.scope, module,
                              [(d.kind, d.alix_id) for d, _ in ready], run.now)
@@ -128,11 +152,30 @@ async def send_creates(run: PushRun, decisions: Sequence[PushDecision]) -> None:
                         complete_pending(session, ctx.scope, [link], run.now)
                         if d.kind is LinkKind.CUSTOMER:
                             run.created_accounts[d.alix_id] = result.id
+                            _link_riders(run, session, riders.get(d.alix_id, ()), module,
+                                         result)
                         run.settled(session, d)
                         run.count("created")
                     else:
                         clear_pending(session, ctx.scope, [(d.kind, d.alix_id)])
                         run.fail(session, d, *_refusal("create", d, module, result))
+                        for rider in riders.get(d.alix_id, ()) if d.kind is LinkKind.CUSTOMER \
+                                else ():
+                            run.fail(session, rider, "parent_missing",
+                                     f"ALIX {rider.kind.entity.value} {rider.alix_id} waits for "
+                                     f"its customer {d.alix_id} to be created in Zoho.")
+
+
+def _link_riders(run: PushRun, session: Any, riders: Sequence[PushDecision], module: str,
+                 result: WriteSuccess) -> None:
+    links = [Link(r.kind, r.alix_id, result.id, r.base or {}, result.modified_time,
+                  run.version(r)) for r in riders]
+    if not links:
+        return
+    create_links(session, run.ctx.scope, module, links, run.now)
+    for rider in riders:
+        run.settled(session, rider)
+        run.count("updated")
 
 
 def _account_of(run: PushRun, d: PushDecision) -> str | None:
