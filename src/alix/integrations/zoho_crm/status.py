@@ -7,7 +7,7 @@ connection's pull and/or push job is queued on the connection's lane), or dismis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from alix.errors import NotFound
 from alix.jobs.queue import JobQueue
 
 from . import repository
+from .sync.engine.pull_issues import CONFLICT
 from .sync.engine.push_trigger import enqueue_push
 from .sync.engine.runs import start_pull
 from .sync.kinds import LinkKind
@@ -105,6 +106,12 @@ class IssueView:
     next_retry_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    details: Mapping[str, Any] | None = None
+
+    @property
+    def conflict(self) -> bool:
+        """An open conflict: a person keeps one side's value (both are in `details`)."""
+        return self.code == CONFLICT and self.details is not None
 
     @property
     def retry_label(self) -> str:
@@ -235,7 +242,7 @@ def _views(session: Session, scope: SyncScope, found: Sequence[Issue]) -> list[I
             i.code, i.message, i.alix_id, i.zoho_id,
             owners[i.id][0] if i.id in owners else None,
             owners[i.id][1] if i.id in owners else None,
-            i.attempts, i.next_retry_at, i.created_at, i.updated_at,
+            i.attempts, i.next_retry_at, i.created_at, i.updated_at, i.details,
         )
         for i in found
     ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from alix.db.session import unit_of_work
 from alix.web.auth import CurrentAdmin
 from alix.web.dependencies import ContainerDep
 
 from . import status
+from .status_pages import settle
+from .sync.engine.resolve import Keep
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm/sync", tags=["zoho-crm"])
 
@@ -63,3 +65,12 @@ def dismiss(issue_id: int, admin: CurrentAdmin, container: ContainerDep) -> dict
         scope = status.scope_of(session, admin.organisation_id)
         status.dismiss(session, scope, issue_id, container.clock(), admin.name or admin.email)
     return {"id": issue_id, "status": "resolved", "dismissed_by": admin.name or admin.email}
+
+
+@router.post("/issues/{issue_id}/resolve")
+async def resolve(issue_id: int, keep: Annotated[Keep, Body(embed=True)], admin: CurrentAdmin,
+                  container: ContainerDep) -> dict[str, Any]:
+    """Settle an open conflict with ALIX's or Zoho's value, written to both sides at once;
+    404 when it is not an open conflict here, 409 when Zoho refuses the value."""
+    value = await settle(container, admin, issue_id, keep)
+    return {"id": issue_id, "status": "resolved", "kept": keep.value, "value": value}

@@ -4,12 +4,13 @@ could not sync, with Retry now, Retry all and Dismiss (POST -> redirect -> flash
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from alix.bootstrap import Container
 from alix.db.session import unit_of_work
 from alix.errors import AlixError
 from alix.web.auth import CurrentAdmin, Principal
@@ -18,6 +19,8 @@ from alix.web.templating import flash, render, templates
 
 from . import repository, status
 from .model import CONNECTED
+from .sync.engine.context import CrmFactory
+from .sync.engine.resolve import Keep, keep_side
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,6 +91,29 @@ def dismiss(request: Request, issue_id: int, admin: CurrentAdmin,
                 "record fails again after a change.")
 
     return _act(request, container, admin, work)
+
+
+async def settle(container: Container, admin: Principal, issue_id: int, keep: Keep) -> object:
+    """Settle a conflict of the caller's organisation with one side's value (one Zoho call)."""
+    with unit_of_work(container.session_factory) as session:
+        scope = status.scope_of(session, admin.organisation_id)
+    factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
+    return await keep_side(container.session_factory, factory, container.clock,
+                           scope.connection_id, issue_id, keep,
+                           by=admin.name or admin.email)
+
+
+@router.post(f"{SYNC}/issues/{{issue_id}}/resolve")
+async def resolve(request: Request, issue_id: int, keep: Annotated[Keep, Form()],
+                  admin: CurrentAdmin, container: ContainerDep) -> Response:
+    try:
+        value = await settle(container, admin, issue_id, keep)
+    except AlixError as exc:
+        flash(request, str(exc), "error")
+    else:
+        side = "ALIX's" if keep is Keep.ALIX else "Zoho's"
+        flash(request, f"You kept {side} value {value!r}: both sides hold it now.")
+    return RedirectResponse(SYNC + "#issues", status_code=303)
 
 
 def sync_summary(request: Request) -> status.Summary | None:

@@ -9,6 +9,7 @@ everything as it was and says why; a replay writes the same value again and chan
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids, updat
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 
 from .apply import _alix_values
-from .context import SyncContext
+from .context import CrmFactory, SyncContext, open_context
 from .pull_issues import CONFLICT
 
 _WRITERS = {Entity.CUSTOMER: bulk.update_customers, Entity.CONTACT: bulk.update_contacts,
@@ -93,3 +94,23 @@ async def resolve_conflict(ctx: SyncContext, issue_id: int, value: SyncValue, *,
         session.execute(zoho_sync_issues.update().where(zoho_sync_issues.c.id == issue_id)
                         .values(details=details))
         issue_store.resolve_issue(session, ctx.scope, issue_id, now)
+
+
+class Keep(enum.StrEnum):
+    """Which side's value a person keeps (the values the conflict recorded)."""
+
+    ALIX = "alix"
+    ZOHO = "zoho"
+
+
+async def keep_side(sessions: Any, crm_factory: CrmFactory, clock: Any, connection_id: int,
+                    issue_id: int, keep: Keep, *, by: str) -> SyncValue:
+    """Settle the conflict with the value one side holds (as the conflict recorded it);
+    returns the value written."""
+    async with open_context(sessions, connection_id, crm_factory, clock) as ctx:
+        with unit_of_work(ctx.sessions) as session:
+            issue = issue_store.get_issue(session, ctx.scope, issue_id)
+        details = dict(issue.details or {}) if issue is not None else {}
+        value = details.get("alix" if keep is Keep.ALIX else "crm")
+        await resolve_conflict(ctx, issue_id, value, by=by)
+    return value
