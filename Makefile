@@ -27,6 +27,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) chromium postgres lint
 	$(BIN)/python -m pytest -p no:cacheprovider -q

@@ -16,10 +16,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alix import models as _models  # noqa: F401 - every table on metadata (the registry)
 from alix.clock import utc_now
 from alix.customers.service import sync_actor
 from alix.db import migrate
-from alix.db import models as _models  # noqa: F401 - every table on metadata
 from alix.db.engine import make_engine
 from alix.db.session import make_session_factory
 from alix.identity.service import create_organisation

@@ -14,10 +14,12 @@ from alix.integrations.zoho_crm.sync.engine import channels as zoho_channels
 from alix.integrations.zoho_crm.sync.engine import hints as zoho_hints
 from alix.integrations.zoho_crm.sync.engine import push as zoho_push
 from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
+from alix.integrations.zoho_crm.sync.engine import schedule as zoho_schedule
 from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
 from alix.integrations.zoho_crm.sync.engine.push_trigger import install_push_trigger
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
+from alix.jobs.scheduler import Scheduler
 from alix.settings import Settings
 
 
@@ -34,6 +36,8 @@ class Container:
     runner: JobRunner | None = None
     # Shared with the runner's task context: swap "zoho_crm_factory" in tests.
     extras: dict[str, object] = field(default_factory=dict)
+    # Queues due schedules (the reconciliation, the sweep); the runner calls it each loop.
+    scheduler: Scheduler | None = None
 
     def close(self) -> None:
         if self.runner is not None:
@@ -47,6 +51,7 @@ def register_tasks(registry: TaskRegistry) -> None:
     registry.register(zoho_channels.TASK)(zoho_channels.keep_channels)
     registry.register(zoho_hints.TASK)(zoho_hints.hints_task())
     zoho_pull.register(registry)
+    registry.register(zoho_schedule.SWEEP_TASK)(zoho_schedule.sweep_task)
 
 
 def build_container(
@@ -67,11 +72,15 @@ def build_container(
     install_push_trigger(session_factory, queue)  # ALIX changes queue the Zoho CRM push
     # Switching modules, connecting and disconnecting queue the notification channels task.
     zoho_channels.install_channel_trigger(session_factory, queue)
+    # ...and start or stop the connection's reconciliation schedule.
+    zoho_schedule.install_schedule_trigger(session_factory, queue)
+    scheduler = Scheduler(session_factory, queue, standing=zoho_schedule.STANDING)
     extras: dict[str, object] = {"zoho_crm_factory": http_crm_factory(settings, engine, clock),
                                  "public_url": settings.public_base}
     runner = None
     if settings.run_jobs_in_process if with_runner is None else with_runner:
-        runner = JobRunner(engine, session_factory, queue, clock=clock, services=extras)
+        runner = JobRunner(engine, session_factory, queue, clock=clock, services=extras,
+                           heartbeat_seconds=settings.job_heartbeat_seconds, scheduler=scheduler)
     return Container(
         settings=settings,
         engine=engine,
@@ -81,4 +90,5 @@ def build_container(
         queue=queue,
         runner=runner,
         extras=extras,
+        scheduler=scheduler,
     )

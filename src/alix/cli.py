@@ -91,17 +91,21 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Queue the connection's pull and run it here, as one more job runner.
+
+    The job holds the connection's lane like any other, with a heartbeat: a killed
+    `alix sync` leaves a job that any runner (the web app's, the next `alix sync`) takes over
+    once the heartbeat is `job_heartbeat_seconds` old, resuming from the last committed page.
+    SIGTERM and Ctrl-C stop between two pages and leave the job queued.
+    """
     import asyncio
 
     from alix.errors import AlixError
     from alix.integrations.zoho_crm.repository import connected
-    from alix.integrations.zoho_crm.sync.engine.context import (
-        CrmFactory,
-        lane_key,
-        open_context,
-    )
-    from alix.integrations.zoho_crm.sync.engine.pull import run_pull, summary
-    from alix.jobs.lease import LeaseStore
+    from alix.integrations.zoho_crm.sync.engine.runs import start_pull
+    from alix.jobs.model import DONE, QUEUED, Job
+    from alix.jobs.runner import JobRunner
+    from alix.jobs.shutdown import stop_on_signals
 
     container = build_container(settings, with_runner=False)
 
@@ -109,38 +113,50 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
         count = f"{done}/{total}" if total is not None else str(done)
         print(f"\r{message} [{count}]".ljust(100), end="", file=sys.stderr, flush=True)
 
-    async def pull(connection_id: int) -> str:
-        factory: CrmFactory = container.extras["zoho_crm_factory"]  # type: ignore[assignment]
-        async with open_context(container.session_factory, connection_id, factory,
-                                container.clock) as ctx:
-            report = await run_pull(ctx, initial=args.initial, progress=show)
-        return summary(report)
-
+    runner = JobRunner(container.engine, container.session_factory, container.queue,
+                       clock=container.clock, name=f"cli-{os.getpid()}",
+                       services=container.extras,
+                       heartbeat_seconds=settings.job_heartbeat_seconds, on_progress=show)
     try:
         with unit_of_work(container.session_factory) as session:
             org = _organisation_named(session, args.org)
             if org is None:
                 raise SystemExit(f"No organisation named {args.org!r}.")
             connection_id = connected(session, org.id).id
-        # One sync lane per connection: the web app's job runner takes the same lease.
-        leases, owner = LeaseStore(container.engine), f"cli-{os.getpid()}"
-        if not leases.acquire(lane_key(connection_id), owner, ttl_seconds=6 * 3600):
-            raise SystemExit(
-                f"Another sync of {args.org}'s Zoho CRM connection is running (in the web app's "
-                "background jobs or another `alix sync`); try again when it has finished."
-            )
-        try:
-            outcome = asyncio.run(pull(connection_id))
-        finally:
-            leases.release(lane_key(connection_id), owner)
+            job_id = start_pull(session, container.queue, org.id, connection_id,
+                                initial=args.initial).id
+        with stop_on_signals(runner):
+            ran = asyncio.run(runner.run_job(job_id))
+        with container.session_factory() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            status, message, error = job.status, job.progress_message, job.error
     except AlixError as exc:
         print(file=sys.stderr)
         raise SystemExit(str(exc)) from exc
     finally:
         container.close()
+    if not ran:
+        raise SystemExit(
+            f"Another sync of {args.org}'s Zoho CRM connection is running (in the web app's "
+            "background jobs or another `alix sync`); try again when it has finished. A sync "
+            "whose process was killed is taken over after "
+            f"{settings.job_heartbeat_seconds:g} s."
+        )
     print(file=sys.stderr)
-    print(f"Zoho CRM sync of {args.org} done: {outcome}.")
-    return 0
+    if status == DONE:
+        outcome = message.removeprefix("Zoho CRM sync done: ")
+        print(f"Zoho CRM sync of {args.org} done: {outcome}.")
+        return 0
+    if runner.stopping:
+        print(f"Zoho CRM sync of {args.org} stopped after its last committed page; it "
+              "resumes from there with the next `alix sync` or the web app's background jobs.")
+        return 1
+    # The job keeps the traceback; its last line is the exception and its sentence.
+    last = ((error or "").strip().splitlines() or ["Error: no error was recorded"])[-1]
+    retry = " It is tried again in the background jobs." if status == QUEUED else ""
+    raise SystemExit(f"The Zoho CRM sync of {args.org} failed: "
+                     f"{last.split(': ', 1)[-1]}{retry}")
 
 
 def build_parser() -> argparse.ArgumentParser:

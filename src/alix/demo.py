@@ -20,12 +20,17 @@ from alix.settings import Settings
 
 DEMO_DIR = Path("var")
 DEMO_ORG = "Demo Inc."
-DEMO_CURRENCIES = ["CAD", "USD", "EUR"]
+# The currencies of the emulator's default org (CAD its home), which its sample Accounts use:
+# an Account in a currency the organisation lacks is rejected by the sync.
+DEMO_CURRENCIES = ["CAD", "USD", "EUR", "GBP"]
 DEMO_EMAIL = "admin@demo.example"
 DEMO_PASSWORD = "demo-password"
 DEMO_CLIENT_ID = "1000.ALIXDEMOCLIENT"
 DEMO_CLIENT_SECRET = "alix-demo-client-secret"
 EMULATOR_PORT = 8999
+# The emulator's sample CRM (its default org, seeded): the arguments that make it.
+EMULATOR_DATA = ("--accounts", "200", "--contacts-per-account", "2",
+                 "--addresses-per-account", "1", "--seed", "1")
 
 
 def _listening(host: str, port: int) -> bool:
@@ -35,7 +40,8 @@ def _listening(host: str, port: int) -> bool:
 
 
 def ensure_demo_data(settings: Settings) -> None:
-    """Migrate and create the demo organisation and its admin once."""
+    """Migrate and create the demo organisation and its admin once; an existing demo
+    organisation gains the demo currencies it lacks."""
     migrate.upgrade(settings.database_url)
     container = build_container(settings, with_runner=False)
     try:
@@ -43,6 +49,9 @@ def ensure_demo_data(settings: Settings) -> None:
             org = session.scalars(select(Organisation).where(Organisation.name == DEMO_ORG)).first()
             if org is None:
                 org = create_organisation(session, DEMO_ORG, DEMO_CURRENCIES)
+            elif missing := [c for c in DEMO_CURRENCIES if c not in org.currencies]:
+                # A demo database made by an older ALIX lacks currencies the CRM uses.
+                org.currencies = [*org.currencies, *missing]
             if session.scalars(select(User).where(User.email == DEMO_EMAIL)).first() is None:
                 create_user(session, org, DEMO_EMAIL, DEMO_PASSWORD, name="Demo Admin",
                             role=Role.ADMIN)
@@ -62,8 +71,7 @@ def _start_emulator(public_url: str) -> subprocess.Popen[bytes] | None:
         return None
     command = [
         sys.executable, "-m", "zoho_emulator", "--host", "127.0.0.1",
-        "--port", str(EMULATOR_PORT), "--accounts", "200", "--contacts-per-account", "2",
-        "--addresses-per-account", "1", "--seed", "1",
+        "--port", str(EMULATOR_PORT), *EMULATOR_DATA,
         "--data", str(DEMO_DIR / "zoho-emulator.db"),
         "--register-client",
         f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}:{public_url}/integrations/zoho-crm/oauth/callback",

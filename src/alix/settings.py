@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     zoho_accounts_url: str = ""
     session_max_age_seconds: int = 14 * 24 * 3600
     run_jobs_in_process: bool = True
+    # A running job renews its heartbeat (and its lease) a few times per this period; a job
+    # whose heartbeat is older belongs to a dead process and any runner takes it over, so a
+    # killed process blocks its connection's sync for at most this long.
+    job_heartbeat_seconds: float = 60.0
     sqlite_busy_timeout_ms: int = 10_000
 
     @model_validator(mode="after")

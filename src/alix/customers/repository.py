@@ -10,9 +10,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import table as table_clause
 
 from alix.customers.fields import Entity
 from alix.customers.model import Address, ContactPerson, Customer, normalize_name
@@ -145,10 +161,13 @@ def addresses_of(session: Session, org_id: int, customer_id: int) -> list[Addres
 def insert_rows(session: Session, entity: Entity, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert rows with one executemany; their new ids, in the order of rows.
 
-    PostgreSQL: insertmanyvalues with RETURNING sorted by parameter order (batched). SQLite
-    cannot guarantee the order of a multi-row RETURNING, so SQLAlchemy would fall back to one
-    INSERT per row; there the ids are given explicitly instead, following the largest id in the
-    table as SQLite's own rowid choice does (the tables are not AUTOINCREMENT). This is safe
+    Ids are never reused: the sync pairs records by id, so a deleted record's id must never
+    name a new one. PostgreSQL: insertmanyvalues with RETURNING sorted by parameter order
+    (batched), ids from the table's sequence. SQLite cannot guarantee the order of a multi-row
+    RETURNING, so SQLAlchemy would fall back to one INSERT per row; there the ids are given
+    explicitly instead, after the table's AUTOINCREMENT sequence (sqlite_sequence: the largest
+    id the table ever held, deleted rows included), as SQLite's own choice would be. SQLite
+    moves the sequence up to the explicit ids itself, in the same transaction. This is safe
     inside the write transaction: alix.db.engine begins SQLite transactions IMMEDIATE, so no
     other writer can insert between the read and the insert (and a deferred transaction whose
     snapshot went stale would be refused the write, never given duplicate ids).
@@ -160,10 +179,24 @@ def insert_rows(session: Session, entity: Entity, rows: Sequence[Mapping[str, An
         if session.connection().dialect.name != "sqlite":
             stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
             return list(session.scalars(stmt, list(rows)).all())
-        last = session.execute(select(func.max(table.c.id))).scalar() or 0
+        last = session.execute(_sqlite_last_id(table)).scalar_one()
         ids = list(range(last + 1, last + 1 + len(rows)))
         session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return ids
+
+
+# SQLite's own table of AUTOINCREMENT counters, one row per table (https://sqlite.org/autoinc.html).
+_SQLITE_SEQUENCE = table_clause("sqlite_sequence", column("name", String), column("seq", Integer))
+
+
+def _sqlite_last_id(target: Table) -> Select[int]:
+    """The largest id target ever held: its sequence, or the largest id present, whichever is
+    larger (the sequence has no row before the first insert, and a hand-lowered one must not
+    hand out ids of rows still there)."""
+    seq = _SQLITE_SEQUENCE.c
+    sequence = select(seq.seq).where(seq.name == target.name).scalar_subquery()
+    present = select(func.max(target.c.id)).scalar_subquery()
+    return select(func.max(func.coalesce(sequence, 0), func.coalesce(present, 0)))
 
 
 def update_row(

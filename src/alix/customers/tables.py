@@ -40,6 +40,11 @@ def _stamps() -> list[Column[object]]:
     ]
 
 
+# sqlite_autoincrement on the customers, contact persons and addresses: the sync pairs records
+# by id, so a deleted record's id must never name a new one. SQLite reuses the largest id + 1
+# unless the table is AUTOINCREMENT (https://sqlite.org/autoinc.html); PostgreSQL's sequences
+# never go back. Migration 0008 rebuilt the SQLite tables so; repository.insert_rows, which
+# gives ids itself, takes them from the same sequence.
 customers = Table(
     "customers",
     metadata,
@@ -56,6 +61,7 @@ customers = Table(
     Column("is_active", Boolean, nullable=False),
     *_stamps(),
     Index("ix_customers_org_name_key", "organisation_id", "name_key", "id"),
+    sqlite_autoincrement=True,
 )
 
 contact_persons = Table(
@@ -72,6 +78,7 @@ contact_persons = Table(
     Column("title", String(100)),
     Column("is_primary", Boolean, nullable=False),
     *_stamps(),
+    sqlite_autoincrement=True,
 )
 
 addresses = Table(
@@ -99,6 +106,7 @@ addresses = Table(
         sqlite_where=text("is_main"),
         postgresql_where=text("is_main"),
     ),
+    sqlite_autoincrement=True,
 )
 
 # No foreign key to the customer: the row of a deletion must outlive what it describes.

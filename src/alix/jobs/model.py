@@ -36,6 +36,9 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Renewed by the runner while the job runs; a running job whose heartbeat is older than
+    # the runner's threshold belongs to a dead process and is reclaimed.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Progress that pages show in the toast area.
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -51,3 +54,26 @@ class Lease(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Schedule(Base):
+    """Periodic work as data: `task` with `payload` is queued every `period_seconds`.
+
+    The scheduler (in-process runner, or a procrastinate worker later) queues a due schedule's
+    job and moves `next_run_at` in one conditional UPDATE, so two schedulers never queue it
+    twice.
+    """
+
+    __tablename__ = "job_schedules"
+    __table_args__ = (Index("ix_job_schedules_next_run_at", "next_run_at"),)
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    task: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    organisation_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=True
+    )
+    lease_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    period_seconds: Mapped[int] = mapped_column(Integer)
+    next_run_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -14,6 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock, utc_now
 from alix.jobs.model import QUEUED, Job
 
+# (done, total or None, message): progress as the toast area and the CLI show it.
+ProgressListener = Callable[[int, int | None, str], None]
+
+
+class JobInterrupted(Exception):
+    """Raised by `TaskContext.checkpoint` when the runner stops (SIGTERM, shutdown) or lost
+    the job to another runner: the task ends between two committed pages and resumes later."""
+
+
+def _never() -> bool:
+    return False
+
 
 @dataclass
 class TaskContext:
@@ -27,6 +39,10 @@ class TaskContext:
     queue: JobQueue
     # Collaborators from the composition root (e.g. the Zoho CRM port factory); tests swap them.
     services: Mapping[str, object] = field(default_factory=dict)
+    # The runner's say on whether the task should end at its next checkpoint.
+    should_stop: Callable[[], bool] = _never
+    # Told of every progress report once it is written (the CLI prints it).
+    on_progress: ProgressListener | None = None
 
     def report_progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Record progress that the toast area and the CLI show; its own short transaction."""
@@ -36,6 +52,14 @@ class TaskContext:
                 .where(Job.id == self.job_id)
                 .values(progress_done=done, progress_total=total, progress_message=message[:500])
             )
+        if self.on_progress is not None:
+            self.on_progress(done, total, message)
+
+    def checkpoint(self) -> None:
+        """Raise JobInterrupted when the runner wants the job to stop. A task calls it where
+        stopping loses nothing: after a page committed, before the next one starts."""
+        if self.should_stop():
+            raise JobInterrupted(f"Job {self.job_id} was stopped between two pages.")
 
 
 TaskFn = Callable[[TaskContext], Awaitable[None] | None]

@@ -1,28 +1,35 @@
-"""The in-process runner: a thread with its own event loop that claims and runs queued jobs."""
+"""The in-process runner: a thread with its own event loop that claims and runs queued jobs.
+
+Jobs outlive their process. A running job beats a heartbeat (jobs.heartbeat_at) and renews its
+lease for the heartbeat threshold; when its process dies, both lapse within the threshold and
+any runner reclaims the job and runs it again, which resumes it (tasks commit page by page
+and replay idempotently). A stopping runner (shutdown, SIGTERM) lets the current page commit,
+puts its job back in the queue and releases the lease.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import threading
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock, utc_now
+from alix.jobs.heartbeat import Heartbeat, abandoned
 from alix.jobs.lease import LeaseStore
 from alix.jobs.model import DONE, FAILED, QUEUED, RUNNING, Job
-from alix.jobs.queue import JobQueue, TaskContext
+from alix.jobs.queue import JobInterrupted, JobQueue, ProgressListener, TaskContext
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 300.0
+HEARTBEAT_SECONDS = 60.0
 RETRY_BASE_SECONDS = 5.0
 
 
@@ -30,7 +37,8 @@ class JobRunner:
     """Runs jobs on a background thread so requests never wait for them.
 
     Claiming is a conditional UPDATE, so several runners (web app, CLI, other hosts) can
-    poll the same table; jobs with a lease key also take the key's lease first.
+    poll the same table; jobs with a lease key also take the key's lease first. A running job
+    whose heartbeat is older than `heartbeat_seconds` is claimed like a queued one.
     """
 
     def __init__(
@@ -43,7 +51,9 @@ class JobRunner:
         poll_seconds: float = 2.0,
         name: str | None = None,
         services: Mapping[str, object] | None = None,
-        lease_seconds: float = LEASE_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        on_progress: ProgressListener | None = None,
+        scheduler: Callable[[], object] | None = None,  # queues due schedules (alix.jobs.scheduler)
     ) -> None:
         self._engine = engine
         self._sessions = session_factory
@@ -51,7 +61,9 @@ class JobRunner:
         self._clock = clock
         self._poll = poll_seconds
         self._services: Mapping[str, object] = {} if services is None else services
-        self._lease_seconds = lease_seconds
+        self._threshold = heartbeat_seconds
+        self._on_progress = on_progress
+        self._scheduler = scheduler
         self.name = name or f"runner-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._leases = LeaseStore(engine, clock=clock)
         self._wake = threading.Event()
@@ -64,9 +76,19 @@ class JobRunner:
             self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the running job to end at its next checkpoint and the loop to claim no more;
+        safe to call from a signal handler."""
         self._stop.set()
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop gracefully: the current page commits, its job goes back to the queue."""
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -76,13 +98,15 @@ class JobRunner:
 
     async def _loop(self) -> None:
         while not self._stop.is_set():
+            if self._scheduler is not None:
+                await asyncio.to_thread(self._scheduler)
             ran = await self.run_pending()
             if not ran:
                 await asyncio.to_thread(self._wake.wait, self._poll)
                 self._wake.clear()
 
     async def run_pending(self, limit: int = 50) -> int:
-        """Claim and run due jobs one after the other; returns how many ran."""
+        """Claim and run due jobs (and abandoned ones) one after the other; how many ran."""
         ran = 0
         while ran < limit and not self._stop.is_set():
             job = self._claim()
@@ -92,35 +116,74 @@ class JobRunner:
             ran += 1
         return ran
 
-    def _claim(self) -> Job | None:
+    async def run_job(self, job_id: int) -> bool:
+        """Claim and run this one job if it is queued (even before its retry time) or
+        abandoned; False when it is not claimable now (running elsewhere, its lease held,
+        or finished)."""
+        job = self._claim(job_id)
+        if job is None:
+            return False
+        await self._run(job)
+        return True
+
+    def _claimable(self, asked: bool = False) -> ColumnElement[bool]:
         now = self._clock()
+        # A job asked for by id (the CLI's) runs now, even while it waits for a retry.
+        waiting = Job.status == QUEUED if asked else and_(Job.status == QUEUED,
+                                                          Job.run_after <= now)
+        return or_(waiting, abandoned(now, self._threshold))
+
+    def _claim(self, job_id: int | None = None) -> Job | None:
+        asked = job_id is not None
+        query = select(Job).where(self._claimable(asked))
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
         with self._sessions() as session:
-            candidates = session.scalars(
-                select(Job)
-                .where(Job.status == QUEUED, Job.run_after <= now)
-                .order_by(Job.run_after, Job.id)
-                .limit(20)
-            ).all()
+            candidates = session.scalars(query.order_by(Job.run_after, Job.id).limit(20)).all()
         for job in candidates:
             if job.lease_key and not self._leases.acquire(
-                job.lease_key, self.name, self._lease_seconds
+                job.lease_key, self.name, self._threshold
             ):
                 continue
+            now = self._clock()
             with self._engine.begin() as conn:
                 claimed = conn.execute(
                     update(Job)
-                    .where(Job.id == job.id, Job.status == QUEUED)
-                    .values(status=RUNNING, started_at=now, worker=self.name,
+                    .where(Job.id == job.id, self._claimable(asked))
+                    .values(status=RUNNING, started_at=now, heartbeat_at=now, worker=self.name,
                             attempts=Job.attempts + 1)
                 ).rowcount
-            if claimed:
+            if claimed and self._runnable(job):
                 job.attempts += 1
                 return job
             if job.lease_key:
                 self._leases.release(job.lease_key, self.name)
         return None
 
+    def _runnable(self, job: Job) -> bool:
+        """A reclaimed job runs again unless its process died too often (a job that kills
+        its process, e.g. out of memory, must not kill every runner in turn)."""
+        if job.status != RUNNING:
+            return True
+        log.warning("Reclaimed job %s (%s) from %s, whose heartbeat stopped.", job.id, job.task,
+                    job.worker)
+        if job.attempts < job.max_attempts:
+            return True
+        self._finish(job, status=FAILED, finished_at=self._clock(), error=(
+            f"Job {job.id} ({job.task}) was running on {job.worker}, which stopped without "
+            f"finishing it; after {job.attempts} attempts it is not tried again."))
+        return False
+
+    def _finish(self, job: Job, **values: object) -> None:
+        """Write the job's outcome, unless another runner reclaimed it meanwhile."""
+        with self._engine.begin() as conn:
+            conn.execute(update(Job).where(
+                Job.id == job.id, Job.worker == self.name, Job.status == RUNNING,
+            ).values(**values))
+
     async def _run(self, job: Job) -> None:
+        heartbeat = Heartbeat(self._engine, self._leases, job.id, job.lease_key, self.name,
+                              self._threshold, self._clock)
         ctx = TaskContext(
             job_id=job.id,
             organisation_id=job.organisation_id,
@@ -129,47 +192,31 @@ class JobRunner:
             clock=self._clock,
             queue=self._queue,
             services=self._services,
+            should_stop=lambda: self._stop.is_set() or heartbeat.lost,
+            on_progress=self._on_progress,
         )
-        # A long job (an initial sync) outlives one lease period: keep renewing it, or another
-        # process would take the key over and work on the same connection at the same time.
-        renewal = asyncio.create_task(self._keep_lease(job.lease_key)) if job.lease_key else None
         try:
-            fn = self._queue.registry.get(job.task)
-            result = fn(ctx)
-            if asyncio.iscoroutine(result):
-                await result
+            with heartbeat:
+                fn = self._queue.registry.get(job.task)
+                result = fn(ctx)
+                if asyncio.iscoroutine(result):
+                    await result
+        except JobInterrupted:
+            log.info("Job %s (%s) stopped between pages; it is queued again.", job.id, job.task)
+            # Not a failed attempt: the job resumes where its last page committed.
+            self._finish(job, status=QUEUED, run_after=self._clock(), worker=None,
+                         heartbeat_at=None, attempts=Job.attempts - 1)
         except Exception:  # the top of a run loop: record the failure with its job
             error = traceback.format_exc(limit=8)
             log.exception("Job %s (%s) failed on attempt %s", job.id, job.task, job.attempts)
             retry = job.attempts < job.max_attempts
             delay = RETRY_BASE_SECONDS * 2 ** (job.attempts - 1)
-            with self._engine.begin() as conn:
-                conn.execute(
-                    update(Job).where(Job.id == job.id).values(
-                        status=QUEUED if retry else FAILED,
-                        run_after=self._clock() + timedelta(seconds=delay),
-                        finished_at=None if retry else self._clock(),
-                        error=error[-4000:],
-                    )
-                )
+            self._finish(job, status=QUEUED if retry else FAILED,
+                         run_after=self._clock() + timedelta(seconds=delay),
+                         finished_at=None if retry else self._clock(), heartbeat_at=None,
+                         error=error[-4000:])
         else:
-            with self._engine.begin() as conn:
-                conn.execute(
-                    update(Job).where(Job.id == job.id)
-                    .values(status=DONE, finished_at=self._clock(), error=None)
-                )
+            self._finish(job, status=DONE, finished_at=self._clock(), error=None)
         finally:
-            if renewal is not None:
-                renewal.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewal
             if job.lease_key:
                 self._leases.release(job.lease_key, self.name)
-
-    async def _keep_lease(self, key: str) -> None:
-        while True:
-            await asyncio.sleep(self._lease_seconds / 3)
-            if not await asyncio.to_thread(self._leases.acquire, key, self.name,
-                                           self._lease_seconds):
-                log.error("Lost the lease %s while a job held it; another process took it.", key)
-                return

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from alix.bootstrap import Container
+if TYPE_CHECKING:
+    # Types only: importing a feature's routes must not load the composition root (and with it
+    # every integration); the import-linter contracts check runtime imports.
+    from alix.bootstrap import Container
 
 
 def get_container(request: Request) -> Container:
@@ -16,7 +19,10 @@ def get_container(request: Request) -> Container:
     return container
 
 
-def get_session(container: Annotated[Container, Depends(get_container)]) -> Iterator[Session]:
+ContainerDep = Annotated["Container", Depends(get_container)]
+
+
+def get_session(container: ContainerDep) -> Iterator[Session]:
     """A session for one request; routes commit explicitly what they change."""
     session = container.session_factory()
     try:
@@ -25,5 +31,4 @@ def get_session(container: Annotated[Container, Depends(get_container)]) -> Iter
         session.close()
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -15,11 +15,10 @@ from alix.integrations.zoho_crm.client import (
     InMemoryTokenStore,
     RateLimited,
     RetryPolicy,
-    SqlTokenStore,
     TokenStore,
-    metadata,
 )
 from alix.integrations.zoho_crm.client.tokens import AccessToken
+from alix.integrations.zoho_crm.token_store import SqlTokenStore, metadata
 from zoho_emulator.testing import EmulatorServer
 
 from .conftest import connect

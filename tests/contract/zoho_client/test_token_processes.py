@@ -16,13 +16,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from alix.db.engine import make_engine
-from alix.integrations.zoho_crm.client import metadata
+from alix.integrations.zoho_crm.token_store import metadata
 from tests.support import POSTGRES_URL, postgres_url
 
 WORKER = """
 import json, sys, anyio
 from alix.db.engine import make_engine
-from alix.integrations.zoho_crm.client import SqlTokenStore, ZohoCrmClient
+from alix.integrations.zoho_crm.client import ZohoCrmClient
+from alix.integrations.zoho_crm.token_store import SqlTokenStore
 
 url, base, creds = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 

@@ -118,25 +118,3 @@ def test_the_background_runner_runs_committed_jobs_on_its_own_thread(
     finally:
         runner.stop()
     assert ran == [{"n": 4}]
-
-
-def test_a_long_job_keeps_its_lease_until_it_ends(container: Container) -> None:
-    from alix.clock import utc_now
-
-    container.queue.clock = utc_now
-    seen: list[bool] = []
-    other = LeaseStore(container.engine)
-
-    @container.registry.register("long")
-    async def long(ctx: TaskContext) -> None:
-        for _ in range(6):  # 1.2 s: four lease periods of 0.3 s
-            await anyio.sleep(0.2)
-            seen.append(await anyio.to_thread.run_sync(other.acquire, "conn:9", "other", 0.3))
-
-    runner = JobRunner(container.engine, container.session_factory, container.queue,
-                       lease_seconds=0.3)
-    with unit_of_work(container.session_factory) as session:
-        container.queue.enqueue(session, "long", lease_key="conn:9")
-    assert anyio.run(runner.run_pending) == 1
-    assert seen == [False] * 6, "another process took the lease while the job ran"
-    assert other.acquire("conn:9", "other", 0.3), "released when the job ended"

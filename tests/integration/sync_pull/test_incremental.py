@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
 
 from alix.customers.model import Actor, NewCustomer, Origin
 from alix.customers.outbox import mark_done
 from alix.customers.service import create_customers, update_customer
 from alix.db.session import unit_of_work
+from alix.integrations.zoho_crm.client import Record, TransportFailed
 from alix.integrations.zoho_crm.rules import DeletePolicy
 from alix.integrations.zoho_crm.sync.store import watermarks as mark_store
+from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_runs
 from tests.integration.sync_pull.conftest import World, make_world
 from tests.unit.sync.configuration import configuration
 
@@ -49,14 +56,39 @@ def test_only_modified_records_are_read_and_applied(world: World) -> None:
     assert mark.modified_time is not None and mark.modified_time <= world.clock()
 
 
+def _drop_connection_after(world: World, records: int) -> None:
+    """The fake's record listing fails in transit once `records` records were handed out."""
+    listing = world.crm.iter_records
+
+    async def dropping(module: str, fields: Sequence[str], *,
+                       modified_since: datetime | None = None) -> AsyncIterator[Record]:
+        handed = 0
+        async for record in listing(module, fields, modified_since=modified_since):
+            if handed == records:
+                raise TransportFailed(f"The connection dropped after {records} records.")
+            handed += 1
+            yield record
+
+    world.crm.iter_records = dropping  # type: ignore[method-assign]
+
+
 def test_records_at_the_watermark_second_are_not_read_twice(world: World) -> None:
-    _seed(world)
-    # A record saved in the very second the last run's window closed on comes once only.
-    world.clock.advance(0)
-    world.crm.records_read = 0
-    world.pull(settle=0)
-    world.pull(settle=0)
-    assert world.crm.records_read == 0
+    # Four Accounts saved in one second; the first run commits a page of two, then fails. Its
+    # watermark is that second with the two ids read, and the next run asks Zoho from that
+    # second on (inclusive): the two already applied must be skipped, the other two applied.
+    world.zoho("Accounts", *({"Account_Name": f"Firm {n}", "Currency": "CAD"} for n in range(4)))
+    _drop_connection_after(world, 2)
+    with pytest.raises(TransportFailed):
+        world.pull(initial=True, page_size=2)
+    del world.crm.iter_records  # the connection is back
+    with unit_of_work(world.ctx.sessions) as session:
+        mark = mark_store.get_bookmark(session, world.scope, "Accounts").watermark
+    assert len(mark.ids_at_boundary) == 2 and len(world.customers()) == 2
+
+    report = world.pull(page_size=2)
+    assert report.read["Accounts"] == 2
+    assert report.counts["created"] == 2 and not report.counts["unchanged"]
+    assert len(world.customers()) == 4
 
 
 def test_our_own_echo_writes_nothing_in_alix(world: World) -> None:
@@ -154,3 +186,19 @@ def test_with_the_ignore_policy_a_deleted_account_leaves_its_customer_alone(
     asyncio.run(world.crm.delete("Accounts", [acme]))
     world.pull()
     assert world.customers()["Acme"].is_active is True
+
+
+def test_reconciliations_that_find_nothing_keep_one_row_of_history(world: World) -> None:
+    """A check every few minutes must not push the runs that did something out of the
+    history: the newest quiet reconciliation stays, the earlier quiet ones go."""
+    world.zoho("Accounts", {"Account_Name": "Acme", "Currency": "CAD"})
+    world.pull(initial=True)
+    for _ in range(3):
+        world.pull(reconcile=True)
+    world.zoho("Accounts", {"Account_Name": "Globex", "Currency": "CAD"})
+    world.pull(reconcile=True)
+    world.pull(reconcile=True)
+    with world.ctx.sessions() as session:
+        kinds = [(r.kind, r.counts.get("created", 0)) for r in session.execute(
+            select(zoho_sync_runs).order_by(zoho_sync_runs.c.id)).all()]
+    assert kinds == [("initial", 1), ("reconcile", 1), ("reconcile", 0)]

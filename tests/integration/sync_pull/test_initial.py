@@ -80,6 +80,16 @@ def test_a_rejected_record_is_an_issue_and_is_retried(world: World) -> None:
     assert good
 
 
+def test_the_issue_of_a_record_zoho_deleted_closes_at_its_retry(world: World) -> None:
+    [_good, bad] = world.zoho("Accounts", _account("Good"), _account("Bad", Currency="XYZ"))
+    world.pull(initial=True)
+    assert len(world.issues()) == 1
+    asyncio.run(world.crm.delete("Accounts", [bad]))
+    world.clock.advance(3600)
+    world.pull()
+    assert world.issues() == []  # nothing left to import: not due again forever
+
+
 def test_contacts_of_an_ambiguous_account_wait_for_it(world: World) -> None:
     _existing(world, "Twin", "Twin")
     [twin] = world.zoho("Accounts", _account("Twin"))

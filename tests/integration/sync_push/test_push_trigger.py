@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from alix.bootstrap import Container
+import anyio
+import pytest
+from sqlalchemy import Engine, select
+
+from alix.bootstrap import Container, register_tasks
 from alix.customers.model import Actor, NewCustomer, Origin
 from alix.customers.service import create_customer, update_customer
-from alix.db.session import unit_of_work
+from alix.db.session import make_session_factory, unit_of_work
+from alix.integrations.zoho_crm.client import ZohoCrm
+from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
+from alix.integrations.zoho_crm.model import ZohoConnection
+from alix.integrations.zoho_crm.sync.engine import push as push_module
 from alix.integrations.zoho_crm.sync.engine.context import lane_key
 from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
+from alix.integrations.zoho_crm.sync.engine.push_trigger import install_push_trigger
 from alix.jobs.model import Job
+from alix.jobs.queue import JobQueue, TaskRegistry
+from alix.jobs.runner import JobRunner
 
 from .conftest import Clock, connect
 
@@ -47,3 +59,36 @@ def test_a_rolled_back_change_queues_nothing(backend: str, container: Container)
         create_customer(session, actor, NewCustomer({"name": "Acme", "currency": "CAD"}))
         session.rollback()
     assert jobs(container) == []
+
+
+def test_a_push_at_its_page_budget_queues_the_rest(
+    backend: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More pending records than one job sends: the job queues the next push itself, so the
+    rest does not wait for the next ALIX change."""
+    monkeypatch.setattr(push_module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(push_module, "PAGES_PER_JOB", 1)
+    clock = Clock()
+    sessions = make_session_factory(engine)
+    _scope, actor = connect(sessions, clock)
+    fake = FakeZohoCrm(clock=clock)
+    registry = TaskRegistry()
+    register_tasks(registry)
+    queue = JobQueue(registry, clock=clock)
+    install_push_trigger(sessions, queue)
+
+    @asynccontextmanager
+    async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
+        yield fake
+
+    runner = JobRunner(engine, sessions, queue, clock=clock,
+                       services={"zoho_crm_factory": factory})
+    with unit_of_work(sessions) as session:
+        for name in ("One", "Two", "Three", "Four", "Five"):
+            create_customer(session, actor, NewCustomer({"name": name, "currency": "CAD"}),
+                            clock=clock)
+    for _ in range(5):
+        clock.tick(1)
+        anyio.run(runner.run_pending)
+    assert sorted(a["Account_Name"] for a in fake.records["Accounts"].values()) == [
+        "Five", "Four", "One", "Three", "Two"]

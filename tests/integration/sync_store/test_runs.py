@@ -57,3 +57,31 @@ def test_latest_run_by_kind(session: Session, scope: SyncScope, other: SyncScope
     assert failed.error == "Zoho refused the token of connection 1: invalid_code"
     with pytest.raises(NotFound):
         store.get_run(session, other, push)
+
+
+def test_a_new_run_marks_a_run_left_running_by_a_dead_process_interrupted(
+    session: Session, scope: SyncScope, other: SyncScope
+) -> None:
+    # Runs of a connection start on its lane, one at a time: a run still 'running' when the
+    # next one starts belongs to a process that died.
+    dead = store.start_run(session, scope, RunKind.INITIAL, 1, NOW)
+    elsewhere = store.start_run(session, other, RunKind.INITIAL, 1, NOW)
+    session.commit()
+    resumed = store.start_run(session, scope, RunKind.INITIAL, 1, NOW + timedelta(minutes=5))
+    session.commit()
+    left = store.get_run(session, scope, dead)
+    assert (left.status, left.finished_at) == (RunStatus.INTERRUPTED,
+                                               NOW + timedelta(minutes=5))
+    assert left.error and "stopped before it finished" in left.error
+    assert store.get_run(session, scope, resumed).status is RunStatus.RUNNING
+    assert store.get_run(session, other, elsewhere).status is RunStatus.RUNNING
+
+
+def test_a_stopped_run_is_recorded_as_interrupted(session: Session, scope: SyncScope) -> None:
+    run_id = store.start_run(session, scope, RunKind.INITIAL, 1, NOW)
+    store.interrupt_run(session, scope, run_id, NOW + timedelta(seconds=30),
+                        "Stopped with its process; the next run resumes from its last page.")
+    session.commit()
+    run = store.get_run(session, scope, run_id)
+    assert run.status is RunStatus.INTERRUPTED
+    assert run.error == "Stopped with its process; the next run resumes from its last page."

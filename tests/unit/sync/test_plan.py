@@ -183,7 +183,7 @@ def test_children_follow_the_account_created_in_the_same_page_whatever_the_input
         (C, PullAction.CREATE), (LinkKind.CONTACT, PullAction.CREATE)]
     assert plan.decisions[1].parent == Parent("100", None)
     assert plan.decisions[1].values == {"email": None, "last_name": "Roy", "first_name": None,
-                                        "phone": None}
+                                        "phone": None, "@account": "100"}  # base, not a field
 
 
 def test_main_addresses_link_to_the_existing_one_or_are_created_or_skipped_when_empty() -> None:

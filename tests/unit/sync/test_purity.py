@@ -20,8 +20,8 @@ print(",".join(sorted(m for m in ("sqlalchemy", "httpx", "pycountry", "starlette
 
 
 def test_the_core_modules_are_the_expected_ones() -> None:
-    assert CORE == ["kinds", "link", "mapping", "merge", "normalize", "plan", "push_plan",
-                    "sources", "watermark"]
+    assert CORE == ["kinds", "link", "main_address", "mapping", "merge", "normalize", "plan",
+                    "push_plan", "sources", "watermark"]
 
 
 def test_importing_the_core_loads_no_io_library() -> None:

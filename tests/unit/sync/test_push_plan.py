@@ -7,9 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from alix.customers.fields import Entity
-from alix.customers.model import Operation, Origin
-from alix.customers.outbox import OutboxEntry
 from alix.integrations.zoho_crm.mappers import ModuleKind
 from alix.integrations.zoho_crm.rules import DeletePolicy
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
@@ -19,7 +16,6 @@ from alix.integrations.zoho_crm.sync.push_plan import (
     PushAction,
     PushDecision,
     PushItem,
-    coalesce,
     plan_push,
 )
 from alix.integrations.zoho_crm.sync.sources import Configuration
@@ -31,27 +27,6 @@ ACME: dict[str, SyncValue] = {
     "name": "Acme", "currency": "CAD", "website": None, "phone": None, "notes": None,
 }
 LINK = Link(C, 7, "100", ACME, T0, 3)
-
-
-def _entry(entry_id: int, entity: Entity, entity_id: int, operation: Operation) -> OutboxEntry:
-    return OutboxEntry(entry_id, 1, entity, entity_id, 7, operation, {}, 1, Origin.USER, 1, T0,
-                       "pending", None)
-
-
-def test_coalesce_groups_rows_per_record_in_write_order() -> None:
-    rows = [
-        _entry(3, Entity.CUSTOMER, 7, Operation.UPDATE),
-        _entry(1, Entity.CUSTOMER, 7, Operation.CREATE),
-        _entry(2, Entity.CONTACT, 9, Operation.UPDATE),
-        _entry(4, Entity.CONTACT, 9, Operation.DELETE),
-        _entry(5, Entity.ADDRESS, 7, Operation.UPDATE),  # same id, other entity: its own record
-    ]
-    pending = coalesce(rows)
-    assert [(p.entity, p.alix_id, p.entry_ids, p.deleted) for p in pending] == [
-        (Entity.CUSTOMER, 7, (1, 3), False),
-        (Entity.CONTACT, 9, (2, 4), True),
-        (Entity.ADDRESS, 7, (5,), False),
-    ]
 
 
 def _push(

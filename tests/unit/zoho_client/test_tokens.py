@@ -10,12 +10,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from alix.db.engine import make_engine
-from alix.integrations.zoho_crm.client import (
-    AuthenticationFailed,
-    InMemoryTokenStore,
-    SqlTokenStore,
-    metadata,
-)
+from alix.integrations.zoho_crm.client import AuthenticationFailed, InMemoryTokenStore
+from alix.integrations.zoho_crm.token_store import SqlTokenStore, metadata
 from tests.support import POSTGRES_URL, postgres_url
 
 from .conftest import Harness, _error

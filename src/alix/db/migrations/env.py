@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from alix.db import models  # noqa: F401 - registers every table on metadata
-from alix.db.base import metadata
 from alix.db.engine import make_engine
+from alix.models import metadata  # the table registry: every table of ALIX is on it
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""

@@ -19,7 +19,6 @@ from .client import (
     DATA_CENTRES,
     Grant,
     InMemoryTokenStore,
-    SqlTokenStore,
     ZohoAccounts,
     ZohoCrm,
     ZohoCrmClient,
@@ -27,6 +26,7 @@ from .client import (
 from .crypto import TokenCipher
 from .model import CONNECTED, DISCONNECTED, PENDING, ZohoConnection, zoho_access_tokens
 from .schema import CrmField, CrmModule, CrmSchema
+from .token_store import SqlTokenStore
 
 CALLBACK_PATH = "/integrations/zoho-crm/oauth/callback"
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alix.db.base import Base, Id, UtcDateTime, metadata
-from alix.integrations.zoho_crm.client.token_table import define_token_table
+from alix.integrations.zoho_crm.token_store import define_token_table
 
 PENDING = "pending"  # code exchanged, waiting for "Connect ALIX"
 CONNECTED = "connected"

@@ -22,6 +22,7 @@ from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
 from .model import CONNECTED
 from .rules import ConflictPolicy, DeletePolicy
 from .sync.engine.runs import start_for_organisation
+from .sync.engine.schedule import reconciliation_sentence
 
 router = APIRouter(include_in_schema=False)
 
@@ -272,9 +273,11 @@ def details(request: Request, admin: CurrentAdmin, container: ContainerDep) -> R
             return RedirectResponse(INTEGRATIONS, status_code=303)
         view = service.describe(service.snapshot(session, admin.organisation_id))
         zoho = connection_json(found)
+        reconciliation = reconciliation_sentence(session, found)
     return render(request, "zoho_crm/details.html", {
         "zoho": zoho,
         "view": view,
         "conflict_labels": CONFLICT_LABELS,
         "delete_labels": DELETE_LABELS,
+        "reconciliation": reconciliation,
     })

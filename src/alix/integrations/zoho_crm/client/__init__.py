@@ -40,7 +40,6 @@ from .oauth import SCOPES, Grant, ZohoAccounts
 from .port import ZohoCrm
 from .retry import RetryPolicy
 from .timestamps import format_datetime, parse_datetime
-from .token_table import SqlTokenStore, metadata, zoho_access_tokens
 from .tokens import AccessToken, Cipher, InMemoryTokenStore, PlainText, TokenStore
 
 __all__ = [
@@ -77,7 +76,6 @@ __all__ = [
     "ScopeMissing",
     "ServerError",
     "Slots",
-    "SqlTokenStore",
     "TokenStore",
     "TransportFailed",
     "User",
@@ -92,8 +90,6 @@ __all__ = [
     "ZohoRetriable",
     "accounts_server",
     "format_datetime",
-    "metadata",
     "parse_datetime",
     "worker_share",
-    "zoho_access_tokens",
 ]

@@ -8,7 +8,8 @@ AlixError
     |   +-- ConfigurationError     unknown data centre / accounts server, bad credentials shape
     |   +-- RequestRejected        any other 4xx Zoho returns for the request as a whole
     |       +-- SchemaMismatch     a field or module named in the request no longer exists
-    +-- ZohoRetriable              try again later; the client already retried within its budget
+    +-- ZohoRetriable              try again later (at `retry_at` when known); the client
+    |   |                          already retried within its budget
     |   +-- RateLimited            429 TOO_MANY_REQUESTS, token endpoint "Access Denied"
     |   +-- ServerError            5xx
     |   +-- TransportFailed        connection refused, timeouts, broken streams
@@ -21,6 +22,7 @@ AlixError
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from alix.errors import AlixError
@@ -72,7 +74,22 @@ class SchemaMismatch(RequestRejected):
 
 
 class ZohoRetriable(ZohoError):
-    """A transient failure that outlived the client's retry budget."""
+    """A transient failure that outlived the client's retry budget.
+
+    `retry_at` is the earliest moment another try makes sense (what Zoho asked for, or the next
+    backoff), or None when nobody can tell (credits return as the 24 h window rolls).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        details: Mapping[str, Any] | None = None,
+        retry_at: datetime | None = None,
+    ):
+        super().__init__(message, code=code, details=details)
+        self.retry_at = retry_at
 
 
 class RateLimited(ZohoRetriable):

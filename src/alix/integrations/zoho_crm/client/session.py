@@ -7,6 +7,7 @@ import random as _random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -27,7 +28,7 @@ from .errors import (
     ZohoError,
     ZohoRetriable,
 )
-from .retry import RetryPolicy
+from .retry import RetryPolicy, asked_wait, credits_exhausted
 
 Sleep = Callable[[float], Awaitable[None]]
 Random = Callable[[], float]
@@ -116,6 +117,7 @@ class ZohoSession:
         while True:
             attempt += 1
             failure: ZohoRetriable | None = None
+            refused: httpx.Headers | None = None  # a refusal's headers may say how long to wait
             async with self.slots.slot():
                 try:
                     response = await self._http.send(request, stream=True)
@@ -136,6 +138,7 @@ class ZohoSession:
                         await response.aread()
                         await response.aclose()
                         failure = _rejection_retriable(status, _decode(response), operation)
+                        refused = response.headers
                     else:
                         try:
                             self.credits.record(operation, cost, response.headers)
@@ -147,15 +150,44 @@ class ZohoSession:
                         finally:
                             await response.aclose()
                         return
-            elapsed = (self._clock() - started).total_seconds()
-            delay = self.retry.delay(attempt, self._random())
-            if not self.retry.allows(attempt, elapsed, delay):
-                raise type(failure)(
-                    f"{failure.message} Gave up after {attempt} attempts over {elapsed:.1f} s.",
-                    code=failure.code,
-                    details=failure.details,
-                ) from failure
-            await self._sleep(delay)
+            await self._back_off(failure, refused, attempt, started)
+
+    async def _back_off(
+        self,
+        failure: ZohoRetriable,
+        headers: httpx.Headers | None,
+        attempt: int,
+        started: datetime,
+    ) -> None:
+        """Sleep before the next attempt, as long as Zoho asks; or raise, saying when to retry."""
+        now = self._clock()
+        elapsed = (now - started).total_seconds()
+        if headers is not None and isinstance(failure, RateLimited) and credits_exhausted(headers):
+            raise type(failure)(
+                f"{failure.message} Zoho reports no API credits left for the org "
+                "(X-API-CREDITS-REMAINING: 0); they return as the rolling 24 h window moves on, "
+                "so the call was not retried.",
+                code=failure.code,
+                details=failure.details,
+            ) from failure
+        asked = asked_wait(headers, now) if headers is not None else None
+        wait = self.retry.wait(attempt, self._random(), asked)
+        if self.retry.allows(attempt, elapsed, wait):
+            await self._sleep(wait)
+            return
+        retry_at = now + timedelta(seconds=wait)
+        attempts = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+        reason = "" if asked is None else (
+            f" Zoho asked to wait {asked.seconds:g} s ({asked.header}); "
+            f"the retry budget is {self.retry.budget:g} s."
+        )
+        raise type(failure)(
+            f"{failure.message} Gave up after {attempts} over {elapsed:.1f} s.{reason} "
+            f"Retry after {retry_at.isoformat()}.",
+            code=failure.code,
+            details=failure.details,
+            retry_at=retry_at,
+        ) from failure
 
 
 def _decode(response: httpx.Response) -> Any:

@@ -9,6 +9,10 @@ from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
 
 # Contacts' standard lookup to their Account (zoho-crm-api.md 5.3); not configurable in Zoho.
 CONTACT_ACCOUNT_LOOKUP = "Account_Name"
+# A contact's Account as a synced value: the Zoho Account id of its ALIX customer on one side,
+# its Account lookup on the other. Merged like a field (so a move on either side reaches the
+# other, and moves on both are a conflict the policy settles), never written as an ALIX field.
+ACCOUNT = "@account"
 
 
 class LinkKind(enum.StrEnum):

@@ -17,7 +17,7 @@ from alix.customers.model import clean
 from alix.integrations.zoho_crm.rules import Direction
 from alix.integrations.zoho_crm.schema import HOME_CURRENCY
 
-from .kinds import CONTACT_ACCOUNT_LOOKUP, LinkKind
+from .kinds import ACCOUNT, CONTACT_ACCOUNT_LOOKUP, LinkKind
 from .normalize import CODES_AS_GIVEN, Kind, Resolver, SyncValue, canonical_values, kind_of
 from .sources import Configuration, Row, ZohoRecord
 
@@ -163,6 +163,8 @@ def from_crm(
     account_id = record.id if kind.on_account else (
         _lookup_id(record.values.get(lookup)) if lookup else None
     )
+    if kind is LinkKind.CONTACT:
+        values[ACCOUNT] = account_id
     return Mapped(kind, record.id, record.modified_time, values, account_id, fixed_values(kind))
 
 

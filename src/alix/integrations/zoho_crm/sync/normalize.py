@@ -180,13 +180,6 @@ def key(value: SyncValue, kind: Kind) -> object:
     return (type(value).__name__, value) if isinstance(value, bool | int) else value
 
 
-def equal(a: object, b: object, kind: Kind, *, resolver: Resolver = CODES_AS_GIVEN) -> bool:
-    """True when two raw values are the same value for this kind of field."""
-    return key(canonical(a, kind, resolver=resolver), kind) == key(
-        canonical(b, kind, resolver=resolver), kind
-    )
-
-
 def canonical_values(
     values: Mapping[str, object],
     kinds: Mapping[str, Kind],

@@ -17,9 +17,10 @@ from alix.customers.model import normalize_name
 
 from .kinds import LinkKind
 from .link import Current, Link, Parent
+from .main_address import FLAG, crm_side, governed, is_default, same_place
 from .mapping import Mapped, Rejection, crm_module, kinds_of, read_only_fields
 from .merge import MergeResult, merge
-from .normalize import SyncValue
+from .normalize import Kind, SyncValue, key
 from .sources import Configuration
 
 
@@ -78,7 +79,10 @@ class PageState:
       point at;
     - current: the linked and name-matched ALIX records, by (kind, ALIX id);
     - name_matches: normalize_name(name) -> ids of ALIX customers with that name and no link;
-    - main_addresses: the existing main address of a customer, by (kind, customer ALIX id).
+    - main_addresses: the existing main address of a customer, by (kind, customer ALIX id):
+      for a main-address kind, one no link of that kind pairs yet; for a custom address kind
+      whose main module is on (main_address.governed), one no record of that module pairs yet
+      (a Default record holding the same place links to it).
     """
 
     links: Mapping[tuple[LinkKind, str], Link] = field(default_factory=dict)
@@ -114,13 +118,31 @@ class _Planner:
         self.config = config
         self.state = state
         self.page_accounts: dict[str, int | None] = {}  # Account id -> ALIX id (None: created)
+        self.claimed: set[tuple[LinkKind, int]] = set()  # main addresses a record linked to
+
+    def same_as_base(self, record: Mapped, link: Link) -> bool:
+        """Whether the synced fields equal the base (read-only ones never reach ALIX, and
+        while the Account holds the main address a custom record's base keeps ALIX's main flag,
+        not Zoho's Default: main_address)."""
+        kinds = kinds_of(self.config, record.kind)
+        read_only = read_only_fields(self.config, record.kind)
+        if governed(self.config, record.kind):
+            read_only = read_only | {FLAG}
+        return all(
+            key(value, kinds.get(name, Kind.TEXT)) == key(link.base.get(name),
+                                                          kinds.get(name, Kind.TEXT))
+            for name, value in record.values.items() if name not in read_only
+        )
 
     def merged(
         self, action: PullAction, record: Mapped, link_base: Mapping[str, SyncValue],
         current: Current, parent: Parent | None = None,
     ) -> PullDecision:
+        crm = record.values
+        if governed(self.config, record.kind):
+            crm = crm_side(crm, current.values, link_base)
         result = merge(
-            link_base, current.values, record.values, self.config.conflict_policy,
+            link_base, current.values, crm, self.config.conflict_policy,
             alix_modified=current.modified, crm_modified=record.modified_time,
             kinds=kinds_of(self.config, record.kind),
             read_only=read_only_fields(self.config, record.kind),
@@ -139,6 +161,11 @@ class _Planner:
         )
 
     def linked(self, record: Mapped, link: Link) -> PullDecision:
+        if link.tombstoned and self.same_as_base(record, link):
+            return PullDecision(  # our own last write to it coming back: nothing to decide
+                PullAction.NOOP, record.kind, record.zoho_id, record.modified_time,
+                reason="Unchanged since its ALIX pair was deleted.", alix_id=link.alix_id,
+            )
         if link.tombstoned:
             return PullDecision(
                 PullAction.TOMBSTONED, record.kind, record.zoho_id, record.modified_time,
@@ -218,9 +245,30 @@ class _Planner:
             if all(v is None for v in record.values.values()):
                 what = record.kind.value.replace("_", " ")
                 return self.skip(record, f"the Account has no {what}.")
+        if governed(self.config, record.kind):
+            return self.custom_address(record, parent)
         return PullDecision(
             PullAction.CREATE, record.kind, record.zoho_id, record.modified_time,
             parent=parent, values=record.values | record.fixed, base=record.values,
+        )
+
+    def custom_address(self, record: Mapped, parent: Parent) -> PullDecision:
+        """A custom-module address while the Account's fields hold the main one: a Default
+        record at the main address's place is that address; any other is a non-main one."""
+        main = (self.state.main_addresses.get((record.kind, parent.alix_id))
+                if parent.alix_id is not None else None)
+        if (
+            main is not None
+            and (record.kind, main.alix_id) not in self.claimed
+            and is_default(record.values)
+            and same_place(record.values, main.values, kinds_of(self.config, record.kind))
+        ):
+            self.claimed.add((record.kind, main.alix_id))
+            return self.merged(PullAction.LINK, record, {}, main, parent=parent)
+        values = {**record.values, FLAG: False} if FLAG in record.values else record.values
+        return PullDecision(
+            PullAction.CREATE, record.kind, record.zoho_id, record.modified_time,
+            parent=parent, values=values | record.fixed, base=values,
         )
 
 

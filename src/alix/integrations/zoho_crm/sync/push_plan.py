@@ -1,9 +1,9 @@
 """The push plan of a batch of outbox rows: what to send Zoho for each changed record (pure).
 
-The outbox says which records changed, not what to send. The shell coalesces the pending rows
-per record (`coalesce`), reads each record's current state, maps it (`mapping.from_alix`) and
-calls `plan_push` with the links, the Zoho Account of each linked customer and the Modified_Time
-Zoho reports now for the linked records (pending inbox hints, or one batched read). Nothing
+The outbox says which records changed, not what to send. The shell reads the pending rows
+coalesced per record (`outbox.pending_records`) and each record's current state, maps it
+(`mapping.from_alix`) and calls `plan_push` with the links, the Zoho Account of each linked
+customer and the Modified_Time and values Zoho holds now for the linked records. Nothing
 differs from the base -> done; the CRM moved since the base -> pull and merge first; otherwise
 only the changed fields are sent, parents before children.
 """
@@ -16,38 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alix.customers.fields import Entity
-from alix.customers.model import Operation
 from alix.integrations.zoho_crm.rules import DeletePolicy
 
-from .kinds import LinkKind
+from .kinds import ACCOUNT, LinkKind
 from .link import Link, Parent
 from .mapping import crm_module, kinds_of, read_only_fields, to_crm
 from .normalize import Kind, SyncValue, key
-from .sources import Configuration, OutboxRow
-
-
-@dataclass(frozen=True)
-class Pending:
-    """The pending outbox rows of one ALIX record, coalesced in the order they were written."""
-
-    entity: Entity
-    alix_id: int
-    customer_id: int
-    entry_ids: tuple[int, ...]
-    deleted: bool  # the last row is a deletion
-
-
-def coalesce(rows: Sequence[OutboxRow]) -> tuple[Pending, ...]:
-    """One Pending per record, in the order of each record's first row; row ids ascending."""
-    grouped: dict[tuple[Entity, int], list[OutboxRow]] = {}
-    for row in sorted(rows, key=lambda r: r.id):
-        grouped.setdefault((row.entity, row.entity_id), []).append(row)
-    return tuple(
-        Pending(entity, alix_id, group[-1].customer_id, tuple(r.id for r in group),
-                group[-1].operation is Operation.DELETE)
-        for (entity, alix_id), group in grouped.items()
-    )
+from .sources import Configuration
 
 
 @dataclass(frozen=True)
@@ -178,7 +153,15 @@ class _Planner:
                 reason=(f"Zoho record {link.zoho_id} changed at {now.isoformat()}, after the "
                         "base: pull and merge before writing."),
             )
-        payload = to_crm(item.kind, pushable, self.config, only=changed) | {"id": link.zoho_id}
+        account = None
+        if ACCOUNT in changed:  # moved to another customer in ALIX: its Account lookup
+            account = pushable[ACCOUNT]
+            if account is None:
+                return self.skip(item, f"it moved to customer {item.customer_id}, which is not "
+                                       "synced with a Zoho Account yet.")
+        payload = to_crm(item.kind, pushable, self.config, only=changed,
+                         account_id=None if account is None else str(account))
+        payload |= {"id": link.zoho_id}
         base = dict(link.base) | {name: pushable[name] for name in changed}
         return self.decision(item, PushAction.UPDATE, zoho_id=link.zoho_id, payload=payload,
                              base=base)

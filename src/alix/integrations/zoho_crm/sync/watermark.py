@@ -12,7 +12,7 @@ share one second).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -131,14 +131,3 @@ def advance(window: Window, current: Watermark, page: Iterable[R]) -> Advance[R]
             ids.add(record.id)
         taken[record.id] = record
     return Advance(tuple(taken.values()), Watermark(moment, frozenset(ids)), reached_upper)
-
-
-def fold(window: Window, pages: Sequence[Sequence[R]]) -> Watermark:
-    """The watermark after processing pages in order (what a run that does not crash stores)."""
-    mark = window.start
-    for page in pages:
-        step = advance(window, mark, page)
-        mark = step.watermark
-        if step.reached_upper:
-            break
-    return mark

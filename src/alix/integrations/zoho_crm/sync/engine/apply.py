@@ -33,7 +33,7 @@ from alix.customers.model import (
 )
 from alix.customers.service import create_customers, currencies_of, place
 from alix.integrations.zoho_crm.config import SyncConfiguration
-from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import crm_module
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
@@ -44,6 +44,7 @@ from alix.integrations.zoho_crm.sync.store import links as link_store
 from alix.integrations.zoho_crm.sync.store.issues import Direction, Report
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 
+from .moves import move_contacts
 from .page_state import load_page, map_records
 from .pull_issues import (
     AMBIGUOUS,
@@ -81,7 +82,8 @@ def _alix_value(value: SyncValue) -> Value:
 
 
 def _alix_values(values: Mapping[str, SyncValue]) -> dict[str, Value]:
-    return {name: _alix_value(v) for name, v in values.items()}
+    # A contact's Account is no field: its customer, which moves (moves.py) or is the parent.
+    return {name: _alix_value(v) for name, v in values.items() if name != ACCOUNT}
 
 
 
@@ -228,10 +230,16 @@ class _Page:
                 else:
                     self.refused(decision, result.errors)
                     refused.add((decision.kind, decision.zoho_id))
-            for decision in items:
-                if (decision.kind, decision.zoho_id) in refused:
-                    continue
+            kept = [d for d in items if (d.kind, d.zoho_id) not in refused]
+            moves = move_contacts(self.session, self.actor, self.now, kept, state)
+            for contact_id, version in moves.versions.items():
+                versions[(LinkKind.CONTACT, contact_id)] = version
+            for decision in moves.decisions:
                 self._settle(decision, state, versions[(decision.kind, decision.alix_id)])
+            for unmoved in moves.unmoved:
+                self.synced.discard((unmoved.decision.kind, unmoved.decision.zoho_id))
+                self.report(unmoved.decision, unmoved.code, unmoved.message,
+                            retry=unmoved.retry, alix_id=unmoved.decision.alix_id)
 
     def _first_per_id(self, updates: list[bulk.RecordUpdate], writes: list[PullDecision]
                       ) -> tuple[list[bulk.RecordUpdate], list[PullDecision]]:
@@ -252,7 +260,7 @@ class _Page:
     @staticmethod
     def _version(decision: PullDecision, state: PageState) -> int:
         found = state.current.get((decision.kind, int(decision.alix_id or 0)))
-        if found is None and decision.kind.is_main_address and decision.parent is not None:
+        if found is None and decision.parent is not None:  # linked to an existing main address
             found = state.main_addresses.get((decision.kind, int(decision.parent.alix_id or 0)))
         return found.version if found is not None else 0
 

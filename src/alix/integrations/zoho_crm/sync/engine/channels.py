@@ -1,4 +1,5 @@
-"""Zoho notification channels of a connection: the table, and the task keeping one channel alive.
+"""Zoho notification channels of a connection: the task keeping one channel alive (its rows
+live in store.tables.zoho_channels).
 
 One channel per connection watches `Accounts.all`, `Contacts.all` and the active custom address
 modules while Customers is active (zoho-crm-api.md 6). Its token is a random secret of 40
@@ -19,24 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    ForeignKey,
-    Index,
-    String,
-    Table,
-    delete,
-    event,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy import inspect as inspect_state
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from alix.clock import Clock
-from alix.db.base import Id, UtcDateTime, metadata
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.errors import RequestRejected, ZohoError
@@ -47,6 +35,7 @@ from alix.integrations.zoho_crm.repository import load_configuration
 from alix.jobs.model import QUEUED, Job
 from alix.jobs.queue import JobQueue, TaskContext
 
+from ..store.tables import zoho_channels
 from .context import CrmFactory
 
 log = logging.getLogger(__name__)
@@ -58,27 +47,6 @@ LIFETIME = timedelta(days=6)
 # Renew this long before the granted expiry (a quarter of the lifetime for short channels).
 MARGIN = timedelta(days=1)
 TOKEN_CHARS = 40
-
-# A channel we asked Zoho for; the token only as its digest.
-zoho_channels = Table(
-    "zoho_channels",
-    metadata,
-    Column("channel_id", String(40), primary_key=True),
-    Column(
-        "organisation_id", Id, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False
-    ),
-    Column(
-        "connection_id", Id, ForeignKey("zoho_connections.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("token_digest", String(64), nullable=False),
-    Column("events", JSON, nullable=False),
-    # NULL until Zoho has accepted the channel: written first so an early callback is known.
-    Column("expires_at", UtcDateTime),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("renewed_at", UtcDateTime),
-    Index("ix_zoho_channels_connection", "connection_id"),
-)
 
 
 def digest(token: str) -> str:

@@ -1,13 +1,15 @@
 """What the pull plan of a page needs from the database, loaded in a few queries.
 
 Links of the page's records and of the Accounts their children point at (1), the linked ALIX
-rows (1 per entity), name matches of unlinked Accounts (2), main addresses (1).
+rows (1 per entity), name matches of unlinked Accounts (2), main addresses (1), and for a page of
+a custom address module whose main module is on, the customers' main addresses and their links
+of that module (2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,8 +17,9 @@ from sqlalchemy.orm import Session
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.integrations.zoho_crm.config import SyncConfiguration
-from alix.integrations.zoho_crm.sync.kinds import LinkKind
-from alix.integrations.zoho_crm.sync.link import Current
+from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
+from alix.integrations.zoho_crm.sync.link import Current, Link
+from alix.integrations.zoho_crm.sync.main_address import governed, is_default
 from alix.integrations.zoho_crm.sync.mapping import Mapped, Rejection, from_alix, from_crm
 from alix.integrations.zoho_crm.sync.plan import PageState
 from alix.integrations.zoho_crm.sync.sources import ZohoRecord
@@ -47,6 +50,24 @@ def _current(config: SyncConfiguration, kind: LinkKind, row: Any) -> Current:
                    row.version, row.updated_at)
 
 
+def _add_accounts(session: Session, scope: SyncScope,
+                  current: dict[tuple[LinkKind, int], Current],
+                  owners: Mapping[tuple[Entity, int], int]) -> None:
+    """A contact's Account is one of its synced values (kinds.ACCOUNT): the Zoho Account of
+    its ALIX customer, None when that customer is not synced (1 query, contacts only)."""
+    contacts = [alix_id for kind, alix_id in current if kind is LinkKind.CONTACT]
+    if not contacts:
+        return
+    customers = {owners[(Entity.CONTACT, i)] for i in contacts if (Entity.CONTACT, i) in owners}
+    paired = link_store.links_by_alix_ids(session, scope, [LinkKind.CUSTOMER], sorted(customers))
+    for alix_id in contacts:
+        link = paired.get((LinkKind.CUSTOMER, owners.get((Entity.CONTACT, alix_id), -1)))
+        account = None if link is None or link.tombstoned else link.zoho_id
+        found = current[(LinkKind.CONTACT, alix_id)]
+        current[(LinkKind.CONTACT, alix_id)] = replace(
+            found, values={**found.values, ACCOUNT: account})
+
+
 def load_page(session: Session, scope: SyncScope, config: SyncConfiguration,
               organisation_id: int, records: Sequence[Mapped | Rejection]) -> LoadedPage:
     """Load, for the whole page at once, what `plan.plan_pull` decides on."""
@@ -64,6 +85,7 @@ def load_page(session: Session, scope: SyncScope, config: SyncConfiguration,
         if row is not None:
             owners[(kind.entity, row.id)] = int(getattr(row, "customer_id", row.id))
             current[(kind, link.alix_id)] = _current(config, kind, row)
+    _add_accounts(session, scope, current, owners)
     # Unlinked Accounts: ALIX customers of the same name that no link pairs yet.
     unlinked = [r for r in mapped if r.kind is LinkKind.CUSTOMER
                 and (r.kind, r.zoho_id) not in links and r.name]
@@ -93,4 +115,29 @@ def load_page(session: Session, scope: SyncScope, config: SyncConfiguration,
                     else LinkKind.MAIN_SHIPPING)
             if (kind, address.id) not in paired_mains:
                 main_addresses[(kind, address.customer_id)] = _current(config, kind, address)
+    main_addresses.update(_unpaired_mains(session, scope, config, organisation_id, mapped, links))
     return LoadedPage(PageState(links, current, name_matches, main_addresses), owners)
+
+
+def _unpaired_mains(session: Session, scope: SyncScope, config: SyncConfiguration,
+                    organisation_id: int, mapped: Sequence[Mapped],
+                    links: Mapping[tuple[LinkKind, str], Link]
+                    ) -> dict[tuple[LinkKind, int], Current]:
+    """For new Default records of a custom address module whose main module is on, the main
+    address of their customer that no record of that module pairs yet (main_address)."""
+    wanted = [r for r in mapped if governed(config, r.kind) and is_default(r.values)
+              and (r.kind, r.zoho_id) not in links and r.account_id]
+    customers: dict[LinkKind, set[int]] = {}
+    for record in wanted:
+        parent = links.get((LinkKind.CUSTOMER, str(record.account_id)))
+        if parent is not None and not parent.tombstoned:
+            customers.setdefault(record.kind, set()).add(parent.alix_id)
+    found: dict[tuple[LinkKind, int], Current] = {}
+    for kind, holders in customers.items():
+        mains = [a for a in repo.flagged_of(session, Entity.ADDRESS, organisation_id,
+                                            sorted(holders)) if a.kind == kind.address_kind]
+        paired = link_store.links_by_alix_ids(session, scope, [kind], [a.id for a in mains])
+        for address in mains:
+            if (kind, address.id) not in paired:
+                found[(kind, address.customer_id)] = _current(config, kind, address)
+    return found

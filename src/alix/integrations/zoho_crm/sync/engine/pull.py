@@ -48,6 +48,7 @@ from alix.integrations.zoho_crm.sync.watermark import Watermark, Window, advance
 
 from .apply import PageOutcome, pull_page
 from .context import SyncContext
+from .main_moves import held_by_accounts
 from .pull_issues import REFETCHED_CODES
 
 PAGE_SIZE = 200  # one Zoho page: the client reads 200 records per call
@@ -201,10 +202,23 @@ class _Walker:
         ids = sorted({str(i.zoho_id) for i in due})
         fields = _fields(self.ctx.config, step)
         for start in range(0, len(ids), BATCH):
-            records = await self.ctx.crm.get_records(step.module, ids[start:start + BATCH],
-                                                     fields)
+            chunk = ids[start:start + BATCH]
+            records = await self.ctx.crm.get_records(step.module, chunk, fields)
             if records:
                 await asyncio.to_thread(self.commit_page, step, records, None)
+            gone = set(chunk) - {r.id for r in records}
+            if gone:
+                await asyncio.to_thread(self.close_gone, step, [i for i in due
+                                                                 if i.zoho_id in gone])
+
+    def close_gone(self, step: Step, issues: Sequence[issue_store.Issue]) -> None:
+        """A record Zoho no longer has needs nothing more (its deletion is applied by the
+        deleted-records pass): its issues are resolved, or they would be due forever."""
+        with unit_of_work(self.ctx.sessions) as session:
+            now = self.ctx.clock()
+            for issue in issues:
+                issue_store.resolve_record(session, self.ctx.scope, Direction.PULL, issue.kind,
+                                           now, zoho_id=issue.zoho_id, codes=REFETCHED_CODES)
 
     async def deletions(self, step: Step, upper: datetime, checked: datetime | None) -> None:
         """Apply `{module}/deleted` since the last check (policy CRM -> ALIX), then store the
@@ -252,6 +266,9 @@ class _Walker:
                 ], clock=lambda: now)
             children = [link for link in live if link.kind in (
                 LinkKind.CONTACT, LinkKind.BILLING, LinkKind.SHIPPING)]
+            kept = held_by_accounts(session, ctx.scope, children)
+            children = [link for link in children if link.alix_id not in kept
+                        or link.kind.entity is not Entity.ADDRESS]
             for entity in (Entity.CONTACT, Entity.ADDRESS):
                 ids = [link.alix_id for link in children if link.kind.entity is entity]
                 for row in repo.by_ids(session, entity, org, ids) if ids else []:
@@ -268,6 +285,7 @@ async def run_pull(
     ctx: SyncContext,
     *,
     initial: bool = False,
+    reconcile: bool = False,
     progress: Progress | None = None,
     page_size: int = PAGE_SIZE,
 ) -> PullReport:
@@ -277,6 +295,8 @@ async def run_pull(
     the run as the initial synchronization; both kinds resume from the stored watermarks, so a
     crashed initial sync continues where its last page committed. Raises Conflict when the
     Customers module is off. The run row is closed as succeeded or failed either way.
+    `reconcile` records the run as the scheduled reconciliation; one that found nothing
+    replaces the previous such run in the history instead of adding to it.
     """
     steps = steps_of(ctx.config)
     if not steps:
@@ -297,10 +317,10 @@ async def run_pull(
         else:
             totals[s.module] = None
     with unit_of_work(ctx.sessions) as session:
-        run_id = run_store.start_run(
-            session, ctx.scope,
-            run_store.RunKind.INITIAL if initial else run_store.RunKind.INCREMENTAL,
-            ctx.config.version, ctx.clock(), totals)
+        kind = (run_store.RunKind.INITIAL if initial else
+                run_store.RunKind.RECONCILE if reconcile else run_store.RunKind.INCREMENTAL)
+        run_id = run_store.start_run(session, ctx.scope, kind, ctx.config.version, ctx.clock(),
+                                     totals)
     walker = _Walker(ctx, run_id, totals, progress, page_size)
     if progress is not None:
         progress(0, walker.total, "Zoho CRM sync: starting")
@@ -318,6 +338,8 @@ async def run_pull(
     with unit_of_work(ctx.sessions) as session:
         run_store.finish_run(session, ctx.scope, run_id, run_store.RunStatus.SUCCEEDED,
                              ctx.clock())
+        if reconcile:
+            run_store.forget_quiet_reconciliations(session, ctx.scope, run_id)
     if progress is not None:
         done = sum(walker.report.read.values())
         progress(done, walker.total if walker.total is not None else done,

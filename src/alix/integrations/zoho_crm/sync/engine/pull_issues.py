@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from alix.integrations.zoho_crm.config import SyncConfiguration
-from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.mapping import crm_module
 from alix.integrations.zoho_crm.sync.merge import Resolution
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
@@ -71,6 +71,10 @@ def _json(value: SyncValue) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
+def _field(name: str) -> str:
+    return "its Account (Zoho Account ids)" if name == ACCOUNT else name
+
+
 def conflict_reports(config: SyncConfiguration, decision: PullDecision
                      ) -> tuple[list[Report], list[Report]]:
     """The journal of a merge's conflicts: the open ones, issues for a person; the ones the
@@ -88,7 +92,7 @@ def conflict_reports(config: SyncConfiguration, decision: PullDecision
         if conflict.resolution is Resolution.OPEN:
             open_conflicts.append(Report(
                 Direction.PULL, decision.kind, CONFLICT,
-                f"{what} {conflict.field}: {conflict.reason}", alix_id=alix_id,
+                f"{what} {_field(conflict.field)}: {conflict.reason}", alix_id=alix_id,
                 zoho_id=decision.zoho_id, field=conflict.field, details=details))
             continue
         won, lost = ((("ALIX", conflict.alix), ("Zoho", conflict.crm))
@@ -96,7 +100,7 @@ def conflict_reports(config: SyncConfiguration, decision: PullDecision
                      else (("Zoho", conflict.crm), ("ALIX", conflict.alix)))
         settled.append(Report(
             Direction.PULL, decision.kind, CONFLICT_SETTLED,
-            f"{what} {conflict.field}: {won[0]} won with {won[1]!r}; {lost[0]} had "
+            f"{what} {_field(conflict.field)}: {won[0]} won with {won[1]!r}; {lost[0]} had "
             f"{lost[1]!r}. {conflict.reason}", alix_id=alix_id, zoho_id=decision.zoho_id,
             field=conflict.field, details=details | {"winner": conflict.resolution.value}))
     return open_conflicts, settled

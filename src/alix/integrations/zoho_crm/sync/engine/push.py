@@ -46,6 +46,10 @@ from .resolver import RESOLVER
 log = logging.getLogger(__name__)
 
 PUSH_TASK = "zoho_crm.push"
+# One job sends at most this much, then hands the lane over (a pull or hints may be waiting)
+# and queues the next push for the rest.
+PAGE_SIZE = 100
+PAGES_PER_JOB = 100
 
 
 @dataclass
@@ -55,6 +59,7 @@ class PushReport:
     pages: int = 0
     records: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    more: bool = False  # stopped at its page budget with records still pending
 
     def add(self, counts: Mapping[str, int]) -> None:
         for name, n in counts.items():
@@ -147,7 +152,8 @@ def _finish(run: PushRun) -> None:
         outbox.mark_failed(session, ctx.scope.organisation_id, list(failures.values()), run.now)
 
 
-async def push(ctx: SyncContext, *, page_size: int = 100, max_pages: int = 100) -> PushReport:
+async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
+               max_pages: int = PAGES_PER_JOB) -> PushReport:
     """Push every pending ALIX change of the connection; idempotent, safe to replay.
 
     Zoho errors that stop a run (auth, rate limits after retries) propagate: what was sent is
@@ -169,6 +175,8 @@ async def push(ctx: SyncContext, *, page_size: int = 100, max_pages: int = 100) 
         report.add(run.counts)
         if len(batch.records) < page_size:
             break
+    else:
+        report.more = True
     log.info("Zoho CRM push of connection %s: %s", ctx.scope.connection_id, report)
     return report
 
@@ -178,5 +186,10 @@ async def push_task(task: TaskContext) -> None:
     connection_id = int(task.payload["connection_id"])
     factory = cast(CrmFactory, task.services["zoho_crm_factory"])
     async with open_context(task.session_factory, connection_id, factory, task.clock) as ctx:
-        report = await push(ctx)
+        report = await push(ctx, page_size=PAGE_SIZE, max_pages=PAGES_PER_JOB)
     task.report_progress(report.records, report.records, f"Pushed {report.records} records.")
+    if report.more:
+        from .push_trigger import enqueue_push  # the trigger imports this module's task name
+
+        with unit_of_work(task.session_factory) as session:
+            enqueue_push(session, task.queue, ctx.scope.organisation_id)

@@ -7,8 +7,8 @@ record and of their customers, one for the creates still in flight. The result i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from alix.customers import outbox
 from alix.customers.fields import Entity
 from alix.customers.model import Operation
 from alix.customers.outbox import PendingRecord
-from alix.integrations.zoho_crm.sync.kinds import LinkKind, address_link_kinds
+from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind, address_link_kinds
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import from_alix
 from alix.integrations.zoho_crm.sync.push_plan import PushItem
@@ -27,6 +27,8 @@ from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids, pendi
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 
 from .alix_rows import RecordKey, rows_by_key
+from .main_moves import follow_main_moves
+from .resolver import RESOLVER
 
 _ADDRESS_KINDS = (LinkKind.MAIN_BILLING, LinkKind.BILLING, LinkKind.MAIN_SHIPPING,
                   LinkKind.SHIPPING)
@@ -61,6 +63,19 @@ def _kinds(record: PendingRecord, row: Any) -> tuple[LinkKind, ...]:
     return address_link_kinds(row.kind, row.is_main)
 
 
+def _with_accounts(items: Sequence[PushItem], links: Mapping[tuple[LinkKind, int], Link]
+                   ) -> list[PushItem]:
+    """A contact's Account (kinds.ACCOUNT) is one of its synced values: its customer's."""
+    out = []
+    for item in items:
+        if item.kind is LinkKind.CONTACT and item.values is not None:
+            link = links.get((LinkKind.CUSTOMER, item.customer_id))
+            account = None if link is None or link.tombstoned else link.zoho_id
+            item = replace(item, values={**item.values, ACCOUNT: account})
+        out.append(item)
+    return out
+
+
 def load_batch(
     session: Session, scope: SyncScope, config: Configuration, now: datetime, *, limit: int = 100
 ) -> Batch:
@@ -76,13 +91,18 @@ def load_batch(
         row = current.get((record.entity, record.entity_id))
         gone = row is None or record.operation is Operation.DELETE
         for kind in _kinds(record, None if gone else row):
-            values = None if gone or row is None else from_alix(kind, row.values(), config)
-            items.append(PushItem(kind, record.entity_id, record.customer_id, values,
+            values = None if gone or row is None else from_alix(kind, row.values(), config,
+                                                                resolver=RESOLVER)
+            owner = (record.customer_id if row is None or gone
+                     else int(getattr(row, "customer_id", row.id)))
+            items.append(PushItem(kind, record.entity_id, owner, values,
                                   tuple(record.entry_ids)))
     alix_ids = {i.alix_id for i in items} | {i.customer_id for i in items}
     kinds = {i.kind for i in items} | {LinkKind.CUSTOMER}
     links = links_by_alix_ids(session, scope, kinds, alix_ids)
     in_flight = frozenset((p.kind, p.alix_id) for p in pending_inserts(session, scope))
+    items = _with_accounts(items, links)
+    kept, links = follow_main_moves(session, scope, config, items, links, in_flight, now)
     versions = {key: row.version for key, row in current.items()}
     retried = frozenset(tuple(r.entry_ids) for r in records if r.attempts)
-    return Batch(records, tuple(items), versions, current, links, in_flight, retried)
+    return Batch(records, kept, versions, current, links, in_flight, retried)

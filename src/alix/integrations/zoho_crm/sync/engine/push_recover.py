@@ -37,6 +37,7 @@ from alix.integrations.zoho_crm.sync.store.links import (
 
 from .alix_rows import rows_by_key
 from .context import SyncContext
+from .resolver import RESOLVER
 
 # The ALIX fields that name a record, most telling first: what the lookup searches on.
 _NAMES = ("name", "last_name", "label", "street")
@@ -114,7 +115,7 @@ async def _look_up(ctx: SyncContext, marker: PendingInsert, row: Any, user: str 
     """The Zoho records the interrupted create may have made; None: it cannot be searched."""
     if row is None:
         return []
-    values = from_alix(marker.kind, row.values(), ctx.config)
+    values = from_alix(marker.kind, row.values(), ctx.config, resolver=RESOLVER)
     payload = to_crm(marker.kind, values, ctx.config)
     names = {r.alix_field: r.crm_field for r in ctx.config.mapper(marker.kind.mapper).fields}
     criteria = criteria_for(marker.kind, payload, names, marker.since)

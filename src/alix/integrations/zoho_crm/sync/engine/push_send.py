@@ -17,7 +17,7 @@ from alix.customers.outbox import Failure
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.model import WriteFailure, WriteResult, WriteSuccess
 from alix.integrations.zoho_crm.rules import DeletePolicy, Direction
-from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import account_lookup, rows_of
 from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision
@@ -135,6 +135,8 @@ async def send_creates(run: PushRun, decisions: Sequence[PushDecision],
                                      f"customer {d.parent.alix_id} to be created in Zoho.")
                             continue
                         payload[lookup] = {"id": account}
+                        if d.kind is LinkKind.CONTACT:
+                            d = replace(d, base={**(d.base or {}), ACCOUNT: account})
                     for rider in riders.get(d.alix_id, ()) if d.kind is LinkKind.CUSTOMER \
                             else ():
                         payload |= {k: v for k, v in rider.payload.items() if k != "id"}

@@ -15,16 +15,22 @@ from typing import Any
 from sqlalchemy import select
 
 from alix.customers import bulk
+from alix.customers.contacts import move_contact
 from alix.customers.fields import Entity
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
 from alix.integrations.zoho_crm.client.model import WriteFailure
+from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import crm_module, read_only_fields, to_crm
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.store import issues as issue_store
 from alix.integrations.zoho_crm.sync.store.issues import Issue, IssueStatus
-from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids, update_bases
+from alix.integrations.zoho_crm.sync.store.links import (
+    links_by_alix_ids,
+    links_by_zoho_ids,
+    update_bases,
+)
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 
 from .apply import _alix_values
@@ -61,6 +67,17 @@ def _open_conflict(ctx: SyncContext, issue_id: int) -> tuple[Issue, Link, bool]:
     return issue, link, others
 
 
+def _target_customer(ctx: SyncContext, account: SyncValue) -> int:
+    """The ALIX customer of a Zoho Account a contact is to belong to; Conflict when none."""
+    with unit_of_work(ctx.sessions) as session:
+        link = links_by_zoho_ids(session, ctx.scope, [LinkKind.CUSTOMER], [str(account)]).get(
+            (LinkKind.CUSTOMER, str(account)))
+    if account is None or link is None or link.tombstoned:
+        raise Conflict(f"Zoho Account {account} is not synced with an ALIX customer: the "
+                       "contact cannot belong to it in ALIX.")
+    return link.alix_id
+
+
 async def resolve_conflict(ctx: SyncContext, issue_id: int, value: SyncValue, *,
                            by: str) -> None:
     """Write `value` (canonical ALIX form) as the field's value on both sides and close the
@@ -71,24 +88,32 @@ async def resolve_conflict(ctx: SyncContext, issue_id: int, value: SyncValue, *,
     if name in read_only_fields(ctx.config, issue.kind):
         raise Conflict(f"{name} is read-only in Zoho CRM: it cannot be written there.")
     module = crm_module(ctx.config, issue.kind) or ""
-    payload = to_crm(issue.kind, {name: value}, ctx.config) | {"id": link.zoho_id}
+    target = _target_customer(ctx, value) if name == ACCOUNT else None
+    payload = to_crm(issue.kind, {name: value}, ctx.config,
+                     account_id=str(value) if name == ACCOUNT else None) | {"id": link.zoho_id}
     [result] = await ctx.crm.update(module, [payload])
     if isinstance(result, WriteFailure):
         raise Conflict(f"Zoho refused {value!r} for {name} of record {link.zoho_id}: "
                        f"{result.error.code} {result.error.message}")
     with unit_of_work(ctx.sessions) as session:
         now = ctx.clock()
-        write = _WRITERS[issue.kind.entity]
-        [written] = write(session, ctx.actor, [bulk.RecordUpdate(
-            int(issue.alix_id or 0), _alix_values({name: value}))], clock=lambda: now)
-        if not written.ok:
-            raise Conflict(f"ALIX refused {value!r} for {name}: {written.errors}")
+        version: int | None
+        if target is not None:  # the contact's Account: the contact moves to its customer
+            version = move_contact(session, ctx.actor, int(issue.alix_id or 0), target,
+                                   clock=lambda: now).version
+        else:
+            write = _WRITERS[issue.kind.entity]
+            [written] = write(session, ctx.actor, [bulk.RecordUpdate(
+                int(issue.alix_id or 0), _alix_values({name: value}))], clock=lambda: now)
+            if not written.ok:
+                raise Conflict(f"ALIX refused {value!r} for {name}: {written.errors}")
+            version = written.version
         # Another open conflict of the record keeps the old Modified_Time, so the push still
         # merges before it writes (as push_merge does for open conflicts).
         modified = link.base_modified_time if others else result.modified_time
         update_bases(session, ctx.scope, [Link(
             link.kind, link.alix_id, link.zoho_id, dict(link.base) | {name: value}, modified,
-            written.version)], now)
+            version)], now)
         details: dict[str, Any] = dict(issue.details or {})
         details |= {"winner": "person", "value": value, "resolved_by": by}
         session.execute(zoho_sync_issues.update().where(zoho_sync_issues.c.id == issue_id)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from alix.db.session import unit_of_work
 from alix.errors import Conflict
 from alix.integrations.zoho_crm.mappers import ModuleKind
 from alix.integrations.zoho_crm.repository import connected, load_configuration
+from alix.integrations.zoho_crm.sync.store import runs as run_store
+from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.watermark import SETTLE
 from alix.jobs.model import QUEUED, RUNNING, Job
-from alix.jobs.queue import JobQueue, TaskContext, TaskRegistry
+from alix.jobs.queue import JobInterrupted, JobQueue, TaskContext, TaskRegistry
 
 from .context import CrmFactory, lane_key, open_context
 from .pull import run_pull, summary
@@ -23,12 +25,30 @@ PULL_TASK = "zoho_crm.pull"
 
 async def pull_task(ctx: TaskContext) -> None:
     """Run the pull of `payload.connection_id` (`payload.initial`: count first, record the
-    run as the initial synchronization), reporting each page's progress to the job."""
+    run as the initial synchronization), reporting each page's progress to the job.
+
+    It stops between two pages when the runner asks (the page committed, so the next run of
+    the job resumes from its watermarks); the run is then recorded as interrupted.
+    """
     connection_id = int(ctx.payload["connection_id"])
     factory = cast(CrmFactory, ctx.services["zoho_crm_factory"])
-    async with open_context(ctx.session_factory, connection_id, factory, ctx.clock) as sync:
-        report = await run_pull(sync, initial=bool(ctx.payload.get("initial")),
-                                progress=ctx.report_progress)
+
+    def progress(done: int, total: int | None, message: str) -> None:
+        ctx.report_progress(done, total, message)
+        # The run reports done == total once more after it closed its run row: stopping
+        # there would record a finished run as interrupted.
+        if total is None or done < total:
+            ctx.checkpoint()
+
+    try:
+        async with open_context(ctx.session_factory, connection_id, factory,
+                                ctx.clock) as sync:
+            report = await run_pull(sync, initial=bool(ctx.payload.get("initial")),
+                                    reconcile=bool(ctx.payload.get("reconcile")),
+                                    progress=progress)
+    except JobInterrupted:
+        _record_interrupted(ctx, connection_id)
+        raise
     done = sum(report.read.values())
     ctx.report_progress(done, done, f"Zoho CRM sync done: {summary(report)}")
     if report.deferred:
@@ -53,6 +73,18 @@ def follow_up(session: Session, queue: JobQueue, organisation_id: int | None,
                          delay_seconds=SETTLE.total_seconds() + 1)
 
 
+def _record_interrupted(ctx: TaskContext, connection_id: int) -> None:
+    """The pull closed its run as failed on the way out; the job is only paused, so say so.
+    The connection's lane is still held: its latest run is this job's."""
+    with unit_of_work(ctx.session_factory) as session:
+        scope = SyncScope(int(ctx.organisation_id or 0), connection_id)
+        run = run_store.latest_run(session, scope)
+        if run is not None and run.status is not run_store.RunStatus.SUCCEEDED:
+            run_store.interrupt_run(session, scope, run.id, ctx.clock(), (
+                "Stopped between two pages when its process shut down; the sync resumes "
+                "from the last committed page."))
+
+
 def register(registry: TaskRegistry) -> None:
     """Register the pull task (called from alix.bootstrap.register_tasks)."""
     registry.register(PULL_TASK)(pull_task)
@@ -75,12 +107,19 @@ def start_pull(session: Session, queue: JobQueue, organisation_id: int, connecti
                *, initial: bool) -> Job:
     """Queue a pull of the connection in the caller's transaction, on the connection's lane
     (never beside its push); a pull already queued or running is returned instead of a
-    second one."""
+    second one.
+
+    A running pull whose process died is returned too: its heartbeat has stopped, so a
+    runner reclaims it within the heartbeat threshold and it resumes from its last page.
+    """
     running = session.scalars(select(Job).where(
         Job.task == PULL_TASK, Job.lease_key == lane_key(connection_id),
         Job.status.in_((QUEUED, RUNNING)),
-    ).limit(1)).first()
+    ).order_by(Job.id).limit(1)).first()
     if running is not None:
+        # Wake the runners once this transaction commits: a queued pull may be waiting for
+        # its poll, an abandoned one for its reclaim.
+        event.listen(session, "after_commit", lambda _s: queue.wake(), once=True)
         return running
     payload: dict[str, Any] = {"connection_id": connection_id, "initial": initial}
     return queue.enqueue(session, PULL_TASK, payload, organisation_id=organisation_id,

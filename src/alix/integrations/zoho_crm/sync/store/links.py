@@ -1,7 +1,8 @@
 """Links and their bases in `zoho_links`: loaded a page at a time, written in bulk.
 
 Every function works in the caller's session and transaction (the page's unit of work), never
-commits, and issues one statement per call (executemany for the bulk writes). A refused write
+commits, and issues one statement per call (executemany for the bulk writes; create_links a
+second one, replacing tombstones of the same ALIX ids). A refused write
 (a second link for a paired record) raises DuplicateLink and leaves the transaction usable: the
 statement runs in a savepoint.
 """
@@ -143,10 +144,29 @@ def create_links(
 ) -> None:
     """Insert new pairs (executemany); DuplicateLink when either side is paired already.
 
-    All or nothing: on a refusal none of `links` is stored and the transaction stays usable.
+    A tombstoned link of the same (kind, ALIX id) is replaced, not a refusal: the sync never
+    pairs a record whose pair was deleted again (the plans stop at its tombstone, and the name
+    match leaves paired customers out), so a new pair for that id means the id now names
+    another record. ALIX ids are never reused since migration 0008, but older SQLite databases did
+    reuse the id of a deleted newest row, and refusing would stop every later page of the
+    module for good. Its Zoho record loses its tombstone: were it restored from Zoho's recycle
+    bin, it would come back as a new record. A tombstoned Zoho id still refuses a new pair.
+
+    All or nothing: on a refusal none of `links` is stored, no tombstone is replaced, and the
+    transaction stays usable.
     """
     if not links:
         return
+    replaced = (
+        delete(zoho_links)
+        .where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind == bindparam("b_kind"),
+            zoho_links.c.alix_id == bindparam("b_alix_id"),
+            zoho_links.c.tombstoned_at.is_not(None),
+        )
+    )
+    keys = [{"b_kind": link.kind.value, "b_alix_id": link.alix_id} for link in links]
     rows = [
         {
             **scope.stamp(),
@@ -166,6 +186,7 @@ def create_links(
     ]
     what = _describe((link.kind, link.zoho_id) for link in links)
     with _refusing_duplicates(scope, what), session.begin_nested():
+        session.execute(replaced, keys)
         session.execute(insert(zoho_links), rows)
 
 
@@ -356,3 +377,25 @@ def pending_inserts(
     )
     return [PendingInsert(LinkKind(r.kind), r.alix_id, r.zoho_module, r.pending_since)
             for r in rows]
+
+
+def repoint(session: Session, scope: SyncScope, links: Sequence[Link], now: datetime) -> None:
+    """Pair each link's Zoho record (kind, Zoho id) with its new ALIX id, its base kept: the
+    Account's main-address link follows the address a person made main in ALIX
+    (main_address.repointed). DuplicateLink when that address is paired already."""
+    if not links:
+        return
+    params = [{"b_kind": link.kind.value, "b_zoho_id": link.zoho_id, "b_alix_id": link.alix_id}
+              for link in links]
+    stmt = (
+        update(zoho_links)
+        .where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind == bindparam("b_kind"),
+            zoho_links.c.zoho_id == bindparam("b_zoho_id"),
+        )
+        .values(alix_id=bindparam("b_alix_id"), updated_at=now)
+    )
+    what = _describe((link.kind, link.zoho_id) for link in links)
+    with _refusing_duplicates(scope, what), session.begin_nested():
+        session.execute(stmt, params)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from alix.errors import NotFound
@@ -32,6 +32,9 @@ class RunStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # Its process stopped (killed, or shut down between two pages) before the run finished;
+    # the next run resumed from the last committed page.
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,16 @@ def start_run(
 ) -> int:
     """Record a run as running with the configuration version it uses; returns its id.
 
-    `totals` (module -> count, from `actions/count`) gives the progress bar its end.
+    `totals` (module -> count, from `actions/count`) gives the progress bar its end. Runs of
+    a connection start on its job lane, one at a time, so a run of the connection still
+    'running' now was left by a process that died: it is closed as interrupted.
     """
+    session.execute(update(zoho_sync_runs).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id,
+        zoho_sync_runs.c.status == RunStatus.RUNNING.value,
+    ).values(status=RunStatus.INTERRUPTED.value, finished_at=now, error=(
+        "Its process stopped before it finished; the next run resumed from the last "
+        "committed page.")))
     progress = {m: ModuleProgress(0, t) for m, t in (totals or {}).items()}
     return int(session.execute(insert(zoho_sync_runs).values(
         **scope.stamp(), kind=kind.value, status=RunStatus.RUNNING.value,
@@ -150,6 +161,13 @@ def finish_run(
     ).values(status=status.value, finished_at=now, error=error))
 
 
+def interrupt_run(session: Session, scope: SyncScope, run_id: int, now: datetime,
+                  reason: str) -> None:
+    """Close a run that stopped between two pages (its process shut down): what it
+    committed stays, the next run resumes from there."""
+    finish_run(session, scope, run_id, RunStatus.INTERRUPTED, now, error=reason)
+
+
 def latest_run(session: Session, scope: SyncScope, kind: RunKind | None = None) -> Run | None:
     """The most recently started run of the connection (of one kind), or None."""
     stmt = select(*_COLUMNS).where(zoho_sync_runs.c.connection_id == scope.connection_id)
@@ -157,3 +175,23 @@ def latest_run(session: Session, scope: SyncScope, kind: RunKind | None = None) 
         stmt = stmt.where(zoho_sync_runs.c.kind == kind.value)
     row = session.execute(stmt.order_by(zoho_sync_runs.c.id.desc()).limit(1)).first()
     return None if row is None else _run(row)
+
+
+def _quiet(run: Run) -> bool:
+    return run.done == 0 and not any(run.counts.values())
+
+
+def forget_quiet_reconciliations(session: Session, scope: SyncScope, keep_id: int) -> int:
+    """Delete the succeeded reconciliations that found nothing, but the one `keep_id`: a check
+    every few minutes would otherwise push every run that did something out of the history,
+    while the newest quiet one still says when Zoho was last checked. Returns how many."""
+    rows = session.execute(select(*_COLUMNS).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id,
+        zoho_sync_runs.c.kind == RunKind.RECONCILE.value,
+        zoho_sync_runs.c.status == RunStatus.SUCCEEDED.value,
+        zoho_sync_runs.c.id != keep_id,
+    )).all()
+    quiet = [run.id for run in map(_run, rows) if _quiet(run)]
+    if quiet:
+        session.execute(delete(zoho_sync_runs).where(zoho_sync_runs.c.id.in_(quiet)))
+    return len(quiet)

@@ -1,4 +1,5 @@
-"""The tables of the two-way sync: links, watermarks, inbox, issues and runs (SQLAlchemy Core).
+"""The tables of the two-way sync: links, watermarks, inbox, issues, runs and notification
+channels (SQLAlchemy Core).
 
 Every row carries its organisation and its connection; the connection's foreign key cascades, so
 removing the integration (deleting the `zoho_connections` row) removes all its sync state.
@@ -171,4 +172,26 @@ zoho_sync_runs = Table(
     Column("progress", JSON, nullable=False),
     Column("error", Text),
     Index("ix_zoho_sync_runs_connection", "connection_id", "kind", "id"),
+)
+
+# A notification channel we asked Zoho for (engine.channels keeps it alive); the token only
+# as its digest.
+zoho_channels = Table(
+    "zoho_channels",
+    metadata,
+    Column("channel_id", String(40), primary_key=True),
+    Column(
+        "organisation_id", Id, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "connection_id", Id, ForeignKey("zoho_connections.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("token_digest", String(64), nullable=False),
+    Column("events", JSON, nullable=False),
+    # NULL until Zoho has accepted the channel: written first so an early callback is known.
+    Column("expires_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("renewed_at", UtcDateTime),
+    Index("ix_zoho_channels_connection", "connection_id"),
 )

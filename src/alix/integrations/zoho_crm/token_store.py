@@ -1,4 +1,8 @@
-"""The token store on SQLAlchemy Core: one row per connection, locked while refreshing."""
+"""The Zoho access-token store on SQLAlchemy Core: one row per connection, locked while refreshing.
+
+It lives beside the connection, not in `client/`: the client only speaks HTTP and takes any
+`TokenStore`; this is the database's implementation of that port.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alix.clock import as_utc
 
-from .errors import ConfigurationError
-from .tokens import AccessToken, Cipher, PlainText, TokenSlot
+from .client.errors import ConfigurationError
+from .client.tokens import AccessToken, Cipher, PlainText, TokenSlot
 
 _T = TypeVar("_T")
 
@@ -46,8 +50,8 @@ def define_token_table(metadata: MetaData) -> Table:
     )
 
 
-# A standalone declaration for scripts and the client's own tests (create_all); the app passes
-# its own declaration to SqlTokenStore.
+# A standalone declaration for scripts and the store's own tests (create_all); the app passes
+# its own declaration (alix.integrations.zoho_crm.model) to SqlTokenStore.
 metadata = MetaData()
 zoho_access_tokens = define_token_table(metadata)
 
