@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench install chromium postgres clean
+.PHONY: demo test soak lint bench install chromium postgres clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
@@ -31,6 +31,12 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium postgres lint
 	$(BIN)/python -m pytest -p no:cacheprovider -q
+
+# Long randomized runs, not part of `make test`: 500 convergence scenarios, then kill -9 of
+# 20k-record imports and pushes at random points on SQLite and PostgreSQL.
+soak: $(STAMP) postgres
+	CONVERGENCE_SCENARIOS=500 $(BIN)/python -m pytest -p no:cacheprovider -q tests/convergence
+	ALIX_SOAK=1 $(BIN)/python -m pytest -p no:cacheprovider -q tests/crash -m soak
 
 bench: $(STAMP) postgres
 	@bash scripts/run-benchmarks.sh

@@ -169,3 +169,36 @@ async def test_a_person_settles_a_move_conflict_by_keeping_zohos_account(
     calls = fake.calls
     await world.push()
     assert fake.calls == calls
+
+
+@pytest.mark.parametrize("policy", [ConflictPolicy.ALIX_WINS, ConflictPolicy.ASK])
+async def test_an_alix_move_survives_a_zoho_edit_of_another_field(
+    sessions: sessionmaker[Session], fake: FakeZohoCrm, clock: Clock, policy: ConflictPolicy
+) -> None:
+    """The push merges first (Zoho changed the contact) and must still send the move."""
+    world = World(sessions, *connect(sessions, clock, conflict_policy=policy), fake, clock)
+    _acme, globex, ada, _a, globex_account, contact = await _two_customers(world)
+    await fake.update("Contacts", [{"id": contact, "First_Name": "Augusta"}])
+    world.clock.tick()
+    with unit_of_work(world.sessions) as session:
+        move_contact(session, world.actor, ada, globex, clock=world.clock)
+    await world.push()
+    await _pull(world)
+    assert fake.records["Contacts"][contact]["Account_Name"] == {"id": globex_account}
+    assert _customer_of(world, ada) == globex
+
+
+async def test_a_contact_of_a_customer_deleted_in_alix_waits_instead_of_failing_the_pull(
+    world: World, fake: FakeZohoCrm
+) -> None:
+    acme, _globex, _ada, acme_account, _g, _contact = await _two_customers(world)
+    await fake.insert("Contacts", [{"Last_Name": "Hopper",
+                                    "Account_Name": {"id": acme_account}}])
+    with unit_of_work(world.sessions) as session:
+        from alix.customers.service import delete_customer
+
+        delete_customer(session, world.actor, acme, clock=world.clock)
+    await _pull(world)  # the deletion is not pushed yet: no crash, the Contact waits
+    with unit_of_work(world.sessions) as session:
+        codes = [i.code for i in open_issues(session, world.scope)]
+    assert codes == ["parent_missing"]

@@ -209,7 +209,8 @@ def to_crm(
     """The Zoho payload (without `id`) of ALIX values: rows of direction `both` only.
 
     `only` limits it to those ALIX fields (the changed ones); `account_id` adds the Account
-    lookup of a Contact or custom-module address, as `{"id": ...}`.
+    lookup of a Contact or custom-module address, as `{"id": ...}`, as does a contact's
+    `kinds.ACCOUNT` value among `values` (a move merged or pushed like any field).
     """
     payload: dict[str, Any] = {}
     for row in rows_of(config, kind):
@@ -219,6 +220,9 @@ def to_crm(
             continue
         payload[row.crm_field] = _crm_value(values[row.alix_field], row.crm_type)
     lookup = account_lookup(config, kind)
+    if account_id is None and ACCOUNT in values and (only is None or ACCOUNT in only):
+        moved_to = values[ACCOUNT]  # a contact's Account is a value like the others
+        account_id = None if moved_to is None else str(moved_to)
     if lookup is not None and account_id is not None:
         payload[lookup] = {"id": account_id}
     return payload

@@ -153,15 +153,10 @@ class _Planner:
                 reason=(f"Zoho record {link.zoho_id} changed at {now.isoformat()}, after the "
                         "base: pull and merge before writing."),
             )
-        account = None
-        if ACCOUNT in changed:  # moved to another customer in ALIX: its Account lookup
-            account = pushable[ACCOUNT]
-            if account is None:
-                return self.skip(item, f"it moved to customer {item.customer_id}, which is not "
+        if ACCOUNT in changed and pushable[ACCOUNT] is None:  # moved to an unsynced customer
+            return self.skip(item, f"it moved to customer {item.customer_id}, which is not "
                                        "synced with a Zoho Account yet.")
-        payload = to_crm(item.kind, pushable, self.config, only=changed,
-                         account_id=None if account is None else str(account))
-        payload |= {"id": link.zoho_id}
+        payload = to_crm(item.kind, pushable, self.config, only=changed) | {"id": link.zoho_id}
         base = dict(link.base) | {name: pushable[name] for name in changed}
         return self.decision(item, PushAction.UPDATE, zoho_id=link.zoho_id, payload=payload,
                              base=base)

@@ -154,11 +154,22 @@ class _Page:
         """Create contacts and addresses in one executemany per entity, refusing a second
         primary contact or main address rather than taking the flag from an ALIX row."""
         by_entity: dict[Entity, list[tuple[PullDecision, int, dict[str, Value]]]] = {}
+        alive = self._customers_alive([d.parent.alix_id for d in decisions
+                                       if d.parent is not None and d.parent.alix_id is not None])
         for decision in decisions:
             parent = decision.parent
             owner = None if parent is None else (
                 parent.alix_id if parent.alix_id is not None
                 else accounts.get(parent.zoho_id or ""))
+            if owner is not None and parent is not None and parent.alix_id is not None \
+                    and owner not in alive:
+                # Deleted in ALIX, its deletion not pushed yet: the push settles the Account
+                # (per the delete policy), then this record is decided again.
+                self.report(decision, NO_PARENT,
+                            f"{label(self.config, decision.kind, decision.zoho_id)} is not "
+                            f"imported: its customer {owner} was deleted in ALIX.")
+                self.outcome.counts["skipped"] += 1
+                continue
             if owner is None:
                 self.report(decision, NO_PARENT,
                             f"{label(self.config, decision.kind, decision.zoho_id)} is not "
@@ -205,6 +216,12 @@ class _Page:
                 self.link(decision, row_id, 1, decision.modified_time)
                 self.synced.add((decision.kind, decision.zoho_id))
                 self.outcome.counts["created"] += 1
+
+    def _customers_alive(self, ids: Sequence[int]) -> set[int]:
+        if not ids:
+            return set()
+        return {c.id for c in repo.customers_by_ids(self.session, self.actor.organisation_id,
+                                                    sorted(set(ids)))}
 
     def merges(self, decisions: Sequence[PullDecision], state: PageState) -> None:
         """LINK, UPDATE and CONFLICT: bulk ALIX updates, then the new bases or links."""

@@ -89,8 +89,7 @@ async def resolve_conflict(ctx: SyncContext, issue_id: int, value: SyncValue, *,
         raise Conflict(f"{name} is read-only in Zoho CRM: it cannot be written there.")
     module = crm_module(ctx.config, issue.kind) or ""
     target = _target_customer(ctx, value) if name == ACCOUNT else None
-    payload = to_crm(issue.kind, {name: value}, ctx.config,
-                     account_id=str(value) if name == ACCOUNT else None) | {"id": link.zoho_id}
+    payload = to_crm(issue.kind, {name: value}, ctx.config) | {"id": link.zoho_id}
     [result] = await ctx.crm.update(module, [payload])
     if isinstance(result, WriteFailure):
         raise Conflict(f"Zoho refused {value!r} for {name} of record {link.zoho_id}: "
