@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,10 +18,14 @@ from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
 from alix.integrations.zoho_crm.sync.engine import schedule as zoho_schedule
 from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
 from alix.integrations.zoho_crm.sync.engine.push_trigger import install_push_trigger
+from alix.jobs.deferral import BULK, MAINTENANCE, REALTIME, procrastinate_dispatcher
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
 from alix.jobs.scheduler import Scheduler
 from alix.settings import Settings
+
+if TYPE_CHECKING:  # workers load procrastinate: only `alix worker` imports them
+    from alix.jobs.workers import WorkerWiring
 
 
 @dataclass
@@ -54,6 +59,31 @@ def register_tasks(registry: TaskRegistry) -> None:
     registry.register(zoho_schedule.SWEEP_TASK)(zoho_schedule.sweep_task)
 
 
+# procrastinate queue per task: real-time work is never stuck behind an import's pages.
+TASK_QUEUES = {
+    zoho_push.PUSH_TASK: REALTIME,
+    zoho_hints.TASK: REALTIME,
+    zoho_channels.TASK: REALTIME,
+    zoho_pull.PULL_TASK: BULK,
+    zoho_schedule.SWEEP_TASK: MAINTENANCE,
+}
+
+
+def queue_of(task: str) -> str:
+    return TASK_QUEUES.get(task, BULK)
+
+
+def worker_wiring(container: Container) -> WorkerWiring:
+    """What `alix worker` hands procrastinate: the container's queue, tasks and services."""
+    from alix.jobs.workers import WorkerWiring
+
+    return WorkerWiring(
+        database_url=container.settings.database_url, engine=container.engine,
+        session_factory=container.session_factory, queue=container.queue,
+        clock=container.clock, services=container.extras, queue_of=queue_of,
+        scheduler=container.scheduler)
+
+
 def build_container(
     settings: Settings,
     *,
@@ -67,7 +97,10 @@ def build_container(
     )
     registry = TaskRegistry()
     register_tasks(registry)
-    queue = JobQueue(registry, clock=clock)
+    # With procrastinate, enqueue also defers its procrastinate job in the same transaction.
+    dispatcher = (procrastinate_dispatcher(queue_of)
+                  if settings.jobs_engine == "procrastinate" else None)
+    queue = JobQueue(registry, clock=clock, dispatcher=dispatcher)
     session_factory = make_session_factory(engine)
     install_push_trigger(session_factory, queue)  # ALIX changes queue the Zoho CRM push
     # Switching modules, connecting and disconnecting queue the notification channels task.

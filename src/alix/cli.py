@@ -74,13 +74,38 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the app: in this process, or in `--workers` processes behind one port."""
     import uvicorn
 
-    from alix.web.app import create_app
+    from alix.web.logging_setup import configure_logging
 
-    container = build_container(settings)
-    app = create_app(container)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    configure_logging(settings.log_level, settings.effective_log_format)
+    # log_config=None: uvicorn's lines go through ALIX's logging (JSON in production).
+    if args.workers <= 1:
+        from alix.web.app import create_app
+
+        app = create_app(build_container(settings))
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+        return 0
+    import tempfile
+
+    from alix.db.migrate import check_current
+    from alix.web.metrics import prepare_multiprocess_directory
+
+    container = build_container(settings, with_runner=False)
+    try:  # refuse here, once, rather than in every worker
+        check_current(container.engine)
+    finally:
+        container.close()
+    # Each worker process counts its own API usage; prometheus-client sums them through
+    # files in this directory, which the workers find in their environment.
+    directory = settings.prometheus_multiproc_dir or tempfile.mkdtemp(prefix="alix-metrics-")
+    prepare_multiprocess_directory(directory)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    # A worker builds its whole app before it answers uvicorn's health ping: on a busy
+    # machine that takes longer than uvicorn's 5 s default, which would kill and respawn it.
+    uvicorn.run("alix.web.asgi:create", factory=True, workers=args.workers, host=args.host,
+                port=args.port, log_config=None, timeout_worker_healthcheck=60)
     return 0
 
 
@@ -159,6 +184,32 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
                      f"{last.split(': ', 1)[-1]}{retry}")
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run a procrastinate worker: any number of them, on any machine sharing the database."""
+    import asyncio
+
+    from alix.bootstrap import worker_wiring
+    from alix.jobs.workers import WorkerOptions, run_worker
+    from alix.web.logging_setup import configure_logging
+
+    if settings.jobs_engine != "procrastinate":
+        raise SystemExit("`alix worker` runs procrastinate jobs: set ALIX_JOBS_ENGINE="
+                         "procrastinate (PostgreSQL), and ALIX_RUN_JOBS_IN_PROCESS=false for "
+                         "the web processes.")
+    configure_logging(settings.log_level, settings.effective_log_format)
+    container = build_container(settings, with_runner=False)
+    options = WorkerOptions(
+        concurrency=args.concurrency or settings.worker_concurrency,
+        queues=tuple(args.queues) if args.queues else None, name=args.name,
+        stalled_seconds=settings.job_heartbeat_seconds,
+        relay_seconds=settings.worker_relay_seconds, wait=not args.once)
+    try:
+        asyncio.run(run_worker(worker_wiring(container), options))
+    finally:
+        container.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -190,11 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="web processes sharing the port (each with its own job runner "
+                            "unless ALIX_RUN_JOBS_IN_PROCESS=false)")
 
     sync = sub.add_parser("sync", help="pull customers from Zoho CRM now")
     sync.add_argument("--org", required=True, help="organisation name")
     sync.add_argument("--initial", action="store_true",
                       help="count first (a total for the progress) and record the initial sync")
+
+    worker = sub.add_parser("worker", help="run a procrastinate worker (PostgreSQL)")
+    worker.add_argument("--concurrency", type=int, help="jobs at once (ALIX_WORKER_CONCURRENCY)")
+    worker.add_argument("--queues", nargs="+", choices=["realtime", "bulk", "maintenance"],
+                        help="serve only these queues (default: all)")
+    worker.add_argument("--name", help="worker name in logs and leases")
+    worker.add_argument("--once", action="store_true", help="run what is due, then exit")
 
     demo = sub.add_parser("demo", help="run a demo on SQLite with sample data")
     demo.add_argument("--host", default="127.0.0.1")
@@ -206,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
     handlers = {"db": _db, "users": _users, "tokens": _tokens, "serve": _serve, "demo": _demo,
-                "sync": _sync}
+                "sync": _sync, "worker": _worker}
     return handlers[args.command](args, settings)
 
 

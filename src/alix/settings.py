@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
@@ -36,6 +36,36 @@ class Settings(BaseSettings):
     # killed process blocks its connection's sync for at most this long.
     job_heartbeat_seconds: float = 60.0
     sqlite_busy_timeout_ms: int = 10_000
+    # Request body limits per kind of route (alix.web.body_limits); past them the answer is 413.
+    # Forms and the JSON API carry one record (with its contacts and addresses) at most.
+    max_form_body_bytes: int = 1024 * 1024
+    max_api_body_bytes: int = 1024 * 1024
+    # Zoho's largest callback we expect: 100 records (LIMIT_EXCEEDED past 100 records and 50
+    # fields per call, zoho-crm-api.md 8) with `return_affected_field_values`, each with 50
+    # changed fields of 255 characters (a text field's length, zoho-crm-api.md 5): about 1.4 MB
+    # as JSON. Zoho documents no maximum; a larger callback is refused and the periodic
+    # reconciliation still picks its records up.
+    max_notification_body_bytes: int = 2 * 1024 * 1024
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (login throttling);
+    # empty: the peer address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
+    # Logging: "json" (one object a line, for a log shipper) or "console" (readable); empty
+    # means JSON in production and console elsewhere.
+    log_format: Literal["", "json", "console"] = ""
+    log_level: str = "INFO"
+    # `/metrics` answers only `Authorization: Bearer <this>`; empty refuses every scrape.
+    metrics_token: SecretStr = SecretStr("")
+    # prometheus-client's own variable: with several web processes (`alix serve --workers N`),
+    # a directory they share so `/metrics` adds up the counters of all of them.
+    prometheus_multiproc_dir: str = Field(default="", validation_alias="PROMETHEUS_MULTIPROC_DIR")
+    # What runs jobs: the in-process runner (SQLite, or one machine on PostgreSQL), or
+    # procrastinate workers (`alix worker`, any number, any machine; PostgreSQL only). Web
+    # processes with procrastinate set ALIX_RUN_JOBS_IN_PROCESS=false.
+    jobs_engine: Literal["in_process", "procrastinate"] = "in_process"
+    # Jobs one `alix worker` runs at once (never two of one connection: they share a lock).
+    worker_concurrency: int = 4
+    # How often a worker defers jobs that no worker was going to run (the relay).
+    worker_relay_seconds: int = 30
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
@@ -52,6 +82,9 @@ class Settings(BaseSettings):
                     "ALIX_PUBLIC_URL must be an https:// address in production: Zoho sends "
                     f"OAuth redirects and notifications there (got {self.public_url!r})."
                 )
+        if self.jobs_engine == "procrastinate" and self.is_sqlite:
+            raise SettingsError("ALIX_JOBS_ENGINE=procrastinate needs PostgreSQL; on SQLite "
+                                "jobs run in process (ALIX_JOBS_ENGINE=in_process).")
         if not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"ALIX_PUBLIC_URL must be an http(s) URL, got {self.public_url!r}.")
         return self
@@ -59,6 +92,12 @@ class Settings(BaseSettings):
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_log_format(self) -> Literal["json", "console"]:
+        if self.log_format:
+            return self.log_format
+        return "json" if self.environment == "production" else "console"
 
     @property
     def public_base(self) -> str:

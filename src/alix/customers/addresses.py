@@ -13,27 +13,33 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
+from alix.customers import flags
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, Address, clean, other_main
-from alix.customers.service import apply_change, check_version, insert_child, place, remove_child
+from alix.customers.model import Actor, Address, Value, clean
+from alix.customers.service import (
+    apply_change,
+    check_version,
+    claim_flag,
+    insert_child,
+    place,
+    remove_child,
+)
 from alix.errors import ValidationFailed
 
 
 def _make_room(
-    session: Session, actor: Actor, address_id: int | None, customer_id: int, kind: str,
-    replace_main: bool, now: datetime,
+    session: Session, actor: Actor, address_id: int | None, customer_id: int,
+    values: Mapping[str, Value], replace_main: bool, now: datetime,
 ) -> None:
-    siblings = repo.addresses_of(session, actor.organisation_id, customer_id)
-    previous = other_main(siblings, kind, address_id)
-    if previous is None:
-        return
-    if not replace_main:
+    refused = claim_flag(session, actor, Entity.ADDRESS, address_id, customer_id, values,
+                         take_over=replace_main, now=now)
+    if refused is not None:
+        taken, holder = refused
         raise ValidationFailed({"is_main": (
-            f"This customer already has a main {kind} address ({_describe(previous)}); "
-            "make this one the main address instead, or untick it."
+            f"{flags.refusal(Entity.ADDRESS, taken, _describe(holder))} "
+            "Make this one the main address instead, or untick it."
         )})
-    apply_change(session, actor, Entity.ADDRESS, previous, {"is_main": False}, now)
 
 
 def _describe(address: Address) -> str:
@@ -54,7 +60,7 @@ def add_address(
     values = place(values)
     now = clock()
     if values["is_main"]:
-        _make_room(session, actor, None, customer.id, str(values["kind"]), replace_main, now)
+        _make_room(session, actor, None, customer.id, values, replace_main, now)
     address_id = insert_child(session, actor, Entity.ADDRESS, customer.id, values, now)
     return repo.get_address(session, actor.organisation_id, address_id)
 
@@ -72,10 +78,10 @@ def update_address(
     if "province" in values and "country" not in values:
         values["country"] = current.country
     values = place(values)
-    kind = str(values.get("kind", current.kind))
     now = clock()
     if values.get("is_main", current.is_main):
-        _make_room(session, actor, current.id, current.customer_id, kind, replace_main, now)
+        _make_room(session, actor, current.id, current.customer_id,
+                   {"kind": values.get("kind", current.kind)}, replace_main, now)
     result: Address = apply_change(session, actor, Entity.ADDRESS, current, values, now)
     return result
 

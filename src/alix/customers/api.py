@@ -32,6 +32,7 @@ from alix.customers.schemas import (
 from alix.db.session import unit_of_work
 from alix.web.auth import CurrentPrincipal, Principal
 from alix.web.dependencies import ContainerDep, SessionDep
+from alix.web.ids import IdPath
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
@@ -106,7 +107,7 @@ def create_customer(
 
 
 @router.get("/{customer_id}", response_model=CustomerDetail)
-def get_customer(customer_id: int, principal: CurrentPrincipal, session: SessionDep
+def get_customer(customer_id: IdPath, principal: CurrentPrincipal, session: SessionDep
                  ) -> dict[str, Any]:
     """One customer with its contact persons and addresses."""
     customer = repo.get_customer(session, principal.organisation_id, customer_id)
@@ -115,7 +116,7 @@ def get_customer(customer_id: int, principal: CurrentPrincipal, session: Session
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 def update_customer(
-    customer_id: int, body: CustomerPatch, principal: CurrentPrincipal, container: ContainerDep
+    customer_id: IdPath, body: CustomerPatch, principal: CurrentPrincipal, container: ContainerDep
 ) -> dict[str, Any]:
     """Change the fields sent; send `version` to refuse (409) a change made meanwhile."""
     values, version = _patch(body)
@@ -126,7 +127,7 @@ def update_customer(
 
 
 @router.delete("/{customer_id}", status_code=204)
-def delete_customer(customer_id: int, principal: CurrentPrincipal, container: ContainerDep
+def delete_customer(customer_id: IdPath, principal: CurrentPrincipal, container: ContainerDep
                     ) -> Response:
     """Delete the customer with its contact persons and addresses."""
     with unit_of_work(container.session_factory) as session:
@@ -143,7 +144,7 @@ def _own_address(session: Session, org_id: int, customer_id: int, address_id: in
 
 
 @router.get("/{customer_id}/contacts", response_model=list[ContactOut])
-def list_contacts(customer_id: int, principal: CurrentPrincipal, session: SessionDep
+def list_contacts(customer_id: IdPath, principal: CurrentPrincipal, session: SessionDep
                   ) -> list[dict[str, Any]]:
     """The customer's contact persons, primary first."""
     customer = repo.get_customer(session, principal.organisation_id, customer_id)
@@ -152,7 +153,7 @@ def list_contacts(customer_id: int, principal: CurrentPrincipal, session: Sessio
 
 
 @router.post("/{customer_id}/contacts", response_model=ContactOut, status_code=201)
-def add_contact(customer_id: int, body: ContactIn, principal: CurrentPrincipal,
+def add_contact(customer_id: IdPath, body: ContactIn, principal: CurrentPrincipal,
                 container: ContainerDep) -> dict[str, Any]:
     """Add a contact person; a new primary contact demotes the previous one."""
     with unit_of_work(container.session_factory) as session:
@@ -162,7 +163,7 @@ def add_contact(customer_id: int, body: ContactIn, principal: CurrentPrincipal,
 
 
 @router.patch("/{customer_id}/contacts/{contact_id}", response_model=ContactOut)
-def update_contact(customer_id: int, contact_id: int, body: ContactPatch,
+def update_contact(customer_id: IdPath, contact_id: IdPath, body: ContactPatch,
                    principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
     """Change the fields sent; send `version` to refuse (409) a change made meanwhile."""
     values, version = _patch(body)
@@ -174,7 +175,7 @@ def update_contact(customer_id: int, contact_id: int, body: ContactPatch,
 
 
 @router.post("/{customer_id}/contacts/{contact_id}/move", response_model=ContactOut)
-def move_contact(customer_id: int, contact_id: int, body: MoveContact,
+def move_contact(customer_id: IdPath, contact_id: IdPath, body: MoveContact,
                  principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
     """Move the contact person to another customer of the organisation."""
     with unit_of_work(container.session_factory) as session:
@@ -185,7 +186,7 @@ def move_contact(customer_id: int, contact_id: int, body: MoveContact,
 
 
 @router.delete("/{customer_id}/contacts/{contact_id}", status_code=204)
-def remove_contact(customer_id: int, contact_id: int, principal: CurrentPrincipal,
+def remove_contact(customer_id: IdPath, contact_id: IdPath, principal: CurrentPrincipal,
                    container: ContainerDep) -> Response:
     """Delete the contact person."""
     with unit_of_work(container.session_factory) as session:
@@ -195,7 +196,7 @@ def remove_contact(customer_id: int, contact_id: int, principal: CurrentPrincipa
 
 
 @router.get("/{customer_id}/addresses", response_model=list[AddressOut])
-def list_addresses(customer_id: int, principal: CurrentPrincipal, session: SessionDep
+def list_addresses(customer_id: IdPath, principal: CurrentPrincipal, session: SessionDep
                    ) -> list[dict[str, Any]]:
     """The customer's addresses: billing then shipping, the main one of each first."""
     customer = repo.get_customer(session, principal.organisation_id, customer_id)
@@ -204,7 +205,7 @@ def list_addresses(customer_id: int, principal: CurrentPrincipal, session: Sessi
 
 
 @router.post("/{customer_id}/addresses", response_model=AddressOut, status_code=201)
-def add_address(customer_id: int, body: AddressIn, principal: CurrentPrincipal,
+def add_address(customer_id: IdPath, body: AddressIn, principal: CurrentPrincipal,
                 container: ContainerDep) -> dict[str, Any]:
     """Add an address; a second main address of a kind is refused (use .../main instead)."""
     with unit_of_work(container.session_factory) as session:
@@ -214,7 +215,7 @@ def add_address(customer_id: int, body: AddressIn, principal: CurrentPrincipal,
 
 
 @router.patch("/{customer_id}/addresses/{address_id}", response_model=AddressOut)
-def update_address(customer_id: int, address_id: int, body: AddressPatch,
+def update_address(customer_id: IdPath, address_id: IdPath, body: AddressPatch,
                    principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
     """Change the fields sent; a second main address of a kind is refused (422)."""
     values, version = _patch(body)
@@ -226,7 +227,7 @@ def update_address(customer_id: int, address_id: int, body: AddressPatch,
 
 
 @router.post("/{customer_id}/addresses/{address_id}/main", response_model=AddressOut)
-def make_main_address(customer_id: int, address_id: int, principal: CurrentPrincipal,
+def make_main_address(customer_id: IdPath, address_id: IdPath, principal: CurrentPrincipal,
                       container: ContainerDep) -> dict[str, Any]:
     """Make this the main address of its kind; the previous main one loses the flag."""
     with unit_of_work(container.session_factory) as session:
@@ -236,7 +237,7 @@ def make_main_address(customer_id: int, address_id: int, principal: CurrentPrinc
 
 
 @router.delete("/{customer_id}/addresses/{address_id}", status_code=204)
-def remove_address(customer_id: int, address_id: int, principal: CurrentPrincipal,
+def remove_address(customer_id: IdPath, address_id: IdPath, principal: CurrentPrincipal,
                    container: ContainerDep) -> Response:
     """Delete the address."""
     with unit_of_work(container.session_factory) as session:

@@ -1,15 +1,16 @@
-"""Bulk updates of a page of customers, contact persons or addresses, as the sync applies them.
+"""Bulk writes of a page of customers, contact persons or addresses, as the sync applies them.
 
 One call loads the page's current rows in one query, validates every record against the
-catalog, and writes the rows that really change with one executemany per table plus one for
-their outbox rows, all in the caller's transaction. A refused record (unknown id, stale
+catalog, and writes the new rows or those that really change with one executemany per table
+plus one for their outbox rows, all in the caller's transaction. A refused record (unknown id, stale
 version, field errors, a second main address) gets its own result with field errors and the
 rest of the page is still written: per-record rejections never stop a run.
 
-The rules of the single-record commands hold: a new primary contact demotes the customer's
-previous one; a new main address demotes the previous main one only with `replace_main`,
-and is refused otherwise. Demotions are written before promotions so the partial unique index
-on main addresses never sees two at once.
+The flag rule of the single-record commands holds (alix.customers.flags): an updated primary
+contact demotes the customer's previous one; an updated main address demotes the previous main
+one only with `replace_main`, and is refused otherwise; a new child never takes a flag over.
+Demotions are written before promotions so the partial unique index on main addresses never
+sees two at once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
-from alix.customers import outbox
+from alix.customers import flags, outbox
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.customers.model import (
@@ -32,13 +33,13 @@ from alix.customers.model import (
     Operation,
     Value,
     clean,
+    created,
     diff,
     normalize_name,
 )
 from alix.customers.service import currencies_of, place
 
 _NOUNS = {Entity.CUSTOMER: "customer", Entity.CONTACT: "contact person", Entity.ADDRESS: "address"}
-_FLAGS = {Entity.CONTACT: "is_primary", Entity.ADDRESS: "is_main"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,96 @@ class _Plan:
 
     old: Any
     new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class NewChild:
+    """A contact person or address to add to a stored customer (raw values, named as the
+    catalog names them)."""
+
+    customer_id: int
+    values: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What became of one new record: its id (at version 1), or refused with field errors and
+    not written."""
+
+    id: int | None
+    errors: Errors = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Created; False when refused."""
+        return not self.errors
+
+
+def create_children(
+    session: Session, actor: Actor, entity: Entity, children: Sequence[NewChild], *,
+    clock: Clock = utc_now,
+) -> list[Created]:
+    """Create a page of contact persons or addresses; one result per child, in the order given.
+
+    A child of a customer not in the organisation is refused on `customer_id`. A flag is never
+    taken from a stored row here: a child claiming one its group holds already (a stored row
+    or an earlier child of the page) is refused on the flag. Statements do not grow with the
+    page: the customers, the flag holders, one executemany of rows and one of outbox rows.
+    """
+    if not children:
+        return []
+    org = actor.organisation_id
+    now = clock()
+    known = {c.id for c in repo.customers_by_ids(session, org,
+                                                  [c.customer_id for c in children])}
+    errors: dict[int, Errors] = {}
+    valid: dict[int, dict[str, Value]] = {}
+    for index, child in enumerate(children):
+        if child.customer_id not in known:
+            errors[index] = {"customer_id": [
+                f"No customer {child.customer_id} in this organisation."]}
+            continue
+        values, problems = clean(entity, child.values)
+        if problems:
+            errors[index] = problems
+        else:
+            valid[index] = place(values) if entity is Entity.ADDRESS else values
+    for index, problems in _refuse_taken_flags(session, entity, org, children, valid).items():
+        errors[index] = problems
+        del valid[index]
+    ids = repo.insert_rows(session, entity, [
+        {**values, "organisation_id": org, "customer_id": children[index].customer_id,
+         "version": 1, "created_at": now, "updated_at": now}
+        for index, values in valid.items()
+    ])
+    made = dict(zip(valid, ids, strict=True))
+    outbox.record(session, actor, [
+        Change(entity, made[index], children[index].customer_id, Operation.CREATE, 1,
+               created(values))
+        for index, values in valid.items()
+    ], now)
+    return [Created(made.get(index), errors.get(index, {})) for index in range(len(children))]
+
+
+def _refuse_taken_flags(
+    session: Session, entity: Entity, org: int, children: Sequence[NewChild],
+    valid: Mapping[int, Mapping[str, Value]],
+) -> dict[int, Errors]:
+    """The flag rule over new children (alix.customers.flags), without taking over."""
+    claimed = [index for index, values in valid.items() if flags.flagged(entity, values)]
+    if not claimed:
+        return {}
+    holders = repo.flagged_of(session, entity, org,
+                              sorted({children[index].customer_id for index in claimed}))
+    ruling = flags.rule(
+        [flags.Held(h.id, flags.group_of(entity, h.customer_id, h.values())) for h in holders],
+        [flags.Claim(None, flags.group_of(entity, children[index].customer_id, valid[index]))
+         for index in claimed],
+        take_over=False,
+    )
+    flag = flags.FLAGS[entity]
+    return {claimed[n]: {flag: [flags.refusal(entity, taken)]}
+            for n, taken in ruling.refused.items()}
 
 
 def update_customers(
@@ -130,7 +221,7 @@ def _update_page(
                 values["country"] = old.country
             values = place(values)
         plans[update.id] = _Plan(old, replace(old, **values))
-    if entity in _FLAGS:
+    if entity in flags.FLAGS:
         refused = _keep_one_flag(session, entity, org, plans, replace_flag)
         for record_id, problems in refused.items():
             errors[index_of[record_id]] = problems
@@ -160,58 +251,44 @@ def _refusal(
     return {}
 
 
-def _group(entity: Entity, row: Any) -> tuple[int, str]:
-    """Who shares a flag: the customer's contacts, or its addresses of one kind."""
-    return row.customer_id, (row.kind if entity is Entity.ADDRESS else "")
-
-
 def _keep_one_flag(
     session: Session, entity: Entity, org: int, plans: dict[int, _Plan], replace_flag: bool
 ) -> dict[int, Errors]:
-    """At most one flagged row per group once the page is applied.
+    """The flag rule over the page once applied (alix.customers.flags): refused takers by id;
+    holders losing the flag are demoted in plans."""
+    flag = flags.FLAGS[entity]
 
-    The first record of the page to take the flag in a group wins it; later ones are refused.
-    Rows holding it already are demoted (in plans) when replace_flag, else the taker is refused.
-    """
-    flag = _FLAGS[entity]
-    takers = [p for p in plans.values() if getattr(p.new, flag) and (
-        not getattr(p.old, flag) or _group(entity, p.old) != _group(entity, p.new))]
+    def group(row: Any) -> flags.Group:
+        return flags.group_of(entity, row.customer_id, row.values())
+
+    takers = [p.new for p in plans.values() if getattr(p.new, flag) and (
+        not getattr(p.old, flag) or group(p.old) != group(p.new))]
     if not takers:
         return {}
-    holders = {row.id: row for row in repo.flagged_of(
-        session, entity, org, sorted({p.new.customer_id for p in takers}))}
-    refused: dict[int, Errors] = {}
-    winners: dict[tuple[int, str], Any] = {}
-    for taker in takers:
-        group = _group(entity, taker.new)
-        rivals = [
-            row for row_id, row in holders.items()
-            if row_id != taker.new.id and _group(entity, plans[row_id].new if row_id in plans
-                                                  else row) == group
-            and getattr(plans[row_id].new if row_id in plans else row, flag)
-        ]
-        if group in winners or (rivals and not replace_flag):
-            refused[taker.new.id] = {flag: [_taken(entity, group, winners.get(group), rivals)]}
-            continue
-        winners[group] = taker.new
-        for rival in rivals:
-            base = plans[rival.id] if rival.id in plans else _Plan(rival, rival)
-            plans[rival.id] = _Plan(base.old, replace(base.new, **{flag: False}))
-    return refused
+    stored = repo.flagged_of(session, entity, org, sorted({t.customer_id for t in takers}))
+    # A holder is judged as the page leaves it: it may lose the flag or change group here.
+    after = [plans[row.id].new if row.id in plans else row for row in stored]
+    ruling = flags.rule([flags.Held(row.id, group(row)) for row in after if getattr(row, flag)],
+                        [flags.Claim(t.id, group(t)) for t in takers], take_over=replace_flag)
+    for row in stored:
+        if row.id in ruling.demoted:
+            base = plans.get(row.id, _Plan(row, row))
+            plans[row.id] = _Plan(base.old, replace(base.new, **{flag: False}))
+    return {takers[index].id: {flag: [flags.refusal(entity, taken, holder=_holder(
+                entity, taken, takers))]}
+            for index, taken in ruling.refused.items()}
 
 
-def _taken(entity: Entity, group: tuple[int, str], winner: Any, rivals: Sequence[Any]) -> str:
-    what = (f"main {group[1]} address" if entity is Entity.ADDRESS else "primary contact")
-    holder = winner if winner is not None else rivals[0]
-    return (f"Customer {group[0]} already has a {what} ({_NOUNS[entity]} {holder.id}); "
-            f"only one can be the {what}.")
+def _holder(entity: Entity, taken: flags.Taken, takers: Sequence[Any]) -> str:
+    held = taken.holder_id if taken.claim_index is None else takers[taken.claim_index].id
+    return f"{_NOUNS[entity]} {held}"
 
 
 def _write(
     session: Session, actor: Actor, entity: Entity, plans: Sequence[_Plan], now: datetime
 ) -> dict[int, int]:
     """Write the plans that really change anything; their new versions by id."""
-    flag = _FLAGS.get(entity)
+    flag = flags.FLAGS.get(entity)
     rows: list[dict[str, Any]] = []
     changes: list[Change] = []
     # Rows losing a flag go first: the unique index checks each row as it is written.

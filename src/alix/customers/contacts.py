@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, ContactPerson, clean
-from alix.customers.service import apply_change, check_version, insert_child, remove_child
+from alix.customers.model import Actor, ContactPerson, Value, clean
+from alix.customers.service import (
+    apply_change,
+    check_version,
+    claim_flag,
+    insert_child,
+    remove_child,
+)
 from alix.errors import ValidationFailed
-
-
-def _demote_other_primaries(
-    session: Session, actor: Actor, customer_id: int, keep_id: int | None, now: datetime
-) -> None:
-    # One primary contact per customer: choosing one demotes the others in the same command.
-    for other in repo.contacts_of(session, actor.organisation_id, customer_id):
-        if other.is_primary and other.id != keep_id:
-            apply_change(session, actor, Entity.CONTACT, other, {"is_primary": False}, now)
 
 
 def add_contact(
@@ -35,7 +31,8 @@ def add_contact(
         raise ValidationFailed(errors)
     now = clock()
     if values["is_primary"]:
-        _demote_other_primaries(session, actor, customer.id, None, now)
+        claim_flag(session, actor, Entity.CONTACT, None, customer.id, values, take_over=True,
+                   now=now)
     contact_id = insert_child(session, actor, Entity.CONTACT, customer.id, values, now)
     return repo.get_contact(session, actor.organisation_id, contact_id)
 
@@ -52,7 +49,8 @@ def update_contact(
         raise ValidationFailed(errors)
     now = clock()
     if values.get("is_primary") and not current.is_primary:
-        _demote_other_primaries(session, actor, current.customer_id, current.id, now)
+        claim_flag(session, actor, Entity.CONTACT, current.id, current.customer_id, values,
+                   take_over=True, now=now)
     result: ContactPerson = apply_change(session, actor, Entity.CONTACT, current, values, now)
     return result
 
@@ -78,11 +76,13 @@ def move_contact(
     target = repo.get_customer(session, org, to_customer_id)
     if target.id == current.customer_id:
         return current
-    values = {}
-    if current.is_primary and any(c.is_primary for c in repo.contacts_of(session, org, target.id)):
+    now = clock()
+    values: dict[str, Value] = {}
+    if current.is_primary and claim_flag(session, actor, Entity.CONTACT, current.id, target.id,
+                                         current.values(), take_over=False, now=now):
         values["is_primary"] = False
     result: ContactPerson = apply_change(
-        session, actor, Entity.CONTACT, current, values, clock(),
+        session, actor, Entity.CONTACT, current, values, now,
         customer_id=target.id, extra={"customer_id": target.id},
     )
     return result

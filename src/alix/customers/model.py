@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -319,14 +319,6 @@ def created(values: Mapping[str, Value]) -> dict[str, tuple[Value, Value]]:
 def removed(values: Mapping[str, Value]) -> dict[str, tuple[Value, Value]]:
     """The change of a deletion: every field that had a value, to None."""
     return {name: (value, None) for name, value in values.items() if value is not None}
-
-
-def other_main(addresses: Iterable[Address], kind: str, exclude_id: int | None) -> Address | None:
-    """The main address of kind other than exclude_id, if any (at most one may exist)."""
-    for address in addresses:
-        if address.kind == kind and address.is_main and address.id != exclude_id:
-            return address
-    return None
 
 
 def prefixed(prefix: str, errors: Errors) -> Errors:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from alix.customers.fields import Entity
@@ -176,37 +176,68 @@ def mark_done(session: Session, org_id: int, ids: Sequence[int], now: datetime) 
     )
 
 
+def _due_heads(
+    session: Session, org_id: int, now: datetime, limit: int
+) -> list[tuple[str, int]]:
+    """The first `limit` records with a due pending row, in the order of their first due row.
+
+    Walks due rows by id (ix_customer_outbox_pending) a few pages at a time and stops as
+    soon as `limit` records are found: a GROUP BY over every pending row would read the whole
+    backlog for each page the push takes, so a 10,000-row backlog cost its square.
+    """
+    t = customer_outbox
+    due = and_(t.c.organisation_id == org_id, t.c.status == PENDING,
+               or_(t.c.retry_at.is_(None), t.c.retry_at <= now))
+    step = max(limit * 4, 100)
+    heads: dict[tuple[str, int], None] = {}
+    after = 0
+    while len(heads) < limit:
+        rows = session.execute(
+            select(t.c.id, t.c.entity, t.c.entity_id)
+            .where(due, t.c.id > after)
+            .order_by(t.c.id)
+            .limit(step)
+        ).all()
+        for row in rows:
+            heads.setdefault((row.entity, row.entity_id), None)
+            if len(heads) == limit:
+                break
+        if len(rows) < step:
+            break
+        after = rows[-1].id
+    return list(heads)
+
+
 def pending_records(
     session: Session, org_id: int, now: datetime, *, limit: int = 100
 ) -> list[PendingRecord]:
-    """Up to limit records with pending rows due by now, coalesced, in one query.
+    """Up to limit records with pending rows due by now, coalesced.
 
     Records come in the order of their first due row, each with all its pending rows in id
     order: a row waiting for its retry time comes along when a newer row makes the record due.
+    Reads only about as many rows as the page needs, whatever the backlog behind it.
     """
+    heads = _due_heads(session, org_id, now, limit)
+    if not heads:
+        return []
     t = customer_outbox
-    pending = and_(t.c.organisation_id == org_id, t.c.status == PENDING)
-    first_id = func.min(t.c.id).label("first_id")
-    heads = (
-        select(t.c.entity, t.c.entity_id, first_id)
-        .where(pending, or_(t.c.retry_at.is_(None), t.c.retry_at <= now))
-        .group_by(t.c.entity, t.c.entity_id)
-        .order_by(first_id)
-        .limit(limit)
-        .subquery()
-    )
+    by_entity: dict[str, list[int]] = {}
+    for entity, entity_id in heads:
+        by_entity.setdefault(entity, []).append(entity_id)
     rows = session.execute(
         select(t)
-        .join(heads, and_(t.c.entity == heads.c.entity, t.c.entity_id == heads.c.entity_id))
-        .where(pending)
-        .order_by(heads.c.first_id, t.c.id)
+        .where(t.c.organisation_id == org_id, t.c.status == PENDING,
+               or_(*(and_(t.c.entity == entity, t.c.entity_id.in_(ids))
+                     for entity, ids in by_entity.items())))
+        .order_by(t.c.id)
     )
-    grouped: dict[tuple[str, int], list[OutboxEntry]] = {}
+    grouped: dict[tuple[str, int], list[OutboxEntry]] = {key: [] for key in heads}
     for row in rows:
-        grouped.setdefault((row.entity, row.entity_id), []).append(_entry(row))
+        grouped[(row.entity, row.entity_id)].append(_entry(row))
     return [
         PendingRecord(Entity(entity), entity_id, found[-1].customer_id, tuple(found))
         for (entity, entity_id), found in grouped.items()
+        if found  # marked done by another run between the two reads
     ]
 
 
@@ -232,4 +263,20 @@ def mark_failed(
                 retry_at=bindparam("retry"), status=bindparam("outcome"),
                 processed_at=bindparam("done_at")),
         params,
+    )
+
+
+def retry_now(
+    session: Session, org_id: int, entity: Entity, ids: Sequence[int], now: datetime
+) -> None:
+    """A person asked to retry these records: their pending rows wait no longer, and rows the
+    push had given up on (`failed`) are pending again, due now. Done and skipped rows stay."""
+    if not ids:
+        return
+    t = customer_outbox
+    session.execute(
+        update(t)
+        .where(t.c.organisation_id == org_id, t.c.entity == entity.value,
+               t.c.entity_id.in_(sorted(set(ids))), t.c.status.in_((PENDING, FAILED)))
+        .values(status=PENDING, retry_at=now, processed_at=None)
     )

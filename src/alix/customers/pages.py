@@ -113,9 +113,13 @@ def customer_detail(request: Request, customer_id: int, principal: CurrentPrinci
     org = principal.organisation_id
     customer = repo.get_customer(session, org, customer_id)
     places = repo.addresses_of(session, org, customer_id)
+    people = repo.contacts_of(session, org, customer_id)
+    # End this read before rendering: the panels of other features (alix.web.panels) read in
+    # their own transactions, which SQLite's BEGIN IMMEDIATE would make wait on this one.
+    session.rollback()
     return render(request, "customers/detail.html", {
         "customer": customer,
-        "contacts": repo.contacts_of(session, org, customer_id),
+        "contacts": people,
         "addresses": places,
         "kinds": (("billing", "Billing addresses"), ("shipping", "Shipping addresses")),
         "country_name": geography.country_name,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import Field as Doc
 
 from alix.customers.fields import Entity, Field, fields_of
+from alix.db.base import MAX_ID
 
 
 def _doc(f: Field) -> dict[str, Any]:
@@ -48,7 +49,8 @@ def _output(entity: Entity, name: str, **more: Any) -> type[BaseModel]:
     return create_model(name, **definitions)
 
 
-_VERSION = (int | None, Doc(None, description="The version you edited; a newer one is a 409."))
+_VERSION = (int | None, Doc(None, ge=0, le=MAX_ID,
+                             description="The version you edited; a newer one is a 409."))
 
 if TYPE_CHECKING:
     ContactIn = BaseModel
@@ -96,4 +98,4 @@ class MoveContact(BaseModel):
     """Where a contact person moves to."""
 
     model_config = ConfigDict(extra="forbid")
-    customer_id: int = Doc(description="The customer the contact person moves to.")
+    customer_id: int = Doc(ge=1, le=MAX_ID, description="The customer the contact person moves to.")

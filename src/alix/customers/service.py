@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
-from alix.customers import geography, outbox
+from alix.customers import flags, geography, outbox
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.customers.model import (
@@ -71,20 +71,44 @@ def _text(value: Value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def check_flags(key: str, flag: str, rows: Sequence[Mapping[str, Value]], group: str) -> Errors:
-    """At most one row per value of group may carry flag (one main address per kind...)."""
-    errors: Errors = {}
-    seen: set[Value] = set()
-    for i, row in enumerate(rows):
-        if row.get(flag):
-            if row.get(group) in seen:
-                errors[f"{key}.{i}.{flag}"] = [f"Only one {_flag_noun(flag, row.get(group))}."]
-            seen.add(row.get(group))
-    return errors
+def _one_flag_each(entity: Entity, key: str, rows: Sequence[Mapping[str, Value]]) -> Errors:
+    """The new children of a new customer: the first flagged row of a group keeps the flag,
+    later ones are errors naming the row (`contacts.1.is_primary`)."""
+    flag = flags.FLAGS[entity]
+    claimed = [i for i, row in enumerate(rows) if flags.flagged(entity, row)]
+    ruling = flags.rule(
+        (), [flags.Claim(None, flags.group_of(entity, None, rows[i])) for i in claimed],
+        take_over=False,
+    )
+    return {
+        f"{key}.{claimed[n]}.{flag}": [flags.refusal(
+            entity, taken, holder=f"{key}.{claimed[taken.claim_index or 0]}")]
+        for n, taken in ruling.refused.items()
+    }
 
 
-def _flag_noun(flag: str, group: Value) -> str:
-    return f"main {group} address per customer" if flag == "is_main" else "primary contact"
+def claim_flag(
+    session: Session, actor: Actor, entity: Entity, row_id: int | None, customer_id: int,
+    values: Mapping[str, Value], *, take_over: bool, now: datetime,
+) -> tuple[flags.Taken, Any] | None:
+    """One contact or address (row_id, None when new) claims its flag in customer_id's group.
+
+    Granted: None, and with take_over the rows holding the flag lose it (recorded changes).
+    Refused: why, with the row that keeps the flag; nothing is written.
+    """
+    holders = repo.flagged_of(session, entity, actor.organisation_id, [customer_id])
+    ruling = flags.rule(
+        [flags.Held(h.id, flags.group_of(entity, h.customer_id, h.values())) for h in holders],
+        [flags.Claim(row_id, flags.group_of(entity, customer_id, values))],
+        take_over=take_over,
+    )
+    if not ruling.granted(0):
+        taken = ruling.refused[0]
+        return taken, next(h for h in holders if h.id == taken.holder_id)
+    for holder in holders:
+        if holder.id in ruling.demoted:
+            apply_change(session, actor, entity, holder, {flags.FLAGS[entity]: False}, now)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +130,8 @@ def _prepare(new: NewCustomer, currencies: Sequence[str]) -> tuple[_Prepared, Er
         address, problems = clean(Entity.ADDRESS, raw)
         places.append(place(address))
         errors.update(prefixed(f"addresses.{i}", problems))
-    errors.update(check_flags("contacts", "is_primary", contacts, "customer"))
-    errors.update(check_flags("addresses", "is_main", places, "kind"))
+    errors.update(_one_flag_each(Entity.CONTACT, "contacts", contacts))
+    errors.update(_one_flag_each(Entity.ADDRESS, "addresses", places))
     return _Prepared(values, contacts, places), errors
 
 

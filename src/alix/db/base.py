@@ -22,6 +22,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # 64-bit ids on PostgreSQL; SQLite only autoincrements a column declared INTEGER.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# The largest id either database stores (signed 64-bit); the web refuses larger ones with 422.
+MAX_ID = 2**63 - 1
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
 from alix.errors import Conflict, ValidationFailed
+from alix.identity import sessions
 from alix.identity.model import ApiToken, Organisation, Role, User
 
 _hasher = PasswordHasher()
@@ -32,6 +33,23 @@ def create_organisation(
     session.add(org)
     session.flush()
     return org
+
+
+def add_currency(session: Session, organisation_id: int, code: str) -> str:
+    """Let the organisation trade in one more currency (after the others: the home currency,
+    the first, stays). Returns the ISO 4217 code as stored; refuses a malformed or known one."""
+    value = code.strip().upper()
+    if len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise ValidationFailed({"code": f"A currency is a three-letter ISO 4217 code, e.g. GBP; "
+                                        f"{code.strip()!r} is not one."})
+    org = session.get(Organisation, organisation_id, with_for_update=True)
+    if org is None:
+        raise ValidationFailed({"code": f"No organisation {organisation_id}."})
+    if value in org.currencies:
+        raise ValidationFailed({"code": f"{value} is already one of your currencies."})
+    org.currencies = [*org.currencies, value]  # a new list: JSON columns see no in-place change
+    session.flush()
+    return value
 
 
 def create_user(
@@ -102,6 +120,14 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     return user
+
+
+def change_password(session: Session, user: User, password: str) -> None:
+    """Set a new password and end every session of the user (a stolen cookie dies with it)."""
+    if len(password) < 8:
+        raise ValidationFailed({"password": "Use at least 8 characters."})
+    user.password_hash = _hasher.hash(password)
+    sessions.end_all(session, user.id)
 
 
 def _digest(token: str) -> str:

@@ -64,6 +64,10 @@ class TaskContext:
 
 TaskFn = Callable[[TaskContext], Awaitable[None] | None]
 
+# Hands a job just written in the caller's transaction to another engine (procrastinate, see
+# alix.jobs.workers); it runs before that transaction commits, so a rollback takes both back.
+Dispatcher = Callable[[Session, Job], None]
+
 
 @dataclass
 class TaskRegistry:
@@ -90,9 +94,11 @@ class TaskRegistry:
 class JobQueue:
     """Writes jobs in the caller's transaction and wakes the runners once it commits."""
 
-    def __init__(self, registry: TaskRegistry, *, clock: Clock = utc_now) -> None:
+    def __init__(self, registry: TaskRegistry, *, clock: Clock = utc_now,
+                 dispatcher: Dispatcher | None = None) -> None:
         self.registry = registry
         self.clock = clock
+        self.dispatcher = dispatcher
         self._wakers: list[threading.Event] = []
 
     def add_waker(self, waker: threading.Event) -> None:
@@ -131,5 +137,7 @@ class JobQueue:
         )
         session.add(job)
         session.flush()
+        if self.dispatcher is not None:
+            self.dispatcher(session, job)
         event.listen(session, "after_commit", lambda _s: self.wake(), once=True)
         return job

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
+import structlog
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,6 +82,11 @@ class JobRunner:
         safe to call from a signal handler."""
         self._stop.set()
         self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        """Started and its thread still running (readiness asks this)."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def stopping(self) -> bool:
@@ -195,6 +201,11 @@ class JobRunner:
             should_stop=lambda: self._stop.is_set() or heartbeat.lost,
             on_progress=self._on_progress,
         )
+        # Every line logged while the job runs, in any module, names the job and its scope.
+        ids = {"job_id": job.id, "task": job.task, "organisation_id": job.organisation_id,
+               "connection_id": (job.payload or {}).get("connection_id"), "worker": self.name}
+        bound = structlog.contextvars.bind_contextvars(
+            **{k: v for k, v in ids.items() if v is not None})
         try:
             with heartbeat:
                 fn = self._queue.registry.get(job.task)
@@ -217,6 +228,8 @@ class JobRunner:
                          error=error[-4000:])
         else:
             self._finish(job, status=DONE, finished_at=self._clock(), error=None)
+            log.info("Job %s (%s) done.", job.id, job.task)
         finally:
             if job.lease_key:
                 self._leases.release(job.lease_key, self.name)
+            structlog.contextvars.reset_contextvars(**bound)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,7 +18,10 @@ from alix.bootstrap import Container
 from alix.db.migrate import check_current
 from alix.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from alix.web import pages
+from alix.web.api_schema import install_api_schema
 from alix.web.auth import AuthGate, CsrfGuard
+from alix.web.body_limits import BodyLimits, BoundedBodies
+from alix.web.storable_input import StorableInput
 from alix.web.templating import render
 
 STATIC = Path(__file__).parent / "static"
@@ -88,7 +92,7 @@ def create_app(container: Container, *, check_migrations: bool = True) -> FastAP
     app = FastAPI(
         title="ALIX",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # alix.web.api_docs serves it without a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -96,7 +100,8 @@ def create_app(container: Container, *, check_migrations: bool = True) -> FastAP
     app.state.container = container
     settings = container.settings
     # Middleware runs outermost-last-added: sessions, then CSRF, then the auth gate.
-    app.add_middleware(AuthGate, session_factory=container.session_factory)
+    app.add_middleware(AuthGate, session_factory=container.session_factory, clock=container.clock,
+                       max_age=timedelta(seconds=settings.session_max_age_seconds))
     app.add_middleware(CsrfGuard)
     app.add_middleware(
         SessionMiddleware,
@@ -106,12 +111,27 @@ def create_app(container: Container, *, check_migrations: bool = True) -> FastAP
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
+    # Outermost: input is bounded and storable before sessions or anyone else reads it.
+    app.add_middleware(StorableInput)
+    app.add_middleware(BoundedBodies, limits=BodyLimits.from_settings(settings))
+    install_api_schema(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
     app.include_router(pages.router)
+    install_operations(app, container)
     for router in feature_routers():
         app.include_router(router)
     return app
+
+
+def install_operations(app: FastAPI, container: Container) -> None:
+    """Readiness, metrics and the offline API docs: what operators and their tools call."""
+    from alix.web import api_docs, health, metrics
+
+    api_docs.install(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    metrics.install(container)
 
 
 def feature_routers() -> list[APIRouter]:
@@ -119,6 +139,8 @@ def feature_routers() -> list[APIRouter]:
     from alix.customers.routes import ROUTERS as CUSTOMER_ROUTERS
     from alix.integrations.zoho_crm.routes import ROUTERS as ZOHO_CRM_ROUTERS
     from alix.jobs import api as jobs_api
+    from alix.web import organisation
 
-    routers: list[APIRouter] = [*CUSTOMER_ROUTERS, jobs_api.router, *ZOHO_CRM_ROUTERS]
+    routers: list[APIRouter] = [*CUSTOMER_ROUTERS, jobs_api.router, *ZOHO_CRM_ROUTERS,
+                                organisation.router]
     return routers

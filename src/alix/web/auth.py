@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alix.clock import Clock, utc_now
+from alix.identity import sessions
 from alix.identity.model import Role, User
 from alix.identity.service import user_for_token
 from alix.web.public import is_csrf_exempt, is_public
@@ -21,6 +24,8 @@ from alix.web.public import is_csrf_exempt, is_public
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+# The cookie's key holding the server-side session's secret (alix.identity.sessions).
+SESSION_KEY = "sid"
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,15 @@ def _principal(user: User, via_token: bool) -> Principal:
     return Principal(user.id, user.organisation_id, user.email, user.name, user.role, via_token)
 
 
-def _resolve(factory: sessionmaker[Session], user_id: Any, bearer: str | None) -> Principal | None:
-    with factory.begin() as session:
+def _resolve(gate: AuthGate, secret: Any, bearer: str | None) -> Principal | None:
+    with gate.factory.begin() as session:
         if bearer is not None:
             user = user_for_token(session, bearer)
             return None if user is None else _principal(user, True)
-        if isinstance(user_id, int):
+        # The cookie only names a server-side session: one ended at logout (or by a password
+        # change) resolves to nobody, however validly signed the cookie is.
+        user_id = sessions.user_of(session, secret, gate.clock(), gate.max_age)
+        if user_id is not None:
             user = session.get(User, user_id)
             if user is not None and user.is_active and not user.is_system:
                 return _principal(user, False)
@@ -76,19 +84,27 @@ def _wants_json(scope: Scope) -> bool:
 class AuthGate:
     """Resolves the principal and refuses anonymous access outside `alix.web.public`."""
 
-    def __init__(self, app: ASGIApp, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        session_factory: sessionmaker[Session],
+        clock: Clock = utc_now,
+        max_age: timedelta = timedelta(days=14),
+    ) -> None:
         self.app = app
         self.factory = session_factory
+        self.clock = clock
+        self.max_age = max_age
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         bearer = _bearer(scope)
-        user_id = scope.get("session", {}).get("user_id")
+        secret = scope.get("session", {}).get(SESSION_KEY)
         principal = None
-        if bearer is not None or user_id is not None:
-            principal = await anyio.to_thread.run_sync(_resolve, self.factory, user_id, bearer)
+        if bearer is not None or secret is not None:
+            principal = await anyio.to_thread.run_sync(_resolve, self, secret, bearer)
         scope.setdefault("state", {})["principal"] = principal
         if principal is None and not is_public(scope["path"]):
             if bearer is not None or _wants_json(scope):
@@ -135,12 +151,17 @@ class CsrfGuard:
         expected = scope.get("session", {}).get("csrf")
         headers = dict(scope.get("headers", []))
         given = headers.get(CSRF_HEADER.encode(), b"").decode("latin-1")
-        body = b""
+        # The receive() here is bounded by alix.web.body_limits: at most the form limit is read,
+        # in chunks joined once (linear in the size).
+        chunks: list[bytes] = []
         more = True
         while more:
             message = await receive()
-            body += message.get("body", b"")
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
+        body = b"".join(chunks)
         if not given and headers.get(b"content-type", b"").startswith(
             b"application/x-www-form-urlencoded"
         ):

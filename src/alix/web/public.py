@@ -10,6 +10,7 @@ from __future__ import annotations
 PUBLIC_PATHS: dict[str, str] = {
     "/login": "the login form itself",
     "/healthz": "liveness probe for load balancers; returns no data",
+    "/readyz": "readiness probe for load balancers; says which check fails, no data",
 }
 
 # Path prefixes.
@@ -19,6 +20,9 @@ PUBLIC_PREFIXES: dict[str, str] = {
     # logged-in session plus the OAuth `state`), see alix.integrations.zoho_crm.
     "/integrations/zoho-crm/notifications/": "Zoho notification callback, checks channel token",
     "/integrations/zoho-crm/oauth/callback": "OAuth redirect, checks the session and state",
+    # Prometheus holds no session: the endpoint checks its own bearer token (ALIX_METRICS_TOKEN)
+    # in constant time and refuses every scrape when none is set (alix.web.metrics).
+    "/metrics": "Prometheus scrape, checks ALIX_METRICS_TOKEN itself",
 }
 
 # Paths whose unsafe requests carry no CSRF token: Zoho posts to them, not a browser form.

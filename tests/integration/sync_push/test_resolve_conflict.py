@@ -132,3 +132,29 @@ async def _pull(world: World, fake: FakeZohoCrm) -> None:
     async with open_context(world.sessions, world.scope.connection_id, factory,
                             world.clock) as ctx:
         await run_pull(ctx)
+
+
+async def test_a_conflict_the_policy_settles_for_alix_later_still_reaches_zoho(
+    sessions: sessionmaker[Session], fake: FakeZohoCrm, clock: Clock
+) -> None:
+    """The push that left the conflict open consumed ALIX's outbox row; when a later pull
+    settles it for ALIX, that pull must leave the push something to send."""
+    world = World(sessions, *connect(sessions, clock, conflict_policy=ConflictPolicy.ASK),
+                  fake, clock)
+    _customer_id, zoho_id = await both_change_phone(world, fake)
+    await world.push()
+    with unit_of_work(world.sessions) as session:
+        [conflict] = open_issues(session, world.scope)
+        connection = session.get(ZohoConnection, world.scope.connection_id)
+        assert connection is not None
+        connection.conflict_policy = ConflictPolicy.ALIX_WINS.value
+    registry = TaskRegistry()
+    register_tasks(registry)
+    with unit_of_work(world.sessions) as session:
+        status.retry(session, JobQueue(registry, clock=world.clock), world.scope,
+                     world.clock(), conflict.id)
+    await _pull(world, fake)
+    await world.push()
+    assert fake.records["Accounts"][zoho_id]["Phone"] == "514 555 0100"
+    with unit_of_work(world.sessions) as session:
+        assert open_issues(session, world.scope) == []

@@ -11,7 +11,8 @@ from alix.db.session import unit_of_work
 from alix.identity.model import Role
 from alix.identity.service import create_api_token
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.repository import connected, current_version, load_configuration
+from alix.integrations.zoho_crm.model import ZohoConnection
+from alix.integrations.zoho_crm.repository import connected, load_configuration
 from tests.integration.zoho_settings.conftest import BROOK, Alix, api_headers, connect
 from tests.support import make_account
 from zoho_emulator.testing import EmulatorServer
@@ -55,7 +56,8 @@ def test_activation_and_configuration_on_both_databases(linked: Alix) -> None:
     with unit_of_work(linked.container.session_factory) as session:
         connection_id = connected(session, linked.admin.organisation_id).id
         config = load_configuration(session, connection_id)
-        assert current_version(session, connection_id) == config.version
+        stored = session.get(ZohoConnection, connection_id)
+        assert stored is not None and stored.config_version == config.version
     assert config.module(ModuleKind.CUSTOMERS).active
     fields = config.mapper(MapperKind.CUSTOMER).fields
     assert [(f.alix_field, f.crm_field, f.crm_type) for f in fields] == [

@@ -1,20 +1,16 @@
-"""The pure model: cleaning against the catalog, diffs, names, the main-address rule."""
+"""The pure model: cleaning against the catalog, diffs, names, origins."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pytest
 
 from alix.customers.fields import Entity
 from alix.customers.model import (
-    Address,
     Origin,
     clean,
     created,
     diff,
     normalize_name,
-    other_main,
     prefixed,
     removed,
 )
@@ -83,20 +79,6 @@ def test_diffs_of_creation_update_and_deletion() -> None:
 def test_names_normalize_for_lookups() -> None:
     assert normalize_name("  ACME   Québec\tInc ") == "acme québec inc"
     assert normalize_name("\uff26\uff55\uff4c\uff4c width") == normalize_name("full WIDTH")
-
-
-def _address(address_id: int, kind: str, is_main: bool) -> Address:
-    now = datetime(2024, 1, 1, tzinfo=UTC)
-    return Address(address_id, 1, 1, kind, is_main, None, None, None, None, None, None, 1, now,
-                   now)
-
-
-def test_the_other_main_address_of_a_kind() -> None:
-    rows = [_address(1, "billing", True), _address(2, "shipping", True),
-            _address(3, "billing", False)]
-    assert other_main(rows, "billing", None) == rows[0]
-    assert other_main(rows, "billing", 1) is None
-    assert other_main(rows, "shipping", 3) == rows[1]
 
 
 def test_only_integrations_are_echo_sources() -> None:

@@ -1,8 +1,9 @@
 """The configuration the sync reads: a frozen, versioned value built from the rules' state (pure).
 
-The sync snapshots it when a run starts and compares `version` (cheap:
-`repository.current_version`) to notice a change made on Details mid-run; it never reads the
-settings tables itself. Loading it from the database is `repository.load_configuration`.
+A run loads it once when it starts (`sync.engine.context.open_context`, through
+`repository.load_configuration`) and keeps that snapshot to its end: a change made on Details
+mid-run applies from the next run. `version` counts the changes; a run records the version it
+used (`sync.store.runs.start_run`). The sync never reads the settings tables itself.
 """
 
 from __future__ import annotations

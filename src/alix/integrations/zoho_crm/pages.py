@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
+import anyio
 from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from alix.db.session import unit_of_work
 from alix.errors import AlixError, Forbidden, ValidationFailed
+from alix.identity.model import Organisation
 from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render
 
-from . import onboarding, repository, service
+from . import onboarding, preflight, repository, service
 from .api import connection_json
+from .client.errors import ZohoError
 from .connection import CALLBACK_PATH, DATA_CENTRE_NAMES
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
-from .model import CONNECTED
+from .model import CONNECTED, ZohoConnection
 from .rules import ConflictPolicy, DeletePolicy
+from .sync.engine.context import CrmFactory
 from .sync.engine.runs import start_for_organisation
 from .sync.engine.schedule import reconciliation_sentence
+from .sync.store import runs as run_store
+from .sync.store.scope import SyncScope
 
 router = APIRouter(include_in_schema=False)
 
 INTEGRATIONS = "/settings/integrations"
+PREFLIGHT_SECONDS = 3  # Details opens without the warning rather than wait on a slow Zoho
 DETAILS = "/settings/integrations/zoho-crm"
 
 CONFLICT_LABELS = {
@@ -264,8 +271,22 @@ def sync_form(request: Request, admin: CurrentAdmin, container: ContainerDep) ->
                                                   initial=True))
 
 
+async def _preflight(container: ContainerDep, found: ZohoConnection,
+                     source: tuple[str, str], currencies: list[str]) -> list[preflight.Warning]:
+    """What the first sync would reject, asked of Zoho (one COQL call per 2,000 Accounts);
+    nothing when Zoho cannot answer now: Details must open regardless."""
+    factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
+    try:
+        with anyio.move_on_after(PREFLIGHT_SECONDS):
+            async with factory(found) as crm:
+                return await preflight.warnings(crm, source, currencies)
+    except ZohoError:
+        pass
+    return []
+
+
 @router.get(DETAILS, response_class=HTMLResponse, name="zoho_crm_details")
-def details(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
+async def details(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
     with unit_of_work(container.session_factory) as session:
         found = repository.connection_of(session, admin.organisation_id)
         if found is None or found.status != CONNECTED:
@@ -274,7 +295,14 @@ def details(request: Request, admin: CurrentAdmin, container: ContainerDep) -> R
         view = service.describe(service.snapshot(session, admin.organisation_id))
         zoho = connection_json(found)
         reconciliation = reconciliation_sentence(session, found)
+        first = run_store.latest_run(session, SyncScope(admin.organisation_id, found.id)) is None
+        source = preflight.currency_source(session, found.id) if first else None
+        org = session.get(Organisation, admin.organisation_id)
+        currencies = list(org.currencies) if org is not None else []
+    warnings = (await _preflight(container, found, source, currencies)
+                if source is not None else [])
     return render(request, "zoho_crm/details.html", {
+        "preflight": warnings,
         "zoho": zoho,
         "view": view,
         "conflict_labels": CONFLICT_LABELS,

@@ -166,13 +166,3 @@ def load_configuration(session: Session, connection_id: int) -> config.SyncConfi
         state=load_state(session, connection),
         schema=schema_of(connection),
     )
-
-
-def current_version(session: Session, connection_id: int) -> int:
-    """The stored version, for a running sync to compare with its snapshot's."""
-    version = session.scalar(
-        select(ZohoConnection.config_version).where(ZohoConnection.id == connection_id)
-    )
-    if version is None:
-        raise NotFound(f"Zoho CRM connection {connection_id} does not exist.")
-    return int(version)

@@ -7,21 +7,25 @@ connection's pull and/or push job is queued on the connection's lane), or dismis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alix.customers.outbox import FAILED, PENDING
-from alix.customers.tables import addresses, contact_persons, customer_outbox, customers
+from alix.customers import outbox
+from alix.customers.fields import Entity
+from alix.customers.tables import addresses, contact_persons, customers
 from alix.errors import NotFound
+from alix.jobs.model import Job
 from alix.jobs.queue import JobQueue
 
 from . import repository
 from .sync.engine.pull_issues import CONFLICT
+from .sync.engine.push import PUSH_TASK
 from .sync.engine.push_trigger import enqueue_push
 from .sync.engine.runs import start_pull
 from .sync.kinds import LinkKind
@@ -45,10 +49,20 @@ KIND_LABELS = {
 }
 RUN_KIND_LABELS = {
     run_store.RunKind.INITIAL: "Initial synchronization",
-    run_store.RunKind.INCREMENTAL: "Zoho → ALIX",
-    run_store.RunKind.PUSH: "ALIX → Zoho",
+    run_store.RunKind.INCREMENTAL: "Incremental (Zoho → ALIX)",
+    run_store.RunKind.PUSH: "Push (ALIX → Zoho)",
     run_store.RunKind.RECONCILE: "Reconciliation",
 }
+# The order people read a run's outcome in: what changed first, what went wrong last.
+COUNT_ORDER = ("created", "linked", "updated", "unchanged", "deleted", "skipped", "rejected")
+
+
+def counts_sentence(counts: Mapping[str, int]) -> str:
+    """ "3 created, 1 linked, 2 rejected"; "nothing to do" when every count is zero."""
+    known = [k for k in COUNT_ORDER if counts.get(k)]
+    others = sorted(k for k, n in counts.items() if n and k not in COUNT_ORDER)
+    parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in (*known, *others)]
+    return ", ".join(parts) if parts else "nothing to do"
 
 
 def when(moment: datetime | None) -> str:
@@ -107,6 +121,32 @@ class IssueView:
     created_at: datetime
     updated_at: datetime
     details: Mapping[str, Any] | None = None
+    field: str | None = None  # the field the issue is about, when it is about one
+    parent_name: str | None = None  # the Account a follow-on record waits on
+    zoho_url: str | None = None  # the record in the org's own Zoho CRM
+
+    @property
+    def reason(self) -> str:
+        """The message with names where the sync wrote Zoho ids."""
+        text = self.message
+        if self.name and self.zoho_id:
+            text = text.replace(f"record {self.zoho_id}", f"record {self.name}")
+        if self.parent_name:
+            text = re.sub(r"its Account \d+", f"its Account {self.parent_name}", text)
+        return text
+
+    @property
+    def name(self) -> str | None:
+        """The record's name as people know it (Zoho's, kept with the issue, or ALIX's)."""
+        named = (self.details or {}).get("name")
+        return str(named) if named else None
+
+    @property
+    def record_label(self) -> str:
+        """"Contact Jane Smith"; the Zoho id only when no name is known."""
+        if self.name:
+            return f"{self.kind_label} {self.name}"
+        return f"{self.kind_label} (Zoho id {self.zoho_id})" if self.zoho_id else self.kind_label
 
     @property
     def conflict(self) -> bool:
@@ -121,7 +161,7 @@ class IssueView:
     def json(self) -> dict[str, Any]:
         return {"id": self.id, "direction": self.direction.value, "kind": self.kind.value,
                 "code": self.code, "message": self.message, "alix_id": self.alix_id,
-                "zoho_id": self.zoho_id,
+                "zoho_id": self.zoho_id, "name": self.name, "zoho_url": self.zoho_url,
                 "customer": (None if self.customer_id is None else
                              {"id": self.customer_id, "name": self.customer_name}),
                 "attempts": self.attempts, "next_retry_at": self.next_retry_at,
@@ -144,11 +184,15 @@ class Summary:
 
     @property
     def sentence(self) -> str:
-        """"Last sync: 2026-11-25 22:52 UTC, failed · 3 records need attention"."""
+        """"Last sync (initial synchronization): 2026-11-25 22:52 UTC, succeeded: 3 created,
+        2 rejected · 3 records need attention"; the open issues count whatever the runs say."""
         run = self.last_run
+        if run is None and not self.open_issues:
+            return "No sync yet"  # nothing synced: "every record in sync" would be untrue
+        kind = "" if run is None else run.kind_label[:1].lower() + run.kind_label[1:]
         last = ("No sync yet" if run is None else
-                f"Last sync: {when(run.started_at)}"
-                + ("" if run.status == "succeeded" else f", {run.status}"))
+                f"Last sync ({kind}): {when(run.started_at)}, {run.status}: "
+                f"{counts_sentence(run.counts)}")
         if not self.open_issues:
             return f"{last} · every record in sync"
         records = "1 record needs" if self.open_issues == 1 else f"{self.open_issues} records need"
@@ -184,6 +228,33 @@ def summary(session: Session, scope: SyncScope) -> Summary:
     run = run_store.latest_run(session, scope)
     return Summary(None if run is None else _run_view(run),
                    issue_store.count_open_issues(session, scope))
+
+
+SYNC_PAGE = "/settings/integrations/zoho-crm/sync"
+
+
+def job_outcome(session: Session, job: Job) -> dict[str, Any]:
+    """What a finished pull or push job did, for its last toast: the run it recorded (the first
+    of its connection started since the job did), its counts, and the records that need
+    attention now, with the status page to look at. A job that recorded no run has no summary."""
+    connection_id = int((job.payload or {}).get("connection_id") or 0)
+    push = job.task == PUSH_TASK
+    t = zoho_sync_runs
+    conditions = [t.c.connection_id == connection_id,
+                  (t.c.kind == run_store.RunKind.PUSH.value) if push
+                  else (t.c.kind != run_store.RunKind.PUSH.value)]
+    if job.started_at is not None:
+        conditions.append(t.c.started_at >= job.started_at)
+    run_id = session.scalars(select(t.c.id).where(*conditions).order_by(t.c.id).limit(1)).first()
+    scope = SyncScope(int(job.organisation_id or 0), connection_id)
+    outcome: dict[str, Any] = {"link": SYNC_PAGE, "summary": None, "run": None,
+                               "attention": issue_store.count_open_issues(session, scope)}
+    if run_id is not None:
+        run = _run_view(run_store.get_run(session, scope, int(run_id)))
+        outcome["run"] = run.json()
+        outcome["summary"] = (f"{run.kind_label} {run.status}: {counts_sentence(run.counts)}"
+                              + (f". {run.error}" if run.error else ""))
+    return outcome
 
 
 def _customers_of(session: Session, scope: SyncScope, found: Sequence[Issue]
@@ -242,10 +313,15 @@ def _views(session: Session, scope: SyncScope, found: Sequence[Issue]) -> list[I
             i.code, i.message, i.alix_id, i.zoho_id,
             owners[i.id][0] if i.id in owners else None,
             owners[i.id][1] if i.id in owners else None,
-            i.attempts, i.next_retry_at, i.created_at, i.updated_at, i.details,
+            i.attempts, i.next_retry_at, i.created_at, i.updated_at, i.details, i.field,
         )
         for i in found
     ]
+
+
+def open_views(session: Session, scope: SyncScope, limit: int) -> list[IssueView]:
+    """The open issues as people read them (with their customers), newest first."""
+    return _views(session, scope, issue_store.open_issues(session, scope, limit=limit))
 
 
 def issue_page(session: Session, scope: SyncScope, cursor: int | None = None,
@@ -268,6 +344,10 @@ class _Target:
     details: dict[str, Any] | None
 
 
+_NOT_OPEN = ("No open synchronization issue {issue_id}: it was resolved or belongs to another "
+             "organisation.")
+
+
 def _open_issues(session: Session, scope: SyncScope, issue_id: int | None) -> list[_Target]:
     t = zoho_sync_issues
     conditions = [t.c.connection_id == scope.connection_id,
@@ -277,8 +357,7 @@ def _open_issues(session: Session, scope: SyncScope, issue_id: int | None) -> li
     rows = session.execute(select(t.c.id, t.c.direction, t.c.kind, t.c.alix_id, t.c.details)
                            .where(*conditions)).all()
     if issue_id is not None and not rows:
-        raise NotFound(f"No open synchronization issue {issue_id}: it was resolved or "
-                       "belongs to another organisation.")
+        raise NotFound(_NOT_OPEN.format(issue_id=issue_id))
     return [_Target(int(r.id), Direction(r.direction), LinkKind(r.kind), r.alix_id,
                     r.details) for r in rows]
 
@@ -291,21 +370,21 @@ def retry(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
     longer (rows the push had given up on are pending again: a person asked). The pull and
     the push are queued on the connection's lane unless one is already waiting.
     """
-    found = _open_issues(session, scope, issue_id)
+    return _retry(session, queue, scope, now, _open_issues(session, scope, issue_id))
+
+
+def _retry(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
+           found: Sequence[_Target]) -> RetryOutcome:
     outcome = RetryOutcome(retried=len(found))
     if not found:
         return outcome
-    session.execute(update(zoho_sync_issues).where(
-        zoho_sync_issues.c.id.in_([i.id for i in found]),
-    ).values(next_retry_at=now, updated_at=now))
-    pushed = [i for i in found if i.direction is Direction.PUSH and i.alix_id is not None]
-    for issue in pushed:
-        t = customer_outbox
-        session.execute(update(t).where(
-            t.c.organisation_id == scope.organisation_id,
-            t.c.entity == issue.kind.entity.value, t.c.entity_id == issue.alix_id,
-            t.c.status.in_((PENDING, FAILED)),
-        ).values(status=PENDING, retry_at=now, processed_at=None))
+    issue_store.make_due(session, scope, [i.id for i in found], now)
+    pushed: dict[Entity, list[int]] = {}
+    for issue in found:
+        if issue.direction is Direction.PUSH and issue.alix_id is not None:
+            pushed.setdefault(issue.kind.entity, []).append(issue.alix_id)
+    for entity, ids in pushed.items():
+        outbox.retry_now(session, scope.organisation_id, entity, ids, now)
     if any(i.direction is Direction.PULL for i in found):
         start_pull(session, queue, scope.organisation_id, scope.connection_id, initial=False)
         outcome.jobs.append("pull")
@@ -315,12 +394,16 @@ def retry(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
     return outcome
 
 
+def retry_ids(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
+              ids: Collection[int]) -> RetryOutcome:
+    """`retry` for the open issues among `ids` (a cause's records), in one go."""
+    wanted = set(ids)
+    return _retry(session, queue, scope, now,
+                  [t for t in _open_issues(session, scope, None) if t.id in wanted])
+
+
 def dismiss(session: Session, scope: SyncScope, issue_id: int, now: datetime,
             by: str) -> None:
     """A person decided the issue needs nothing more: resolve it, noting who."""
-    [issue] = _open_issues(session, scope, issue_id)
-    issue_store.resolve_issue(session, scope, issue_id, now)
-    details = dict(issue.details or {})
-    details["dismissed_by"] = by
-    session.execute(update(zoho_sync_issues).where(zoho_sync_issues.c.id == issue_id)
-                    .values(details=details))
+    if not issue_store.dismiss(session, scope, issue_id, now, by):
+        raise NotFound(_NOT_OPEN.format(issue_id=issue_id))

@@ -7,14 +7,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from alix.db.session import unit_of_work
+from alix.jobs import api as jobs_api
 from alix.web.auth import CurrentAdmin
 from alix.web.dependencies import ContainerDep
 
-from . import status
+from . import status, status_causes
 from .status_pages import settle
+from .sync.engine.push import PUSH_TASK
 from .sync.engine.resolve import Keep
+from .sync.engine.runs import PULL_TASK
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm/sync", tags=["zoho-crm"])
+
+# The toast names these jobs and, once they end, shows their run's counts (alix.jobs.api).
+jobs_api.describe(PULL_TASK, "Zoho CRM synchronization", status.job_outcome)
+jobs_api.describe(PUSH_TASK, "Zoho CRM synchronization (ALIX → Zoho)", status.job_outcome)
 
 
 @router.get("/runs")
@@ -36,6 +43,15 @@ def issues(admin: CurrentAdmin, container: ContainerDep,
         page = status.issue_page(session, scope, cursor, limit)
     return {"issues": [i.json() for i in page.issues], "next_cursor": page.next_cursor,
             "total": page.total}
+
+
+@router.get("/causes")
+def causes(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+    """Open issues grouped by cause (code, field, value), the largest first, each with its
+    fix, its counts per module and its records (follow-on records under their Account's)."""
+    with unit_of_work(container.session_factory) as session:
+        scope = status.scope_of(session, admin.organisation_id)
+        return {"causes": [group.json() for group in status_causes.causes(session, scope)]}
 
 
 def _retry(container: ContainerDep, organisation_id: int, issue_id: int | None

@@ -17,7 +17,7 @@ from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render, templates
 
-from . import repository, status
+from . import repository, status, status_causes
 from .model import CONNECTED
 from .sync.engine.context import CrmFactory
 from .sync.engine.resolve import Keep, keep_side
@@ -43,8 +43,10 @@ def sync_status(
         scope = status.scope_of(session, admin.organisation_id)
         runs = status.recent_runs(session, scope)
         page = status.issue_page(session, scope, cursor)
+        causes = status_causes.causes(session, scope, status_causes.crm_base(
+            found.api_domain, found.zoho_org_id))
     return render(request, "zoho_crm/sync_status.html", {
-        "runs": runs, "page": page, "cursor": cursor,
+        "runs": runs, "page": page, "cursor": cursor, "causes": causes,
     })
 
 

@@ -14,6 +14,39 @@
     return el;
   }
 
+  // The last toast of a job: what it ended with, read from the job itself (not the last
+  // progress line seen, which says nothing of a failure or of the final counts).
+  async function ended(id) {
+    let job;
+    try {
+      const response = await fetch("/api/v1/jobs/" + id, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      job = await response.json();
+    } catch (e) { return; }
+    const outcome = job.outcome || {};
+    const failed = job.status === "failed" || (outcome.run && outcome.run.status !== "succeeded");
+    let text;
+    if (failed) {
+      const reason = (outcome.run && outcome.run.error) || job.reason || "it stopped before the end";
+      text = `${job.title} failed: ${reason.replace(/\.$/, "")}. Nothing is lost: the next run resumes where it stopped; see the details for what to do.`;
+    } else {
+      text = `${job.title} finished` + (outcome.summary ? `. ${outcome.summary}` : ".");
+      if (outcome.attention) text += ` · ${outcome.attention} record${outcome.attention === 1 ? " needs" : "s need"} attention`;
+    }
+    const el = toast(text, failed ? "error" : "success", failed ? 20000 : 10000);
+    if (el) {
+      el.dataset.jobResult = failed ? "failed" : "done";
+      if (outcome.link) {
+        const a = document.createElement("a");
+        a.href = outcome.link;
+        a.textContent = "Details";
+        a.style.color = "inherit";
+        a.style.textDecoration = "underline";
+        el.append(" ", a);
+      }
+    }
+  }
+
   // Progress of running jobs of the organisation: one toast per job with a bar.
   const shown = new Map();
   async function pollJobs() {
@@ -35,11 +68,11 @@
         }
         const pct = job.total ? Math.min(100, Math.round((100 * job.done) / job.total)) : 0;
         el.querySelector(".label").textContent =
-          (job.message || (job.status === "queued" ? "Waiting to start…" : "Working…")) + (job.total ? ` — ${job.done} / ${job.total}` : "");
+          (job.message || `${job.title}: ` + (job.status === "queued" ? "waiting to start…" : "starting…")) + (job.total ? ` — ${job.done} / ${job.total}` : "");
         el.querySelector(".bar > span").style.width = pct + "%";
       }
       for (const [id, el] of shown) {
-        if (!live.has(id)) { el.remove(); shown.delete(id); toast("Finished: " + (el.querySelector(".label")?.textContent || ""), "success"); }
+        if (!live.has(id)) { el.remove(); shown.delete(id); ended(id); }
       }
       setTimeout(pollJobs, jobs.length ? 1000 : 5000);
     } catch (e) {

@@ -40,6 +40,7 @@ from .records import RecordCalls
 from .retry import RetryPolicy
 from .session import Random, Sleep, ZohoSession
 from .timestamps import format_datetime, parse_optional
+from .tls import shared_ssl_context
 from .tokens import TokenStore
 
 # Requests carry a path only; ZohoAuth points each at the api_domain of the token it signs with.
@@ -108,7 +109,8 @@ class ZohoCrmClient:
         poll_interval: float = 5.0,
     ) -> ZohoCrmClient:
         """Wire a client; `override_url` is the development accounts server (the emulator)."""
-        accounts_http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        tls = shared_ssl_context()
+        accounts_http = httpx.AsyncClient(transport=transport, timeout=timeout, verify=tls)
         accounts = ZohoAccounts(
             accounts_http,
             client_id=client_id,
@@ -126,7 +128,8 @@ class ZohoCrmClient:
             clock=clock,
         )
         api = httpx.AsyncClient(
-            base_url=_UNRESOLVED_HOST, auth=auth, transport=transport, timeout=timeout
+            base_url=_UNRESOLVED_HOST, auth=auth, transport=transport, timeout=timeout,
+            verify=tls,
         )
         session = ZohoSession(
             api,

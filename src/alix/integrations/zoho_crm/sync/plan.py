@@ -186,6 +186,7 @@ class _Planner:
         return PullDecision(
             PullAction.SKIP, record.kind, record.zoho_id, record.modified_time,
             reason=f"{_label(self.config, record.kind, record.zoho_id)} is not imported: {why}",
+            values=record.values,  # not written: they name the record on the status page
         )
 
     def customer(self, record: Mapped, name_counts: Mapping[str, int]) -> PullDecision:

@@ -1,71 +1,27 @@
-"""What the sync core reads from the configuration and from Zoho records, as structural types.
+"""What the sync core reads from the configuration, from Zoho records and from the outbox.
 
-`config.SyncConfiguration`, `client.model.Record` and `customers.outbox.OutboxEntry` satisfy
-these Protocols; the core does not import them because those modules pull in SQLAlchemy and
-httpx (config.py and outbox.py hold their queries, and importing `client.model` runs
-`client/__init__`).
+The configuration is `config.py`'s own frozen values, imported under the names the core uses:
+config.py is pure (import-linter checks it with the core), so nothing needs re-declaring.
+Zoho records and outbox rows are structural types instead: `client.model.Record` and
+`customers.outbox.OutboxEntry` satisfy them, and the core may not import those modules
+(importing `client.model` runs `client/__init__`, which pulls in httpx; outbox.py holds
+SQLAlchemy queries).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from alix.customers.fields import Entity
 from alix.customers.model import Operation
-from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, Direction
+from alix.integrations.zoho_crm.config import MappedField as Row
+from alix.integrations.zoho_crm.config import MapperConfig as Mapper
+from alix.integrations.zoho_crm.config import ModuleConfig as Module
+from alix.integrations.zoho_crm.config import SyncConfiguration as Configuration
 
-
-class Row(Protocol):
-    """One complete mapping row (config.MappedField)."""
-
-    @property
-    def alix_field(self) -> str: ...
-    @property
-    def crm_field(self) -> str: ...
-    @property
-    def direction(self) -> Direction: ...
-    @property
-    def alix_type(self) -> str: ...
-    @property
-    def crm_type(self) -> str: ...
-
-
-class Mapper(Protocol):
-    """A field mapper's complete rows (config.MapperConfig)."""
-
-    @property
-    def crm_module(self) -> str | None: ...
-    @property
-    def fields(self) -> Sequence[Row]: ...
-
-
-class Module(Protocol):
-    """A module's switch, CRM module and Account lookup (config.ModuleConfig)."""
-
-    @property
-    def active(self) -> bool: ...
-    @property
-    def crm_module(self) -> str | None: ...
-    @property
-    def account_lookup(self) -> str | None: ...
-
-
-class Configuration(Protocol):
-    """The frozen configuration of a run (config.SyncConfiguration)."""
-
-    @property
-    def home_currency(self) -> str: ...
-    @property
-    def conflict_policy(self) -> ConflictPolicy: ...
-    @property
-    def delete_alix_to_crm(self) -> DeletePolicy: ...
-
-    def module(self, kind: ModuleKind) -> Module: ...
-
-    def mapper(self, kind: MapperKind) -> Mapper: ...
+__all__ = ["Configuration", "Mapper", "Module", "OutboxRow", "Row", "ZohoRecord"]
 
 
 class ZohoRecord(Protocol):

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alix.customers import bulk, outbox
-from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.customers.model import (
     Actor,
@@ -29,13 +28,13 @@ from alix.customers.model import (
     Origin,
     Value,
     clean,
-    created,
 )
-from alix.customers.service import create_customers, currencies_of, place
+from alix.customers.service import create_customers, currencies_of
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import crm_module
+from alix.integrations.zoho_crm.sync.merge import Resolution
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.plan import PageState, PullAction, PullDecision, plan_pull
 from alix.integrations.zoho_crm.sync.sources import ZohoRecord
@@ -87,6 +86,13 @@ def _alix_values(values: Mapping[str, SyncValue]) -> dict[str, Value]:
 
 
 
+def record_name(values: Mapping[str, SyncValue]) -> str | None:
+    """How people know a record: a customer's name, a contact's first and last names."""
+    name = values.get("name") or " ".join(
+        str(v) for v in (values.get("first_name"), values.get("last_name")) if v)
+    return str(name) if name else None
+
+
 class _Page:
     """One page's application: the plan's decisions turned into writes, in one transaction."""
 
@@ -111,6 +117,8 @@ class _Page:
     def report(self, decision: PullDecision, code: str, message: str, *, retry: bool = True,
                alix_id: int | None = None, field_name: str | None = None,
                details: Mapping[str, Any] | None = None) -> None:
+        if details is None and (name := record_name(decision.values)):
+            details = {"name": name}  # the status page names the record, not its Zoho id
         self.reports.append((Report(Direction.PULL, decision.kind, code, message,
                                     alix_id=alix_id, zoho_id=decision.zoho_id,
                                     field=field_name, details=details), retry))
@@ -151,25 +159,15 @@ class _Page:
 
     def create_children(self, decisions: Sequence[PullDecision], accounts: Mapping[str, int]
                         ) -> None:
-        """Create contacts and addresses in one executemany per entity, refusing a second
-        primary contact or main address rather than taking the flag from an ALIX row."""
-        by_entity: dict[Entity, list[tuple[PullDecision, int, dict[str, Value]]]] = {}
-        alive = self._customers_alive([d.parent.alix_id for d in decisions
-                                       if d.parent is not None and d.parent.alix_id is not None])
+        """Create contacts and addresses through the customer master's bulk create (one
+        executemany per entity), which refuses a second primary contact or main address
+        rather than taking the flag from an ALIX row."""
+        by_entity: dict[Entity, list[tuple[PullDecision, int]]] = {}
         for decision in decisions:
             parent = decision.parent
             owner = None if parent is None else (
                 parent.alix_id if parent.alix_id is not None
                 else accounts.get(parent.zoho_id or ""))
-            if owner is not None and parent is not None and parent.alix_id is not None \
-                    and owner not in alive:
-                # Deleted in ALIX, its deletion not pushed yet: the push settles the Account
-                # (per the delete policy), then this record is decided again.
-                self.report(decision, NO_PARENT,
-                            f"{label(self.config, decision.kind, decision.zoho_id)} is not "
-                            f"imported: its customer {owner} was deleted in ALIX.")
-                self.outcome.counts["skipped"] += 1
-                continue
             if owner is None:
                 self.report(decision, NO_PARENT,
                             f"{label(self.config, decision.kind, decision.zoho_id)} is not "
@@ -177,51 +175,26 @@ class _Page:
                             "imported into ALIX.")
                 self.outcome.counts["skipped"] += 1
                 continue
-            entity = decision.kind.entity
-            values, errors = clean(entity, _alix_values(decision.values))
-            if errors:
-                self.refused(decision, errors)
-                continue
-            if entity is Entity.ADDRESS:
-                values = place(values)
-            by_entity.setdefault(entity, []).append((decision, owner, values))
+            by_entity.setdefault(decision.kind.entity, []).append((decision, owner))
         for entity, items in by_entity.items():
-            flag = "is_primary" if entity is Entity.CONTACT else "is_main"
-            owners = sorted({owner for _d, owner, values in items if values.get(flag)})
-            taken = {(row.customer_id, getattr(row, "kind", "")) for row in
-                     repo.flagged_of(self.session, entity, self.actor.organisation_id, owners)
-                     } if owners else set()
-            rows, kept = [], []
-            for decision, owner, values in items:
-                group = (owner, str(values.get("kind", "")) if entity is Entity.ADDRESS else "")
-                if values.get(flag) and group in taken:
-                    what = "primary contact" if entity is Entity.CONTACT else (
-                        f"main {group[1]} address")
-                    self.refused(decision, {flag: [
-                        f"ALIX customer {owner} already has a {what}; only one can be the {what}."
-                    ]})
-                    continue
-                if values.get(flag):
-                    taken.add(group)
-                rows.append({**values, "organisation_id": self.actor.organisation_id,
-                             "customer_id": owner, "version": 1, "created_at": self.now,
-                             "updated_at": self.now})
-                kept.append((decision, owner, values))
-            ids = repo.insert_rows(self.session, entity, rows)
-            outbox.record(self.session, self.actor, [
-                Change(entity, row_id, owner, Operation.CREATE, 1, created(values))
-                for row_id, (_d, owner, values) in zip(ids, kept, strict=True)
-            ], self.now)
-            for row_id, (decision, _owner, _values) in zip(ids, kept, strict=True):
-                self.link(decision, row_id, 1, decision.modified_time)
-                self.synced.add((decision.kind, decision.zoho_id))
-                self.outcome.counts["created"] += 1
-
-    def _customers_alive(self, ids: Sequence[int]) -> set[int]:
-        if not ids:
-            return set()
-        return {c.id for c in repo.customers_by_ids(self.session, self.actor.organisation_id,
-                                                    sorted(set(ids)))}
+            results = bulk.create_children(
+                self.session, self.actor, entity,
+                [bulk.NewChild(owner, _alix_values(d.values)) for d, owner in items],
+                clock=lambda: self.now)
+            for (decision, owner), result in zip(items, results, strict=True):
+                if result.id is not None:
+                    self.link(decision, result.id, 1, decision.modified_time)
+                    self.synced.add((decision.kind, decision.zoho_id))
+                    self.outcome.counts["created"] += 1
+                elif "customer_id" in result.errors:
+                    # Deleted in ALIX, its deletion not pushed yet: the push settles the
+                    # Account (per the delete policy), then this record is decided again.
+                    self.report(decision, NO_PARENT,
+                                f"{label(self.config, decision.kind, decision.zoho_id)} is not "
+                                f"imported: its customer {owner} was deleted in ALIX.")
+                    self.outcome.counts["skipped"] += 1
+                else:
+                    self.refused(decision, result.errors)
 
     def merges(self, decisions: Sequence[PullDecision], state: PageState) -> None:
         """LINK, UPDATE and CONFLICT: bulk ALIX updates, then the new bases or links."""
@@ -302,20 +275,27 @@ class _Page:
             self.outcome.counts["conflict" if decision.action is PullAction.CONFLICT
                                 else "updated"] += 1
         self.journal(decision)
-        if merge is not None and merge.to_crm and decision.action is PullAction.LINK:
-            # ALIX won these fields and the pull leaves their base as it was. On a linked
-            # pair the ALIX edit that won is already a pending outbox row; a record paired
-            # just now may have none (it was edited before the connection), so the pull
-            # records an ordinary pending change (origin `system`, not the integration's:
-            # those are skipped) and the push, which reads the outbox, sends the fields.
-            self.push_work.append(Change(
-                decision.kind.entity, alix_id,
-                self._owner(decision, alix_id),
-                Operation.UPDATE, version,
-                {name: (_alix_value((decision.base or {}).get(name)), _alix_value(value))
-                 for name, value in merge.to_crm.items()}))
+        self.push_alix_wins(decision, version)
         if not (merge and merge.open_conflicts):
             self.synced.add((decision.kind, decision.zoho_id))
+
+    def push_alix_wins(self, decision: PullDecision, version: int) -> None:
+        """Record as a pending ALIX change the fields ALIX won that may have no pending
+        outbox row: on a record paired just now (edited before the connection), or in a
+        conflict the policy settles for ALIX only now (the ALIX edit was consumed by the push
+        that left it open). The pull leaves their base as it was; an ordinary pending change
+        (origin `system`: the integration's own are skipped) makes the push send them. An
+        ALIX edit that merely differs from an unchanged CRM value is still pending: no row."""
+        merge = decision.merge
+        if merge is None or not merge.to_crm or not (
+                decision.action is PullAction.LINK
+                or any(c.resolution is Resolution.ALIX for c in merge.conflicts)):
+            return
+        alix_id = int(decision.alix_id or 0)
+        self.push_work.append(Change(
+            decision.kind.entity, alix_id, self._owner(decision, alix_id), Operation.UPDATE,
+            version, {name: (_alix_value((decision.base or {}).get(name)), _alix_value(value))
+                      for name, value in merge.to_crm.items()}))
 
     def journal(self, decision: PullDecision) -> None:
         """Journal every conflict of the merge (sync-design.md: always)."""
@@ -378,6 +358,7 @@ def pull_page(
         if action is PullAction.NOOP:
             page.outcome.merged[(decision.kind, decision.zoho_id)] = decision
             page.journal(decision)  # a conflict ALIX won: nothing written here, still journaled
+            page.push_alix_wins(decision, page._version(decision, state))
             page.outcome.counts["unchanged"] += 1
             page.synced.add((decision.kind, decision.zoho_id))
         elif action is PullAction.REJECT:

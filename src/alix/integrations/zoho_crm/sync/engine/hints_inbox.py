@@ -66,7 +66,7 @@ def receive(
     session: Session, queue: JobQueue, channel_id: str, body: Mapping[str, Any], now: datetime
 ) -> int:
     """Store one callback's hints and queue the connection's hints job; returns the number of
-    new hint rows. Raises CallbackRefused for an unknown channel or a wrong token.
+    new hint rows. Raises CallbackRefused for an unknown or expired channel or a wrong token.
 
     The job is queued only when none is queued for the connection yet: a burst of callbacks
     wakes the worker once. One that is already running does not count (it may have read the
@@ -74,7 +74,8 @@ def receive(
     """
     named = body.get("channel_id")
     channel = verify(session, channel_id, body.get("token"))
-    if channel is None or (named is not None and str(named) != channel_id):
+    expired = channel is not None and channel.expires_at is not None and channel.expires_at <= now
+    if channel is None or expired or (named is not None and str(named) != channel_id):
         raise CallbackRefused(f"Notification refused for channel {channel_id[:40]!r}.")
     callback = parse_callback(body)
     if callback is None:

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from alix.customers import repository as repo
 from alix.customers.contacts import move_contact
 from alix.customers.model import Actor
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
@@ -48,11 +49,22 @@ def _keep_old_account(decision: PullDecision, state: PageState) -> PullDecision:
     return replace(decision, base=base)
 
 
+def _customers_alive(session: Session, organisation_id: int, ids: Sequence[int]) -> set[int]:
+    # A customer deleted in ALIX whose deletion is not pushed yet still has its live link.
+    if not ids:
+        return set()
+    return {c.id for c in repo.customers_by_ids(session, organisation_id, sorted(set(ids)))}
+
+
 def move_contacts(session: Session, actor: Actor, now: datetime,
                   decisions: Sequence[PullDecision], state: PageState) -> Moves:
     """Move the contacts whose merge took the CRM's Account; the decisions come back with
     their base kept at the old Account where the move could not be made."""
     moves = Moves()
+    alive = _customers_alive(session, actor.organisation_id, [
+        link.alix_id for d in decisions
+        if d.kind is LinkKind.CONTACT and d.values and d.values.get(ACCOUNT) is not None
+        and (link := state.links.get((LinkKind.CUSTOMER, str(d.values[ACCOUNT])))) is not None])
     for decision in decisions:
         if decision.kind is not LinkKind.CONTACT or ACCOUNT not in (decision.values or {}):
             moves.decisions.append(decision)
@@ -66,9 +78,10 @@ def move_contacts(session: Session, actor: Actor, now: datetime,
                 f"{decision.alix_id} stays with its customer (in ALIX a contact always "
                 "belongs to one): give the Contact an Account in Zoho, or move it in ALIX."),
                 retry=False))
-        elif target is None or target.tombstoned:
+        elif target is None or target.tombstoned or target.alix_id not in alive:
             moves.unmoved.append(Unmoved(decision, "parent_missing", (
-                f"{what} was moved to Account {account}, which is not imported into ALIX: "
+                f"{what} was moved to Account {account}, which is not (or no longer) a "
+                "customer in ALIX: "
                 f"its ALIX contact {decision.alix_id} moves once the Account is."), retry=True))
         else:
             moved = move_contact(session, actor, int(decision.alix_id or 0), target.alix_id,

@@ -139,7 +139,9 @@ class _Walker:
         eta = f", about {int((total - done) / rate)} s left" if total and rate and \
             total > done else ""
         shown = min(done, total) if total is not None else done
-        self.progress(shown, total, f"Zoho CRM sync: {module}, {rate:.0f} records/s{eta}")
+        # People read module labels, not API names: "Billing_Addresses" -> "Billing addresses".
+        label = module.replace("_", " ").capitalize()
+        self.progress(shown, total, f"Zoho CRM sync: {label}, {rate:.0f} records/s{eta}")
 
     def commit_page(self, step: Step, records: Sequence[ZohoRecord],
                     watermark: Watermark | None) -> PageOutcome:

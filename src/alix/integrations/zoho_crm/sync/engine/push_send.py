@@ -147,37 +147,43 @@ async def send_creates(run: PushRun, decisions: Sequence[PushDecision],
                 continue
             results = await ctx.crm.insert(module, [p for _, p in ready])
             with unit_of_work(ctx.sessions) as session:
-                for (d, _), result in zip(ready, results, strict=True):
-                    if isinstance(result, WriteSuccess):
-                        link = Link(d.kind, d.alix_id, result.id, d.base or {},
-                                    result.modified_time, run.version(d))
-                        complete_pending(session, ctx.scope, [link], run.now)
-                        if d.kind is LinkKind.CUSTOMER:
-                            run.created_accounts[d.alix_id] = result.id
-                            _link_riders(run, session, riders.get(d.alix_id, ()), module,
-                                         result)
-                        run.settled(session, d)
-                        run.count("created")
-                    else:
-                        clear_pending(session, ctx.scope, [(d.kind, d.alix_id)])
-                        run.fail(session, d, *_refusal("create", d, module, result))
-                        for rider in riders.get(d.alix_id, ()) if d.kind is LinkKind.CUSTOMER \
-                                else ():
-                            run.fail(session, rider, "parent_missing",
-                                     f"ALIX {rider.kind.entity.value} {rider.alix_id} waits for "
-                                     f"its customer {d.alix_id} to be created in Zoho.")
+                _record_creates(run, session, module, ready, results, riders)
 
 
-def _link_riders(run: PushRun, session: Any, riders: Sequence[PushDecision], module: str,
-                 result: WriteSuccess) -> None:
-    links = [Link(r.kind, r.alix_id, result.id, r.base or {}, result.modified_time,
-                  run.version(r)) for r in riders]
-    if not links:
-        return
-    create_links(session, run.ctx.scope, module, links, run.now)
-    for rider in riders:
-        run.settled(session, rider)
-        run.count("updated")
+def _record_creates(run: PushRun, session: Any, module: str,
+                    ready: Sequence[tuple[PushDecision, dict[str, Any]]],
+                    results: Sequence[WriteResult],
+                    riders: Mapping[int, Sequence[PushDecision]]) -> None:
+    """One call's answers: the new links and their riders' in one statement each, whatever
+    the number of records (a refusal costs its own issue)."""
+    created: list[Link] = []
+    riding: list[Link] = []
+    refused: list[tuple[LinkKind, int]] = []
+    for (d, _), result in zip(ready, results, strict=True):
+        own_riders = riders.get(d.alix_id, ()) if d.kind is LinkKind.CUSTOMER else ()
+        if isinstance(result, WriteSuccess):
+            created.append(Link(d.kind, d.alix_id, result.id, d.base or {},
+                                result.modified_time, run.version(d)))
+            if d.kind is LinkKind.CUSTOMER:
+                run.created_accounts[d.alix_id] = result.id
+            riding.extend(Link(r.kind, r.alix_id, result.id, r.base or {},
+                               result.modified_time, run.version(r)) for r in own_riders)
+            for settled in (d, *own_riders):
+                run.settled(session, settled)
+            run.count("created")
+            run.count("updated", len(own_riders))
+        else:
+            refused.append((d.kind, d.alix_id))
+            run.fail(session, d, *_refusal("create", d, module, result))
+            for rider in own_riders:
+                run.fail(session, rider, "parent_missing",
+                         f"ALIX {rider.kind.entity.value} {rider.alix_id} waits for "
+                         f"its customer {d.alix_id} to be created in Zoho.")
+    complete_pending(session, run.ctx.scope, created, run.now)
+    if riding:
+        create_links(session, run.ctx.scope, module, riding, run.now)
+    if refused:
+        clear_pending(session, run.ctx.scope, refused)
 
 
 def _account_of(run: PushRun, d: PushDecision) -> str | None:
@@ -212,32 +218,58 @@ async def send_updates(run: PushRun, decisions: Sequence[PushDecision]) -> None:
                     merged.update(d.payload)
                 payloads.append(merged | {"id": zoho_id})
             results = await ctx.crm.update(module, payloads)
+            answers = [(d, zoho_id, result) for zoho_id, result in zip(chunk, results,
+                                                                        strict=True)
+                       for d in by_id[zoho_id]]
             with unit_of_work(ctx.sessions) as session:
-                for zoho_id, result in zip(chunk, results, strict=True):
-                    for d in by_id[zoho_id]:
-                        _record_update(run, session, d, zoho_id, module, result)
+                _record_updates(run, session, module, answers)
 
 
-def _record_update(run: PushRun, session: Any, d: PushDecision, zoho_id: str, module: str,
-                   result: WriteResult) -> None:
-    if isinstance(result, WriteFailure):
-        run.fail(session, d, *_refusal("update", d, module, result), zoho_id=zoho_id)
-        return
-    existing = run.batch.links.get((d.kind, d.alix_id))
-    modified = result.modified_time
-    if (d.kind, d.alix_id) in run.keep_modified:
-        modified = existing.base_modified_time if existing is not None else None
-    link = Link(d.kind, d.alix_id, zoho_id, d.base or {}, modified, run.version(d))
-    if existing is not None or (d.kind, d.alix_id) in run.linked:
-        update_bases(session, run.ctx.scope, [link], run.now)
-    else:
+def _record_updates(run: PushRun, session: Any, module: str,
+                    answers: Sequence[tuple[PushDecision, str, WriteResult]]) -> None:
+    """One call's answers: every advanced base in one statement, every first link in
+    another, whatever the number of records (a refusal costs its own issue)."""
+    bases: list[tuple[PushDecision, Link]] = []
+    new_links: list[tuple[PushDecision, Link]] = []
+    for d, zoho_id, result in answers:
+        if isinstance(result, WriteFailure):
+            run.fail(session, d, *_refusal("update", d, module, result), zoho_id=zoho_id)
+            continue
+        existing = run.batch.links.get((d.kind, d.alix_id))
+        modified = result.modified_time
+        if (d.kind, d.alix_id) in run.keep_modified:
+            modified = existing.base_modified_time if existing is not None else None
+        link = Link(d.kind, d.alix_id, zoho_id, d.base or {}, modified, run.version(d))
+        if existing is not None or (d.kind, d.alix_id) in run.linked:
+            bases.append((d, link))
+        else:
+            new_links.append((d, link))
+    update_bases(session, run.ctx.scope, [link for _, link in bases], run.now)
+    linked = _create_links(run, session, module, new_links)
+    for d, _ in [*bases, *linked]:
+        run.settled(session, d)
+        run.count("updated")
+
+
+def _create_links(run: PushRun, session: Any, module: str,
+                  new_links: Sequence[tuple[PushDecision, Link]]
+                  ) -> list[tuple[PushDecision, Link]]:
+    """Store first links in one statement; when one of them is refused (all or nothing),
+    one by one, so only the refused pair becomes an issue. Returns the pairs stored."""
+    try:
+        create_links(session, run.ctx.scope, module, [link for _, link in new_links], run.now)
+        return list(new_links)
+    except DuplicateLink:
+        pass
+    stored = []
+    for d, link in new_links:
         try:
             create_links(session, run.ctx.scope, module, [link], run.now)
         except DuplicateLink as exc:
-            run.fail(session, d, "duplicate_link", str(exc), zoho_id=zoho_id, retry=False)
-            return
-    run.settled(session, d)
-    run.count("updated")
+            run.fail(session, d, "duplicate_link", str(exc), zoho_id=link.zoho_id, retry=False)
+            continue
+        stored.append((d, link))
+    return stored
 
 
 def active_field(run: PushRun) -> str | None:

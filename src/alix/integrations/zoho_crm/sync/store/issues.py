@@ -163,6 +163,34 @@ def resolve_issue(session: Session, scope: SyncScope, issue_id: int, now: dateti
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def make_due(session: Session, scope: SyncScope, issue_ids: Collection[int], now: datetime
+             ) -> None:
+    """A person asked to retry these open issues: they are due now, whatever their backoff."""
+    if not issue_ids:
+        return
+    session.execute(
+        update(zoho_sync_issues)
+        .where(*_open(scope), zoho_sync_issues.c.id.in_(sorted(issue_ids)))
+        .values(next_retry_at=now, updated_at=now)
+    )
+
+
+def dismiss(session: Session, scope: SyncScope, issue_id: int, now: datetime, by: str) -> bool:
+    """A person decided the open issue needs nothing more: resolve it, noting who in its
+    details (`dismissed_by`); False when it was not open."""
+    found = session.execute(select(zoho_sync_issues.c.details).where(
+        *_open(scope), zoho_sync_issues.c.id == issue_id)).first()
+    if found is None:
+        return False
+    session.execute(
+        update(zoho_sync_issues)
+        .where(*_open(scope), zoho_sync_issues.c.id == issue_id)
+        .values(status=IssueStatus.RESOLVED.value, resolved_at=now, next_retry_at=None,
+                updated_at=now, details={**(found.details or {}), "dismissed_by": by})
+    )
+    return True
+
+
 def resolve_record(
     session: Session,
     scope: SyncScope,
