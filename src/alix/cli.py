@@ -23,6 +23,18 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     if args.db_command == "upgrade":
         migrate.upgrade(settings.database_url, args.revision)
         print(f"Database upgraded to {args.revision}.")
+        if settings.jobs_engine == "procrastinate":
+            # Web processes defer jobs into procrastinate's tables: they must exist before
+            # the first request, not only once a worker has started.
+            from alix.jobs.workers import ensure_schema
+
+            container = build_container(settings, with_runner=False)
+            try:
+                created = ensure_schema(container.engine)
+            finally:
+                container.close()
+            print("procrastinate's job tables created." if created
+                  else "procrastinate's job tables are in place.")
     elif args.db_command == "downgrade":
         migrate.downgrade(settings.database_url, args.revision)
         print(f"Database downgraded to {args.revision}.")
