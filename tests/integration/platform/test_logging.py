@@ -73,7 +73,7 @@ def test_no_access_line_holds_an_oauth_code_or_state(stream: io.StringIO) -> Non
     """The OAuth callback's query carries a one-use grant code and the CSRF state: an access
     log line (uvicorn logs the full path) must hold neither."""
     code, state = "7f3c9a2b1d4e5f60718293a4b5c6d7e8", "s-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
-    logging.getLogger("uvicorn.access").info(
+    logging.getLogger("alix.http.access").info(
         '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
         f"/integrations/zoho-crm/oauth/callback?code={code}&location=us&state={state}"
         "&accounts-server=https%3A%2F%2Faccounts.zoho.com", "1.1", 303)

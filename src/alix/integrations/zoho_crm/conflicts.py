@@ -150,7 +150,7 @@ async def settle_with_value(sessions: sessionmaker[Session], factory: CrmFactory
                             *, by: str) -> SyncValue:
     """Settle the conflict with a value a person typed, read as its field's kind reads it
     (empty: no value); returns the value written on both sides."""
-    async with open_context(sessions, connection_id, factory, clock) as ctx:
+    async with open_context(sessions, connection_id, factory, clock, on_lane=True) as ctx:
         with unit_of_work(sessions) as session:
             row = session.execute(select(zoho_sync_issues.c.kind, zoho_sync_issues.c.field)
                                   .where(zoho_sync_issues.c.id == issue_id,

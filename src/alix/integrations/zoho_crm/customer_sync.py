@@ -192,7 +192,7 @@ async def sync_customer(sessions: sessionmaker[Session], factory: CrmFactory, cl
                         connection_id: int, actor: Actor, customer_id: int) -> None:
     """Pull the customer's Account (when linked) and push the customer: Sync now, or Create
     in Zoho for a customer without an Account. Conflict for an Account deleted in Zoho."""
-    async with open_context(sessions, connection_id, factory, clock) as ctx:
+    async with open_context(sessions, connection_id, factory, clock, on_lane=True) as ctx:
         _require_customers(ctx)
         with unit_of_work(sessions) as session:
             link = link_store.links_by_alix_ids(session, ctx.scope, [LinkKind.CUSTOMER],
@@ -240,7 +240,7 @@ async def search_accounts(sessions: sessionmaker[Session], factory: CrmFactory, 
     query = query.strip()
     if not query:
         return []
-    async with open_context(sessions, connection_id, factory, clock) as ctx:
+    async with open_context(sessions, connection_id, factory, clock, on_lane=True) as ctx:
         module = crm_module(ctx.config, LinkKind.CUSTOMER) or ACCOUNTS
         if query.isdigit():
             found = await ctx.crm.get_records(module, [query], ["Account_Name"])
@@ -261,7 +261,7 @@ async def link_customer(sessions: sessionmaker[Session], factory: CrmFactory, cl
                         ) -> None:
     """Pair the customer with Zoho Account `zoho_id`, then merge and push them (Conflict when
     either is paired already, NotFound when Zoho has no such Account)."""
-    async with open_context(sessions, connection_id, factory, clock) as ctx:
+    async with open_context(sessions, connection_id, factory, clock, on_lane=True) as ctx:
         _require_customers(ctx)
         module = crm_module(ctx.config, LinkKind.CUSTOMER) or ACCOUNTS
         with unit_of_work(sessions) as session:

@@ -177,6 +177,6 @@ async def choose(zoho_id: str, choice: Annotated[str, Body(embed=True)],
     """Link an ambiguous Account to the chosen customer (its id) or to a new one ("new")."""
     connection = _connection(container, admin.organisation_id)
     async with open_context(container.session_factory, connection.id, _factory(container),
-                            container.clock) as ctx:
+                            container.clock, on_lane=True) as ctx:
         linked = await preview.choose(ctx, zoho_id, choice.strip())
     return {"zoho_id": zoho_id, "linked_to": linked}

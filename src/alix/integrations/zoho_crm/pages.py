@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 import anyio
@@ -33,7 +35,7 @@ from .sync.store.scope import SyncScope
 router = APIRouter(include_in_schema=False)
 
 INTEGRATIONS = "/settings/integrations"
-PREFLIGHT_SECONDS = 3  # Details opens without the warning rather than wait on a slow Zoho
+PREFLIGHT_SECONDS = 6  # Details opens without the warning rather than wait on a slow Zoho
 DETAILS = "/settings/integrations/zoho-crm"
 
 CONFLICT_LABELS = {
@@ -276,36 +278,64 @@ async def _preflight(container: ContainerDep, found: ZohoConnection,
     """What the first sync would reject, asked of Zoho (one COQL call per 2,000 Accounts);
     nothing when Zoho cannot answer now: Details must open regardless."""
     factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
-    try:
-        with anyio.move_on_after(PREFLIGHT_SECONDS):
-            async with factory(found) as crm:
-                return await preflight.warnings(crm, source, currencies)
-    except ZohoError:
-        pass
+
+    async def ask() -> list[preflight.Warning]:
+        async with factory(found) as crm:
+            return await preflight.warnings(crm, source, currencies)
+
+    def in_own_loop() -> list[preflight.Warning]:
+        # Its own thread and event loop: a token refresh holds SQLite's write lock across its
+        # HTTP call, and must never do so on the web's loop, where a request's synchronous
+        # database call would then wait for a lock that only the blocked loop can release.
+        try:
+            return asyncio.run(ask())
+        except ZohoError:
+            return []
+
+    with anyio.move_on_after(PREFLIGHT_SECONDS):
+        return await anyio.to_thread.run_sync(in_own_loop, abandon_on_cancel=True)
     return []
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What Details shows from the database."""
+
+    found: ZohoConnection
+    view: Any
+    zoho: Any
+    reconciliation: str | None
+    source: tuple[str, str] | None  # where Accounts keep their currency, before a first sync
+    currencies: list[str]
+
+
+def _read_details(container: ContainerDep, organisation_id: int) -> _Read | None:
+    with unit_of_work(container.session_factory) as session:
+        found = repository.connection_of(session, organisation_id)
+        if found is None or found.status != CONNECTED:
+            return None
+        view = service.describe(service.snapshot(session, organisation_id))
+        first = run_store.latest_run(session, SyncScope(organisation_id, found.id)) is None
+        org = session.get(Organisation, organisation_id)
+        return _Read(found, view, connection_json(found), reconciliation_sentence(session, found),
+                     preflight.currency_source(session, found.id) if first else None,
+                     list(org.currencies) if org is not None else [])
 
 
 @router.get(DETAILS, response_class=HTMLResponse, name="zoho_crm_details")
 async def details(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
-    with unit_of_work(container.session_factory) as session:
-        found = repository.connection_of(session, admin.organisation_id)
-        if found is None or found.status != CONNECTED:
-            flash(request, "Connect Zoho CRM first.", "info")
-            return RedirectResponse(INTEGRATIONS, status_code=303)
-        view = service.describe(service.snapshot(session, admin.organisation_id))
-        zoho = connection_json(found)
-        reconciliation = reconciliation_sentence(session, found)
-        first = run_store.latest_run(session, SyncScope(admin.organisation_id, found.id)) is None
-        source = preflight.currency_source(session, found.id) if first else None
-        org = session.get(Organisation, admin.organisation_id)
-        currencies = list(org.currencies) if org is not None else []
-    warnings = (await _preflight(container, found, source, currencies)
-                if source is not None else [])
+    # The database is read in a worker thread, never on the web's event loop (see _preflight).
+    read = await anyio.to_thread.run_sync(_read_details, container, admin.organisation_id)
+    if read is None:
+        flash(request, "Connect Zoho CRM first.", "info")
+        return RedirectResponse(INTEGRATIONS, status_code=303)
+    warnings = (await _preflight(container, read.found, read.source, read.currencies)
+                if read.source is not None else [])
     return render(request, "zoho_crm/details.html", {
         "preflight": warnings,
-        "zoho": zoho,
-        "view": view,
+        "zoho": read.zoho,
+        "view": read.view,
         "conflict_labels": CONFLICT_LABELS,
         "delete_labels": DELETE_LABELS,
-        "reconciliation": reconciliation,
+        "reconciliation": read.reconciliation,
     })

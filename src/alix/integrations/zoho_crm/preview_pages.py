@@ -30,7 +30,8 @@ ACTIONS = (("create", "Create in ALIX"), ("link", "Link by name"), ("ambiguous",
 
 
 @asynccontextmanager
-async def _context(container: Container, admin: Principal) -> AsyncIterator[SyncContext]:
+async def _context(container: Container, admin: Principal, *, on_lane: bool = False
+                   ) -> AsyncIterator[SyncContext]:
     with unit_of_work(container.session_factory) as session:
         found = repository.connection_of(session, admin.organisation_id)
         if found is None or found.status != CONNECTED:
@@ -38,7 +39,7 @@ async def _context(container: Container, admin: Principal) -> AsyncIterator[Sync
         connection_id = found.id
     factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
     async with open_context(container.session_factory, connection_id, factory,
-                            container.clock) as ctx:
+                            container.clock, on_lane=on_lane) as ctx:
         yield ctx
 
 
@@ -59,7 +60,7 @@ async def choose(request: Request, zoho_id: str, choice: Annotated[str, Form()],
                  admin: CurrentAdmin, container: ContainerDep) -> Response:
     """Link the ambiguous Account to the chosen customer, or to a new one ("new")."""
     try:
-        async with _context(container, admin) as ctx:
+        async with _context(container, admin, on_lane=True) as ctx:
             linked = await preview.choose(ctx, zoho_id, choice.strip())
     except AlixError as exc:
         flash(request, str(exc), "error")

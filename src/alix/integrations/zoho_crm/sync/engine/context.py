@@ -6,6 +6,8 @@ its frozen configuration snapshot, the Zoho CRM port, the actor ALIX writes as, 
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection
 from alix.integrations.zoho_crm.repository import load_configuration
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.jobs.lease import LeaseStore
 from alix.settings import Settings
 
 # Opens a Zoho CRM port for a stored connection; the default talks HTTP through the
@@ -68,8 +71,15 @@ async def open_context(
     connection_id: int,
     crm_factory: CrmFactory,
     clock: Clock,
+    *,
+    on_lane: bool = False,
 ) -> AsyncIterator[SyncContext]:
-    """Snapshot the configuration and open the port; refuses a connection that is not usable."""
+    """Snapshot the configuration and open the port; refuses a connection that is not usable.
+
+    `on_lane`: hold the connection's lane for the context's life (a person's action run in a
+    request: keep a side, sync a customer now, link by hand), as the jobs do, so it never
+    interleaves with a pull, push or hints job of the connection; jobs run on the lane already.
+    """
     with unit_of_work(sessions) as session:
         connection = session.get(ZohoConnection, connection_id)
         if connection is None:
@@ -84,4 +94,32 @@ async def open_context(
         scope = SyncScope(connection.organisation_id, connection.id)
         session.expunge(connection)
     async with crm_factory(connection) as crm:
-        yield SyncContext(scope, config, crm, actor, sessions, clock)
+        if not on_lane:
+            yield SyncContext(scope, config, crm, actor, sessions, clock)
+            return
+        async with holding_lane(sessions, connection_id, clock):
+            yield SyncContext(scope, config, crm, actor, sessions, clock)
+
+
+LANE_WAIT_SECONDS = 30.0
+LANE_TTL_SECONDS = 120.0
+
+
+@asynccontextmanager
+async def holding_lane(sessions: sessionmaker[Session], connection_id: int, clock: Clock,
+                       *, wait_seconds: float = LANE_WAIT_SECONDS) -> AsyncIterator[None]:
+    """Take the connection's lane lease, waiting for a running job's page to finish (a job
+    renews its lease while it runs); Conflict when it stays busy for `wait_seconds`."""
+    leases = LeaseStore(sessions.kw["bind"], clock=clock)
+    owner, key = f"request-{uuid.uuid4().hex[:12]}", lane_key(connection_id)
+    waited = 0.0
+    while not await asyncio.to_thread(leases.acquire, key, owner, LANE_TTL_SECONDS):
+        if waited >= wait_seconds:
+            raise Conflict("Zoho CRM is busy synchronizing this connection; try again in a "
+                           "moment.")
+        await asyncio.sleep(0.2)
+        waited += 0.2
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(leases.release, key, owner)

@@ -131,7 +131,7 @@ async def keep_side(sessions: Any, crm_factory: CrmFactory, clock: Any, connecti
                     issue_id: int, keep: Keep, *, by: str) -> SyncValue:
     """Settle the conflict with the value one side holds (as the conflict recorded it);
     returns the value written."""
-    async with open_context(sessions, connection_id, crm_factory, clock) as ctx:
+    async with open_context(sessions, connection_id, crm_factory, clock, on_lane=True) as ctx:
         with unit_of_work(ctx.sessions) as session:
             issue = issue_store.get_issue(session, ctx.scope, issue_id)
         details = dict(issue.details or {}) if issue is not None else {}
