@@ -16,6 +16,7 @@ from alix.web.templating import flash, render
 
 from . import conflicts, repository
 from .model import CONNECTED
+from .offloop import off_loop
 from .sync.engine.context import CrmFactory
 from .sync.engine.resolve import Keep, keep_side
 from .sync.normalize import SyncValue
@@ -57,12 +58,13 @@ async def resolve(request: Request, issue_id: int, keep: Annotated[str, Form()],
                 raise AlixError("Connect Zoho CRM first.")
             connection_id = found.id
         if keep == "value":
-            written = await conflicts.settle_with_value(
+            written = await off_loop(lambda: conflicts.settle_with_value(
                 container.session_factory, factory, container.clock, connection_id, issue_id,
-                value, by=by)
+                value, by=by))
         else:
-            written = await keep_side(container.session_factory, factory, container.clock,
-                                      connection_id, issue_id, Keep(keep), by=by)
+            written = await off_loop(lambda: keep_side(
+                container.session_factory, factory, container.clock, connection_id, issue_id,
+                Keep(keep), by=by))
     except (AlixError, ValueError) as exc:
         flash(request, str(exc), "error")
     else:

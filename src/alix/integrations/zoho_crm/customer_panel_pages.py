@@ -26,6 +26,7 @@ from alix.web.templating import flash, render, templates
 
 from . import customer_sync, repository
 from .model import CONNECTED, ZohoConnection
+from .offloop import off_loop
 from .sync.engine.context import CrmFactory
 from .sync.store.scope import SyncScope
 
@@ -86,7 +87,7 @@ async def _act(request: Request, container: Container, admin: Principal, custome
         flash(request, "Connect Zoho CRM first.", "info")
         return _back(customer_id)
     try:
-        done = await work(connection)
+        done = await off_loop(lambda: work(connection))
     except AlixError as exc:
         flash(request, str(exc), "error")
     else:

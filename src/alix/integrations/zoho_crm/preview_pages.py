@@ -19,6 +19,7 @@ from alix.web.templating import flash, render
 
 from . import preview, repository
 from .model import CONNECTED
+from .offloop import off_loop
 from .sync.engine.context import CrmFactory, SyncContext, open_context
 
 router = APIRouter(include_in_schema=False)
@@ -47,8 +48,11 @@ async def _context(container: Container, admin: Principal, *, on_lane: bool = Fa
 async def preview_page(request: Request, admin: CurrentAdmin, container: ContainerDep
                        ) -> Response:
     try:
-        async with _context(container, admin) as ctx:
-            shown = await preview.preview_first_sync(ctx)
+        async def work() -> preview.Preview:
+            async with _context(container, admin) as ctx:
+                return await preview.preview_first_sync(ctx)
+
+        shown = await off_loop(work)
     except AlixError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse("/settings/integrations/zoho-crm", status_code=303)
@@ -60,8 +64,11 @@ async def choose(request: Request, zoho_id: str, choice: Annotated[str, Form()],
                  admin: CurrentAdmin, container: ContainerDep) -> Response:
     """Link the ambiguous Account to the chosen customer, or to a new one ("new")."""
     try:
-        async with _context(container, admin, on_lane=True) as ctx:
-            linked = await preview.choose(ctx, zoho_id, choice.strip())
+        async def work() -> str:
+            async with _context(container, admin, on_lane=True) as ctx:
+                return await preview.choose(ctx, zoho_id, choice.strip())
+
+        linked = await off_loop(work)
     except AlixError as exc:
         flash(request, str(exc), "error")
     else:

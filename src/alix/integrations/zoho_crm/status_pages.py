@@ -19,6 +19,7 @@ from alix.web.templating import flash, render, templates
 
 from . import repository, status, status_causes
 from .model import CONNECTED
+from .offloop import off_loop
 from .sync.engine.context import CrmFactory
 from .sync.engine.resolve import Keep, keep_side
 
@@ -100,9 +101,9 @@ async def settle(container: Container, admin: Principal, issue_id: int, keep: Ke
     with unit_of_work(container.session_factory) as session:
         scope = status.scope_of(session, admin.organisation_id)
     factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
-    return await keep_side(container.session_factory, factory, container.clock,
-                           scope.connection_id, issue_id, keep,
-                           by=admin.name or admin.email)
+    return await off_loop(lambda: keep_side(
+        container.session_factory, factory, container.clock, scope.connection_id, issue_id,
+        keep, by=admin.name or admin.email))
 
 
 @router.post(f"{SYNC}/issues/{{issue_id}}/resolve")
