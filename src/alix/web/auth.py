@@ -13,12 +13,13 @@ import anyio
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alix.clock import Clock, utc_now
 from alix.identity import sessions
 from alix.identity.model import Role, User
 from alix.identity.service import user_for_token
+from alix.web.body_limits import replaying
 from alix.web.public import is_csrf_exempt, is_public
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -174,16 +175,7 @@ class CsrfGuard:
             )
             await response(scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def get_principal(request: Request) -> Principal:

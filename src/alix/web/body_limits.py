@@ -63,6 +63,21 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, too_large_message(limit))
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body a middleware already read, then the rest of
+    the connection's messages (a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 def declared_length(scope: Scope) -> int | None:
     """The Content-Length header as a number; -1 when present but not a number."""
     for name, value in scope.get("headers", []):

@@ -16,8 +16,9 @@ import re
 from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from alix.web.body_limits import replaying
 from alix.web.ids import MAX_ID
 
 # A JSON \u0000 escape: preceded by an even number of backslashes (an odd one escapes it).
@@ -109,13 +110,4 @@ class StorableInput:
         if body_has_nul(content_type, body):
             await refused(scope["path"], NUL_MESSAGE)(scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
