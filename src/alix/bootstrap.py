@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -11,20 +12,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock, utc_now
 from alix.db.engine import make_engine
 from alix.db.session import make_session_factory
+from alix.integrations.zoho_crm.services import ZohoServices, zoho_services
 from alix.integrations.zoho_crm.sync.engine import channels as zoho_channels
 from alix.integrations.zoho_crm.sync.engine import hints as zoho_hints
 from alix.integrations.zoho_crm.sync.engine import push as zoho_push
 from alix.integrations.zoho_crm.sync.engine import runs as zoho_pull
 from alix.integrations.zoho_crm.sync.engine import schedule as zoho_schedule
-from alix.integrations.zoho_crm.sync.engine.context import http_crm_factory
+from alix.integrations.zoho_crm.sync.engine.context import CrmFactory
 from alix.integrations.zoho_crm.sync.engine.push_trigger import install_push_trigger
 from alix.jobs.deferral import BULK, MAINTENANCE, REALTIME, procrastinate_dispatcher
-from alix.jobs.queue import JobQueue, TaskRegistry
+from alix.jobs.queue import JobQueue, TaskContext, TaskFn, TaskRegistry
 from alix.jobs.runner import JobRunner
 from alix.jobs.scheduler import Scheduler
 from alix.settings import Settings
 
 if TYPE_CHECKING:  # workers load procrastinate: only `alix worker` imports them
+    import httpx
+
     from alix.jobs.workers import WorkerWiring
 
 
@@ -38,11 +42,18 @@ class Container:
     clock: Clock
     registry: TaskRegistry
     queue: JobQueue
+    # Read when used (by each request, and by each Zoho task as it starts): `use_zoho` swaps it.
+    zoho: ZohoServices
     runner: JobRunner | None = None
-    # Shared with the runner's task context: swap "zoho_crm_factory" in tests.
-    extras: dict[str, object] = field(default_factory=dict)
     # Queues due schedules (the reconciliation, the sweep); the runner calls it each loop.
     scheduler: Scheduler | None = None
+
+    def use_zoho(self, *, crm_factory: CrmFactory | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """Swap the Zoho CRM collaborators given (tests: the fake or an emulator client, a mock
+        transport for the connect flow); pages and tasks that start afterwards use them."""
+        self.zoho = replace(self.zoho, crm_factory=crm_factory or self.zoho.crm_factory,
+                            transport=transport or self.zoho.transport)
 
     def close(self) -> None:
         if self.runner is not None:
@@ -50,13 +61,28 @@ class Container:
         self.engine.dispose()
 
 
-def register_tasks(registry: TaskRegistry) -> None:
-    """Register every task of every feature (features add their own here)."""
-    registry.register(zoho_push.PUSH_TASK)(zoho_push.push_task)
-    registry.register(zoho_channels.TASK)(zoho_channels.keep_channels)
-    registry.register(zoho_hints.TASK)(zoho_hints.hints_task())
-    zoho_pull.register(registry)
+ZohoTask = Callable[[TaskContext, ZohoServices], Awaitable[None]]
+
+
+def register_tasks(registry: TaskRegistry, zoho: Callable[[], ZohoServices]) -> None:
+    """Register every task of every feature (features add their own here).
+
+    `zoho` gives the Zoho CRM tasks their services as they are when the task runs (the
+    container's, which a test may swap after the runner started)."""
+    registry.register(zoho_push.PUSH_TASK)(with_services(zoho_push.push_task, zoho))
+    registry.register(zoho_channels.TASK)(with_services(zoho_channels.keep_channels, zoho))
+    registry.register(zoho_hints.TASK)(with_services(zoho_hints.hints_task(), zoho))
+    registry.register(zoho_pull.PULL_TASK)(with_services(zoho_pull.pull_task, zoho))
     registry.register(zoho_schedule.SWEEP_TASK)(zoho_schedule.sweep_task)
+
+
+def with_services(task: ZohoTask, zoho: Callable[[], ZohoServices]) -> TaskFn:
+    """The task as the runner calls it: with the job's context and the current services."""
+    def run(ctx: TaskContext) -> Awaitable[None]:
+        return task(ctx, zoho())
+
+    run.__name__ = run.__qualname__ = getattr(task, "__name__", run.__name__)
+    return run
 
 
 # procrastinate queue per task: real-time work is never stuck behind an import's pages.
@@ -74,14 +100,13 @@ def queue_of(task: str) -> str:
 
 
 def worker_wiring(container: Container) -> WorkerWiring:
-    """What `alix worker` hands procrastinate: the container's queue, tasks and services."""
+    """What `alix worker` hands procrastinate: the container's queue (with its tasks)."""
     from alix.jobs.workers import WorkerWiring
 
     return WorkerWiring(
         database_url=container.settings.database_url, engine=container.engine,
         session_factory=container.session_factory, queue=container.queue,
-        clock=container.clock, services=container.extras, queue_of=queue_of,
-        scheduler=container.scheduler)
+        clock=container.clock, queue_of=queue_of, scheduler=container.scheduler)
 
 
 def build_container(
@@ -96,7 +121,6 @@ def build_container(
         settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
     registry = TaskRegistry()
-    register_tasks(registry)
     # With procrastinate, enqueue also defers its procrastinate job in the same transaction.
     dispatcher = (procrastinate_dispatcher(queue_of)
                   if settings.jobs_engine == "procrastinate" else None)
@@ -108,20 +132,19 @@ def build_container(
     # ...and start or stop the connection's reconciliation schedule.
     zoho_schedule.install_schedule_trigger(session_factory, queue)
     scheduler = Scheduler(session_factory, queue, standing=zoho_schedule.STANDING)
-    extras: dict[str, object] = {"zoho_crm_factory": http_crm_factory(settings, engine, clock),
-                                 "public_url": settings.public_base}
-    runner = None
-    if settings.run_jobs_in_process if with_runner is None else with_runner:
-        runner = JobRunner(engine, session_factory, queue, clock=clock, services=extras,
-                           heartbeat_seconds=settings.job_heartbeat_seconds, scheduler=scheduler)
-    return Container(
+    container = Container(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
         clock=clock,
         registry=registry,
         queue=queue,
-        runner=runner,
-        extras=extras,
+        zoho=zoho_services(settings, engine, clock),
         scheduler=scheduler,
     )
+    register_tasks(registry, lambda: container.zoho)
+    if settings.run_jobs_in_process if with_runner is None else with_runner:
+        container.runner = JobRunner(engine, session_factory, queue, clock=clock,
+                                     heartbeat_seconds=settings.job_heartbeat_seconds,
+                                     scheduler=scheduler)
+    return container

@@ -78,12 +78,15 @@ def _connect(server: LiveServer, fake: FakeZohoCrm) -> None:
             zoho_org_id="60012345", zoho_org_name="Acme", edition="Enterprise",
             zoho_user_id=USER_ID, zoho_user_name="Admin", zoho_user_email="admin@example.com",
             zoho_user_time_zone="UTC", scopes="ZohoCRM.modules.ALL", config_version=1,
-            conflict_policy="crm_wins", delete_crm_to_alix="mark_inactive",
+            conflict_policy="most_recent", delete_crm_to_alix="mark_inactive",
             delete_alix_to_crm="ignore", crm_schema=SCHEMA, created_at=utc_now(),
         )
         session.add(connection)
         session.flush()
         repository.create_configuration(session, connection)
+        # create_configuration sets the default policies (most recent wins); these tests say
+        # "CRM wins", where a Zoho edit in the same second as ALIX's is not left open.
+        connection.conflict_policy = ConflictPolicy.CRM_WINS.value
         for mapper, alix, crm in ROWS:
             repository.insert_row(session, connection, Row(None, mapper, alix, crm))
         repository.save_module(session, connection, ModuleState(ModuleKind.CUSTOMERS, True))
@@ -92,7 +95,7 @@ def _connect(server: LiveServer, fake: FakeZohoCrm) -> None:
     async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
         yield fake
 
-    server.container.extras["zoho_crm_factory"] = factory
+    server.container.use_zoho(crm_factory=factory)
 
 
 @pytest.fixture
@@ -193,9 +196,9 @@ def test_the_preview_then_the_first_sync_follows_the_chosen_customer(scene: Scen
     expect(page.locator("[data-count='Accounts:update']")).to_have_text("1")
 
     async def first_sync() -> None:
-        factory = server.container.extras["zoho_crm_factory"]
+        factory = server.container.zoho.crm_factory
         async with open_context(server.container.session_factory, found_id(server),
-                                factory, utc_now) as ctx:  # type: ignore[arg-type]
+                                factory, utc_now) as ctx:
             await run_pull(ctx, initial=True)
 
     in_thread(first_sync)

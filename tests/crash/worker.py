@@ -125,10 +125,9 @@ def run_runner() -> int:
     container = build_container(settings, with_runner=False)
     writes = int(os.environ.get(KILL_AFTER_WRITES, "0"))
     if writes:
-        inner: Any = container.extras["zoho_crm_factory"]
-        container.extras["zoho_crm_factory"] = killing_factory(inner, writes)
+        container.use_zoho(crm_factory=killing_factory(container.zoho.crm_factory, writes))
     runner = JobRunner(container.engine, container.session_factory, container.queue,
-                       clock=container.clock, services=container.extras, poll_seconds=0.1,
+                       clock=container.clock, poll_seconds=0.1,
                        heartbeat_seconds=settings.job_heartbeat_seconds)
     try:
         return asyncio.run(drain(runner, container.engine))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from alix.customers import addresses, contacts, geography, service
+from alix.customers import addresses, contacts, geography, list_columns, service
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.customers.model import Actor, Address, ContactPerson, Customer, NewCustomer, Origin
@@ -81,6 +81,7 @@ def _patch(body: Any) -> tuple[dict[str, Any], int | None]:
 
 @router.get("", response_model=CustomerList)
 def list_customers(
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     q: str = Query("", description="Part of the name or email, case-insensitive."),
@@ -88,9 +89,15 @@ def list_customers(
     cursor: str | None = Query(None, description="next_cursor of the previous page."),
     limit: int = Query(50, ge=1, le=200),
 ) -> dict[str, Any]:
-    """Customers by name; pages are stable while rows change elsewhere in the list."""
-    page = repo.list_customers(session, principal.organisation_id,
-                               repo.CustomerQuery(q, active, cursor, limit))
+    """Customers by name; pages are stable while rows change elsewhere in the list.
+
+    Features add filters of their own, as query parameters: with Zoho CRM connected,
+    `sync=not_synced` (every customer not in sync) or `sync=errors` (customers whose record,
+    contact persons or addresses have an open sync issue or conflict)."""
+    org = principal.organisation_id
+    columns = list_columns.bind_columns(session, org, request.query_params)
+    page = repo.list_customers(session, org, repo.CustomerQuery(
+        q, active, cursor, limit, list_columns.conditions(columns)))
     return {"items": [customer_json(c) for c in page.items], "next_cursor": page.next_cursor}
 
 

@@ -103,7 +103,7 @@ class Created:
 
 def create_children(
     session: Session, actor: Actor, entity: Entity, children: Sequence[NewChild], *,
-    clock: Clock = utc_now,
+    clock: Clock = utc_now, history: bool = True,
 ) -> list[Created]:
     """Create a page of contact persons or addresses; one result per child, in the order given.
 
@@ -111,13 +111,16 @@ def create_children(
     taken from a stored row here: a child claiming one its group holds already (a stored row
     or an earlier child of the page) is refused on the flag. Statements do not grow with the
     page: the customers, the flag holders, one executemany of rows and one of outbox rows.
+
+    `history=False` (an integration's own import only) writes no outbox row per record: the
+    caller records the page's writes once, in its run counters.
     """
+    _check_history(actor, history)
     if not children:
         return []
     org = actor.organisation_id
     now = clock()
-    known = {c.id for c in repo.customers_by_ids(session, org,
-                                                  [c.customer_id for c in children])}
+    known = repo.existing_ids(session, Entity.CUSTOMER, org, [c.customer_id for c in children])
     errors: dict[int, Errors] = {}
     valid: dict[int, dict[str, Value]] = {}
     for index, child in enumerate(children):
@@ -133,18 +136,74 @@ def create_children(
     for index, problems in _refuse_taken_flags(session, entity, org, children, valid).items():
         errors[index] = problems
         del valid[index]
-    ids = repo.insert_rows(session, entity, [
-        {**values, "organisation_id": org, "customer_id": children[index].customer_id,
-         "version": 1, "created_at": now, "updated_at": now}
-        for index, values in valid.items()
-    ])
+    ids = _insert(session, actor, entity,
+                  [(children[index].customer_id, values) for index, values in valid.items()],
+                  now, history=history)
     made = dict(zip(valid, ids, strict=True))
-    outbox.record(session, actor, [
-        Change(entity, made[index], children[index].customer_id, Operation.CREATE, 1,
-               created(values))
-        for index, values in valid.items()
-    ], now)
     return [Created(made.get(index), errors.get(index, {})) for index in range(len(children))]
+
+
+def create_customers(
+    session: Session, actor: Actor, batch: Sequence[Mapping[str, object]], *,
+    clock: Clock = utc_now, history: bool = True,
+) -> list[Created]:
+    """Create a page of customers (their contacts and addresses come with create_children); one
+    result per record, in the order given. Unlike service.create_customers, a refused record
+    (field errors, an unknown currency) does not stop the others. Statements do not grow with
+    the page: the currencies, one executemany of rows, one of outbox rows (see `history`).
+    """
+    _check_history(actor, history)
+    currencies = currencies_of(session, actor.organisation_id)
+    errors: dict[int, Errors] = {}
+    valid: dict[int, dict[str, Value]] = {}
+    for index, raw in enumerate(batch):
+        values, problems = clean(Entity.CUSTOMER, raw, currencies=currencies)
+        if problems:
+            errors[index] = problems
+        else:
+            valid[index] = values
+    ids = _insert(session, actor, Entity.CUSTOMER, [(None, v) for v in valid.values()],
+                  clock(), history=history)
+    made = dict(zip(valid, ids, strict=True))
+    return [Created(made.get(index), errors.get(index, {})) for index in range(len(batch))]
+
+
+def _check_history(actor: Actor, history: bool) -> None:
+    # Only an integration's own writes may go unrecorded: an ALIX change without its outbox
+    # row would never be pushed.
+    if not history and not actor.origin.is_integration:
+        raise ValueError("Only an integration's own writes may skip the outbox history.")
+
+
+def _insert(
+    session: Session, actor: Actor, entity: Entity,
+    rows: Sequence[tuple[int | None, Mapping[str, Value]]], now: datetime, *, history: bool,
+) -> list[int]:
+    """Insert clean new rows (customer id, values) as tuples, every row with the same fields;
+    their ids. With `history`, one outbox row each (for an integration, born `skipped`);
+    without, none: the caller records the page's writes itself (the sync's run counters)."""
+    if not rows:
+        return []
+    org = actor.organisation_id
+    stamp = repo.db_timestamp(session, now)
+    names = list(rows[0][1])
+    if entity is Entity.CUSTOMER:
+        columns = [*names, "name_key", "organisation_id", "version", "created_at", "updated_at"]
+        tuples = [(*(values[n] for n in names), normalize_name(str(values["name"])), org, 1,
+                   stamp, stamp) for _owner, values in rows]
+    else:
+        columns = [*names, "organisation_id", "customer_id", "version", "created_at",
+                   "updated_at"]
+        tuples = [(*(values[n] for n in names), org, owner, 1, stamp, stamp)
+                  for owner, values in rows]
+    ids = repo.insert_tuples(session, entity, columns, tuples)
+    if history:
+        outbox.record(session, actor, [
+            Change(entity, row_id, owner if owner is not None else row_id, Operation.CREATE, 1,
+                   created(values))
+            for row_id, (owner, values) in zip(ids, rows, strict=True)
+        ], now)
+    return ids
 
 
 def _refuse_taken_flags(

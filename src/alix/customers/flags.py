@@ -89,11 +89,14 @@ def rule(holders: Sequence[Held], claims: Sequence[Claim], *, take_over: bool) -
     refused: dict[int, Taken] = {}
     demoted: list[int] = []
     winners: dict[Group, int] = {}
+    by_group: dict[Group, list[int]] = {}  # a page of claims against its holders: no square
+    for holder in holders:
+        by_group.setdefault(holder.group, []).append(holder.id)
     for index, claim in enumerate(claims):
         if claim.group in winners:
             refused[index] = Taken(claim.group, claim_index=winners[claim.group])
             continue
-        rivals = [h.id for h in holders if h.group == claim.group and h.id != claim.id]
+        rivals = [i for i in by_group.get(claim.group, ()) if i != claim.id]
         if rivals and not take_over:
             refused[index] = Taken(claim.group, holder_id=rivals[0])
             continue

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from alix.customers import geography, service
+from alix.customers import geography, list_columns, service
 from alix.customers import repository as repo
 from alix.customers.fields import Entity
 from alix.customers.forms import form_fields, read_form
@@ -38,14 +38,22 @@ def customer_list(
     request: Request, principal: CurrentPrincipal, session: SessionDep,
     q: str = "", status: str = "all", cursor: str | None = None,
 ) -> Response:
-    """The customer list with search, status filter and a page cursor."""
+    """The customer list with search, status filter, other features' columns and filters
+    (customers.list_columns) and a page cursor."""
+    org = principal.organisation_id
     status = status if status in STATUS_FILTERS else "all"
-    query = repo.CustomerQuery(q, STATUS_FILTERS[status], cursor or None, 50)
-    page = repo.list_customers(session, principal.organisation_id, query)
-    counts = repo.counts_of(session, principal.organisation_id, [c.id for c in page.items])
+    columns = list_columns.bind_columns(session, org, request.query_params)
+    query = repo.CustomerQuery(q, STATUS_FILTERS[status], cursor or None, 50,
+                               list_columns.conditions(columns))
+    page = repo.list_customers(session, org, query)
+    ids = [c.id for c in page.items]
+    counts = repo.counts_of(session, org, ids)
+    filters = {"q": q, "status": status, **{b.column.key: b.choice for b in columns}}
     return render(request, "customers/list.html", {
         "customers": page.items, "next_cursor": page.next_cursor, "q": q, "status": status,
-        "counts": counts, "paged": bool(cursor),
+        "counts": counts, "paged": bool(cursor), "filters": filters,
+        "filtered": bool(q) or any(v != "all" for k, v in filters.items() if k != "q"),
+        "columns": [(b, b.bound.cells(ids)) for b in columns],
     })
 
 

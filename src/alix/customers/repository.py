@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import table as table_clause
 
+from alix.clock import as_utc
 from alix.customers.fields import Entity
 from alix.customers.model import Address, ContactPerson, Customer, normalize_name
 from alix.customers.tables import addresses, contact_persons, customers
@@ -185,6 +187,46 @@ def insert_rows(session: Session, entity: Entity, rows: Sequence[Mapping[str, An
         return ids
 
 
+def insert_tuples(
+    session: Session, entity: Entity, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """Insert rows given as tuples of `columns` with one DB-API executemany; their new ids.
+
+    For pages written in bulk (the sync's import): no dict per row and no per-value type
+    processing, so values must be what the driver takes as is: text, numbers, booleans, and
+    timestamps as `db_timestamp` formats them. Ids are allocated first and given explicitly
+    (SQLite: after the AUTOINCREMENT sequence, as insert_rows; PostgreSQL: from the table's
+    sequence in one query), so they are never reused and come back in the order of rows.
+    """
+    if not rows:
+        return []
+    table = TABLES[entity]
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    with _writing(entity):
+        if sqlite:
+            last = session.execute(_sqlite_last_id(table)).scalar_one()
+            ids = list(range(last + 1, last + 1 + len(rows)))
+        else:
+            sequence = func.pg_get_serial_sequence(table.name, "id")
+            ids = list(session.scalars(select(func.nextval(sequence)).select_from(
+                func.generate_series(1, len(rows)))))
+        mark = "?" if sqlite else "%s"
+        sql = (f"INSERT INTO {table.name} (id, {', '.join(columns)}) "
+               f"VALUES ({', '.join([mark] * (len(columns) + 1))})")
+        connection.exec_driver_sql(sql, [(i, *row) for i, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def db_timestamp(session: Session, moment: datetime) -> Any:
+    """An aware UTC datetime as insert_tuples writes it: the text SQLAlchemy stores on SQLite
+    (UtcDateTime drops the offset there), the datetime itself for PostgreSQL's driver.
+    Format it once per page, not once per row."""
+    if session.connection().dialect.name == "sqlite":
+        return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
+
+
 # SQLite's own table of AUTOINCREMENT counters, one row per table (https://sqlite.org/autoinc.html).
 _SQLITE_SEQUENCE = table_clause("sqlite_sequence", column("name", String), column("seq", Integer))
 
@@ -272,6 +314,13 @@ def by_ids(
     return [_MODELS[entity](r) for r in session.execute(stmt)]
 
 
+def existing_ids(session: Session, entity: Entity, org_id: int, ids: Sequence[int]) -> set[int]:
+    """Which of the ids name a row of the organisation; one query reading ids only."""
+    table = TABLES[entity]
+    return set(session.scalars(select(table.c.id).where(
+        table.c.organisation_id == org_id, table.c.id.in_(sorted(set(ids))))))
+
+
 def customers_by_ids(session: Session, org_id: int, ids: Sequence[int]) -> list[Customer]:
     """The customers with these ids, by id, in one query; unknown ids are left out."""
     return by_ids(session, Entity.CUSTOMER, org_id, ids)
@@ -334,6 +383,8 @@ class CustomerQuery:
     active: bool | None = None
     after: str | None = None
     limit: int = 50
+    # SQL conditions on `customers` other features' list filters add (customers.list_columns).
+    where: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +422,7 @@ def list_customers(session: Session, org_id: int, query: CustomerQuery) -> Custo
     stmt = select(*_columns(c)).where(c.c.organisation_id == org_id)
     if query.active is not None:
         stmt = stmt.where(c.c.is_active.is_(query.active))
+    stmt = stmt.where(*query.where)
     text = query.search.strip()
     if text:
         pattern = f"%{_escape_like(normalize_name(text))}%"

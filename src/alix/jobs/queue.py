@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -29,7 +29,10 @@ def _never() -> bool:
 
 @dataclass
 class TaskContext:
-    """What a running task gets: its job, a session factory, the clock, progress reporting."""
+    """What a running task gets: its job, a session factory, the clock, progress reporting.
+
+    A feature's own collaborators (the Zoho CRM port, say) are not here: the composition root
+    hands them to its tasks when it registers them (alix.bootstrap.register_tasks)."""
 
     job_id: int
     organisation_id: int | None
@@ -37,8 +40,6 @@ class TaskContext:
     session_factory: sessionmaker[Session]
     clock: Clock
     queue: JobQueue
-    # Collaborators from the composition root (e.g. the Zoho CRM port factory); tests swap them.
-    services: Mapping[str, object] = field(default_factory=dict)
     # The runner's say on whether the task should end at its next checkpoint.
     should_stop: Callable[[], bool] = _never
     # Told of every progress report once it is written (the CLI prints it).

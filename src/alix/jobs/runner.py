@@ -15,7 +15,7 @@ import os
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
@@ -51,7 +51,6 @@ class JobRunner:
         clock: Clock = utc_now,
         poll_seconds: float = 2.0,
         name: str | None = None,
-        services: Mapping[str, object] | None = None,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         on_progress: ProgressListener | None = None,
         scheduler: Callable[[], object] | None = None,  # queues due schedules (alix.jobs.scheduler)
@@ -61,7 +60,6 @@ class JobRunner:
         self._queue = queue
         self._clock = clock
         self._poll = poll_seconds
-        self._services: Mapping[str, object] = {} if services is None else services
         self._threshold = heartbeat_seconds
         self._on_progress = on_progress
         self._scheduler = scheduler
@@ -197,7 +195,6 @@ class JobRunner:
             session_factory=self._sessions,
             clock=self._clock,
             queue=self._queue,
-            services=self._services,
             should_stop=lambda: self._stop.is_set() or heartbeat.lost,
             on_progress=self._on_progress,
         )

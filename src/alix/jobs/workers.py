@@ -29,7 +29,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -100,7 +100,6 @@ class WorkerWiring:
     session_factory: sessionmaker[Session]
     queue: JobQueue
     clock: Clock
-    services: Mapping[str, object]
     queue_of: QueueOf
     scheduler: Callable[[], object] | None = None
 
@@ -132,8 +131,7 @@ class RunnerPool:
     def __init__(self, wiring: WorkerWiring, options: WorkerOptions, name: str) -> None:
         self._runners = [
             JobRunner(wiring.engine, wiring.session_factory, wiring.queue, clock=wiring.clock,
-                      name=f"{name}-{slot}", services=wiring.services,
-                      heartbeat_seconds=options.stalled_seconds)
+                      name=f"{name}-{slot}", heartbeat_seconds=options.stalled_seconds)
             for slot in range(options.concurrency)
         ]
         self._free: asyncio.Queue[JobRunner] | None = None

@@ -233,11 +233,11 @@ def metered(factory: Any) -> Any:
 
 def install(container: Container) -> None:
     """Count the API usage of every Zoho client this process's job runner opens."""
-    factory = container.extras.get("zoho_crm_factory")
-    if factory is not None and not getattr(factory, "_alix_metered", False):
+    factory = container.zoho.crm_factory
+    if not getattr(factory, "_alix_metered", False):
         wrapped = metered(factory)
         wrapped._alix_metered = True
-        container.extras["zoho_crm_factory"] = wrapped
+        container.use_zoho(crm_factory=wrapped)
 
 
 def prepare_multiprocess_directory(directory: str) -> None:

@@ -99,10 +99,10 @@ def make_world(container: Container, schema: dict[str, object] | None = None) ->
     async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
         yield crm
 
-    container.extras["zoho_crm_factory"] = factory
+    container.use_zoho(crm_factory=factory)
     scope, actor = connect(container.session_factory, clock, schema=schema or SCHEMA)
     runner = JobRunner(container.engine, container.session_factory, container.queue,
-                       clock=clock, services=container.extras)
+                       clock=clock)
     return World(container, clock, crm, scope, actor, runner)
 
 

@@ -66,8 +66,8 @@ def test_the_runner_loop_runs_the_schedules_by_itself(backend: str, container: o
     zoho_id, _ = _synced_customer(world)
     world.zoho_update("Accounts", zoho_id, Phone="+1 514 555 0142")
     runner = JobRunner(world.container.engine, world.container.session_factory,
-                       world.container.queue, clock=world.clock, services=world.container.extras,
-                       poll_seconds=0.02, scheduler=world.container.scheduler)
+                       world.container.queue, clock=world.clock, poll_seconds=0.02,
+                       scheduler=world.container.scheduler)
     runner.start()
     try:
         deadline = time.monotonic() + 20

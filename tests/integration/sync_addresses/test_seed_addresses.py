@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from alix.customers.tables import addresses, customers
 from alix.integrations.zoho_crm.repository import connected
-from alix.integrations.zoho_crm.sync.engine.context import CrmFactory, open_context
+from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.push import push
 from alix.integrations.zoho_crm.sync.store.tables import zoho_links, zoho_sync_issues
 from tests.integration.sync_pull.test_emulator import _call, activate_customers, run_job
@@ -75,7 +75,7 @@ def _push(alix: Alix) -> dict[str, int]:
     container = alix.container
     with Session(container.engine) as session:
         connection_id = connected(session, alix.admin.organisation_id).id
-    factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
+    factory = container.zoho.crm_factory
 
     async def run() -> dict[str, int]:
         async with open_context(container.session_factory, connection_id, factory,

@@ -38,7 +38,7 @@ def world_of(container: Container, policy: ConflictPolicy = ConflictPolicy.CRM_W
     async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
         yield fake
 
-    container.extras["zoho_crm_factory"] = factory
+    container.use_zoho(crm_factory=factory)
     return world, fake
 
 

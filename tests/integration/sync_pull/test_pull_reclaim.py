@@ -71,7 +71,7 @@ def test_a_dead_pull_is_handed_back_reclaimed_and_shown_interrupted(
     assert again.status_code == 202 and again.json()["job_id"] == job_id, \
         "the dead job is handed back, not a second pull beside it"
     runner = JobRunner(container.engine, container.session_factory, container.queue,
-                       clock=container.clock, services=container.extras,
+                       clock=container.clock,
                        heartbeat_seconds=THRESHOLD)
     assert anyio.run(runner.run_pending) >= 1  # with the notification channels' job
     with Session(container.engine) as session:
@@ -106,7 +106,7 @@ def test_a_pull_stopped_between_pages_is_queued_again_and_resumes(
             runner.request_stop()  # what SIGTERM does (alix.jobs.shutdown)
 
     runner = JobRunner(container.engine, container.session_factory, container.queue,
-                       clock=container.clock, services=container.extras,
+                       clock=container.clock,
                        heartbeat_seconds=THRESHOLD, on_progress=sigterm_after_first_page)
     assert anyio.run(runner.run_job, job_id)
     with Session(container.engine) as session:
@@ -123,7 +123,7 @@ def test_a_pull_stopped_between_pages_is_queued_again_and_resumes(
     LeaseStore(container.engine).release(lane_key(connection_id), "web")
 
     again = JobRunner(container.engine, container.session_factory, container.queue,
-                      clock=container.clock, services=container.extras,
+                      clock=container.clock,
                       heartbeat_seconds=THRESHOLD)
     assert anyio.run(again.run_job, job_id)
     with Session(container.engine) as session:

@@ -18,6 +18,7 @@ from alix.db.session import make_session_factory, unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.model import ZohoConnection
+from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine.runs import start_pull
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
@@ -32,16 +33,15 @@ class _Unattended:
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         self.scope, _actor = connect(self.sessions, self.clock, billing=False)
         self.crm = FakeZohoCrm(clock=self.clock)
-        registry = TaskRegistry()
-        register_tasks(registry)
-        self.queue = JobQueue(registry, clock=self.clock)
 
         @asynccontextmanager
         async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
             yield self.crm
 
-        self.runner = JobRunner(engine, self.sessions, self.queue, clock=self.clock,
-                                services={"zoho_crm_factory": factory})
+        registry = TaskRegistry()
+        register_tasks(registry, lambda: ZohoServices(factory, "http://alix.test"))
+        self.queue = JobQueue(registry, clock=self.clock)
+        self.runner = JobRunner(engine, self.sessions, self.queue, clock=self.clock)
 
     def zoho(self, name: str) -> str:
         [result] = anyio.run(self.crm.insert, "Accounts",

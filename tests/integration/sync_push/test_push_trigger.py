@@ -16,6 +16,7 @@ from alix.db.session import make_session_factory, unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.model import ZohoConnection
+from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine import push as push_module
 from alix.integrations.zoho_crm.sync.engine.context import lane_key
 from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
@@ -72,17 +73,16 @@ def test_a_push_at_its_page_budget_queues_the_rest(
     sessions = make_session_factory(engine)
     _scope, actor = connect(sessions, clock)
     fake = FakeZohoCrm(clock=clock)
-    registry = TaskRegistry()
-    register_tasks(registry)
-    queue = JobQueue(registry, clock=clock)
-    install_push_trigger(sessions, queue)
 
     @asynccontextmanager
     async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
         yield fake
 
-    runner = JobRunner(engine, sessions, queue, clock=clock,
-                       services={"zoho_crm_factory": factory})
+    registry = TaskRegistry()
+    register_tasks(registry, lambda: ZohoServices(factory, "http://alix.test"))
+    queue = JobQueue(registry, clock=clock)
+    install_push_trigger(sessions, queue)
+    runner = JobRunner(engine, sessions, queue, clock=clock)
     with unit_of_work(sessions) as session:
         for name in ("One", "Two", "Three", "Four", "Five"):
             create_customer(session, actor, NewCustomer({"name": name, "currency": "CAD"}),

@@ -118,7 +118,7 @@ def test_details_warns_before_the_first_sync_about_missing_currencies(synced: Sy
     async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
         yield crm
 
-    synced.container.extras["zoho_crm_factory"] = factory
+    synced.container.use_zoho(crm_factory=factory)
     with synced.container.session_factory.begin() as session:  # Currency read from Zoho
         connection = session.get(ZohoConnection, synced.scope.connection_id)
         assert connection is not None

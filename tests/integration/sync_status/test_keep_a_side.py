@@ -45,7 +45,7 @@ def _conflict(container: Container) -> tuple[World, FakeZohoCrm, int, str, int]:
     async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
         yield fake
 
-    container.extras["zoho_crm_factory"] = factory
+    container.use_zoho(crm_factory=factory)
     return world, fake, customer_id, zoho_id, conflict.id
 
 

@@ -54,7 +54,8 @@ def test_the_page_lists_the_rejected_record_and_retry_imports_it_once_fixed(
     synced.post(f"{PAGE}/issues/retry")  # Retry all: the pull already waits, no second one
     [job] = synced.jobs(PULL_TASK)
     assert (job.status, job.lease_key) == (QUEUED, lane_key(synced.scope.connection_id))
-    assert job.payload == {"connection_id": synced.scope.connection_id, "initial": False}
+    assert job.payload == {"connection_id": synced.scope.connection_id, "initial": False,
+                           "started_by": "admin <admin@acme.example>"}
 
     synced.pull()  # still rejected: the issue stays, one more attempt
     [still] = synced.issues()

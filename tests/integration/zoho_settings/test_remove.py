@@ -127,8 +127,8 @@ def test_zoho_refusing_the_revocation_warns_and_still_removes(
     connect(alix.http, emu)
     issued = _refresh_tokens(emu) - before
     # Zoho's accounts server answers 500 to everything from now on.
-    alix.container.extras["zoho_transport"] = httpx.MockTransport(
-        lambda request: httpx.Response(500, json={"error": "internal"}))
+    alix.container.use_zoho(transport=httpx.MockTransport(
+        lambda request: httpx.Response(500, json={"error": "internal"})))
     with caplog.at_level(logging.WARNING):
         answer = alix.http.delete(API, headers=api_headers(alix.http))
     assert answer.status_code == 200, answer.text

@@ -18,6 +18,7 @@ from .connection import DATA_CENTRE_NAMES
 from .mappers import MapperKind, ModuleKind
 from .model import ZohoConnection
 from .sync.engine.runs import start_for_organisation
+from .sync.store.runs import person
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm", tags=["zoho-crm"])
 
@@ -178,5 +179,6 @@ def start_sync(body: SyncIn, admin: CurrentAdmin, container: ContainerDep) -> di
     already queued or running is returned instead of a second one."""
     with unit_of_work(container.session_factory) as session:
         job = start_for_organisation(session, container.queue, admin.organisation_id,
-                                     initial=body.initial)
+                                     initial=body.initial,
+                                     started_by=person(admin.name, admin.email))
         return {"job_id": job.id, "status": job.status}

@@ -3,7 +3,7 @@ Keep ALIX's, Keep Zoho's or a typed value (POST -> redirect -> flash)."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -17,7 +17,6 @@ from alix.web.templating import flash, render
 from . import conflicts, repository
 from .model import CONNECTED
 from .offloop import off_loop
-from .sync.engine.context import CrmFactory
 from .sync.engine.resolve import Keep, keep_side
 from .sync.normalize import SyncValue
 from .sync.store.scope import SyncScope
@@ -50,7 +49,7 @@ async def resolve(request: Request, issue_id: int, keep: Annotated[str, Form()],
                   value: Annotated[str, Form()] = "") -> Response:
     """Keep one side's value (keep=alix|zoho) or write the typed one (keep=value)."""
     by = admin.name or admin.email
-    factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
+    factory = container.zoho.crm_factory
     try:
         with unit_of_work(container.session_factory) as session:
             found = repository.connection_of(session, admin.organisation_id)

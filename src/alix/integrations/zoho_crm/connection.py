@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,7 @@ from .client import (
     DATA_CENTRES,
     Grant,
     InMemoryTokenStore,
-    ZohoAccounts,
+    OAuthApp,
     ZohoCrm,
     ZohoCrmClient,
 )
@@ -27,6 +26,9 @@ from .crypto import TokenCipher
 from .model import CONNECTED, DISCONNECTED, PENDING, ZohoConnection, zoho_access_tokens
 from .schema import CrmField, CrmModule, CrmSchema
 from .token_store import SqlTokenStore
+
+if TYPE_CHECKING:  # the transport's type only: every HTTP call goes through the client
+    import httpx
 
 CALLBACK_PATH = "/integrations/zoho-crm/oauth/callback"
 
@@ -62,7 +64,8 @@ def new_state() -> str:
 
 
 class Connector:
-    """Talks to Zoho on behalf of the settings pages; built from settings, one per request."""
+    """Talks to Zoho, through the client, on behalf of the settings pages; built from settings,
+    one per request."""
 
     def __init__(
         self,
@@ -77,6 +80,11 @@ class Connector:
         self._transport = transport
         self._clock = clock
         self.cipher = TokenCipher(settings.secret_key.get_secret_value())
+        self._oauth = OAuthApp(
+            client_id=settings.zoho_client_id,
+            client_secret=settings.zoho_client_secret.get_secret_value(),
+            override_url=self.override, transport=transport, clock=clock,
+        )
 
     @property
     def redirect_uri(self) -> str:
@@ -86,38 +94,20 @@ class Connector:
     def override(self) -> str | None:
         return self.settings.zoho_accounts_url or None
 
-    def _accounts(
-        self, http: httpx.AsyncClient, location: str | None, accounts_url: str | None = None
-    ) -> ZohoAccounts:
-        """The accounts server of a data centre, or the exact one a stored connection uses."""
-        return ZohoAccounts(
-            http,
-            client_id=self.settings.zoho_client_id,
-            client_secret=self.settings.zoho_client_secret.get_secret_value(),
-            location=location,
-            accounts_url=accounts_url,
-            override_url=self.override,
-            clock=self._clock,
-        )
-
     async def authorization_url(self, location: str, state: str) -> str:
         """Zoho's consent page at the chosen data centre (or the development override)."""
         if location not in DATA_CENTRES:
             raise NotFound(f"Unknown Zoho data centre {location!r}.")
-        async with httpx.AsyncClient(transport=self._transport) as http:
-            return self._accounts(http, location).authorization_url(
-                redirect_uri=self.redirect_uri, state=state
-            )
+        return await self._oauth.authorization_url(location, redirect_uri=self.redirect_uri,
+                                                   state=state)
 
     async def exchange(
         self, code: str, location: str | None, accounts_server: str | None
     ) -> tuple[Grant, Identity, CrmSchema]:
         """Exchange the code at the accounts server the redirect named, if it is a known one,
         then read who we are and the CRM metadata with the fresh access token."""
-        async with httpx.AsyncClient(transport=self._transport, timeout=60) as http:
-            grant = await self._accounts(http, location).exchange_code(
-                code, redirect_uri=self.redirect_uri, accounts_server_named=accounts_server
-            )
+        grant = await self._oauth.exchange_code(code, location, redirect_uri=self.redirect_uri,
+                                                accounts_server_named=accounts_server)
         store = InMemoryTokenStore()
         store.tokens["pending"] = grant.access
         async with self._client(grant.refresh_token, "pending", store, grant.accounts_url) as crm:
@@ -126,8 +116,7 @@ class Connector:
         return grant, identity, schema
 
     async def revoke(self, refresh_token: str, accounts_url: str) -> None:
-        async with httpx.AsyncClient(transport=self._transport, timeout=60) as http:
-            await self._accounts(http, None, accounts_url).revoke(refresh_token)
+        await self._oauth.revoke(refresh_token, accounts_url)
 
     def client_for(self, connection: ZohoConnection) -> ZohoCrmClient:
         """The client of a stored connection: refresh token decrypted, access token shared."""
@@ -151,18 +140,8 @@ class Connector:
 async def read_identity(crm: ZohoCrmClient) -> Identity:
     org = await crm.org()
     user = await crm.current_user()
-    return Identity(org.id, org.company_name, await _edition(crm), user.id, user.name,
+    return Identity(org.id, org.company_name, await crm.org_edition(), user.id, user.name,
                     user.email, user.time_zone)
-
-
-async def _edition(crm: ZohoCrmClient) -> str:
-    # The client's Org drops `license_details`; the edition is its `paid_type` (GET /org,
-    # SDK org.LicenseDetails). Read through the client's session, the only HTTP seam.
-    response = await crm.session.request("GET", "/crm/v8/org", operation="org")
-    body = response.body if isinstance(response.body, dict) else {}
-    orgs = body.get("org") or [{}]
-    details = orgs[0].get("license_details") or {}
-    return str(details.get("paid_type") or orgs[0].get("type") or "")
 
 
 async def read_schema(crm: ZohoCrm, *, refresh: bool = False) -> CrmSchema:

@@ -8,7 +8,7 @@ layer's customer panel registry (alix.web.panels), which the customer page's tem
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from markupsafe import Markup
@@ -27,7 +27,6 @@ from alix.web.templating import flash, render, templates
 from . import customer_sync, repository
 from .model import CONNECTED, ZohoConnection
 from .offloop import off_loop
-from .sync.engine.context import CrmFactory
 from .sync.store.scope import SyncScope
 
 router = APIRouter(prefix="/customers/{customer_id}/zoho-crm", include_in_schema=False)
@@ -70,10 +69,6 @@ def _back(customer_id: int) -> RedirectResponse:
     return RedirectResponse(f"/customers/{customer_id}#zoho-crm-panel", status_code=303)
 
 
-def _factory(container: Container) -> CrmFactory:
-    return cast(CrmFactory, container.extras["zoho_crm_factory"])
-
-
 def _actor(admin: Principal) -> Actor:
     return Actor(admin.organisation_id, admin.user_id, Origin.USER)
 
@@ -100,7 +95,7 @@ async def sync_now(request: Request, customer_id: int, admin: CurrentAdmin,
                    container: ContainerDep) -> Response:
     """Sync now (Create in Zoho for a customer without an Account)."""
     async def work(connection: ZohoConnection) -> str:
-        await customer_sync.sync_customer(container.session_factory, _factory(container),
+        await customer_sync.sync_customer(container.session_factory, container.zoho.crm_factory,
                                           container.clock, connection.id, _actor(admin),
                                           customer_id)
         return "Synchronized with Zoho CRM: the panel shows what each side holds now."
@@ -136,7 +131,7 @@ async def link_page(request: Request, customer_id: int, admin: CurrentAdmin,
     error = None
     try:
         matches = await customer_sync.search_accounts(
-            container.session_factory, _factory(container), container.clock, connection.id,
+            container.session_factory, container.zoho.crm_factory, container.clock, connection.id,
             query)
     except AlixError as exc:
         matches, error = [], str(exc)
@@ -149,7 +144,7 @@ async def link_page(request: Request, customer_id: int, admin: CurrentAdmin,
 async def link(request: Request, customer_id: int, zoho_id: Annotated[str, Form()],
                admin: CurrentAdmin, container: ContainerDep) -> Response:
     async def work(connection: ZohoConnection) -> str:
-        await customer_sync.link_customer(container.session_factory, _factory(container),
+        await customer_sync.link_customer(container.session_factory, container.zoho.crm_factory,
                                           container.clock, connection.id, _actor(admin),
                                           customer_id, zoho_id.strip())
         return (f"Linked to Zoho Account {zoho_id.strip()} and synchronized; fields the two "

@@ -52,6 +52,22 @@ STATE_LABELS = {
 }
 
 
+def state_of(*, linked: bool, deleted: bool, conflict: bool, issue: bool, pending: bool
+             ) -> str:
+    """The customer's state (a STATE_LABELS key) from its pairing's facts; the panel and the
+    customer list's column (customer_list) both decide it here. A customer Zoho refused to
+    create is in error, not merely "not linked": its issue says what to fix."""
+    if linked and deleted:
+        return "deleted"
+    if conflict:
+        return "conflict"
+    if issue:
+        return "error"
+    if not linked:
+        return "not_linked"
+    return "pending" if pending else "in_sync"
+
+
 @dataclass(frozen=True)
 class RecordIssue:
     """An open issue of the customer or of one of its contacts or addresses."""
@@ -151,16 +167,10 @@ def customer_sync(session: Session, scope: SyncScope, connection: ZohoConnection
     last = session.scalar(select(zoho_links.c.updated_at).where(
         zoho_links.c.connection_id == scope.connection_id,
         zoho_links.c.kind == LinkKind.CUSTOMER.value, zoho_links.c.alix_id == customer_id))
-    if link is None or not link.zoho_id:
-        state = "not_linked"
-    elif link.tombstoned:
-        state = "deleted"
-    elif any(i.is_conflict for i in issues):
-        state = "conflict"
-    elif issues:
-        state = "error"
-    else:
-        state = "pending" if pending else "in_sync"
+    state = state_of(linked=link is not None and bool(link.zoho_id),
+                     deleted=link is not None and link.tombstoned,
+                     conflict=any(i.is_conflict for i in issues), issue=bool(issues),
+                     pending=bool(pending))
     zoho_id = link.zoho_id if link is not None and link.zoho_id else None
     url = crm_web_url(connection, ACCOUNTS, zoho_id) if zoho_id else None
     return CustomerSync(state, zoho_id, url, last if zoho_id else None, pending, issues)

@@ -5,7 +5,7 @@ the open conflicts, and the preview of the first sync with its ambiguous names
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
@@ -18,7 +18,7 @@ from alix.web.dependencies import ContainerDep
 
 from . import conflicts, customer_sync, preview, repository
 from .model import CONNECTED, ZohoConnection
-from .sync.engine.context import CrmFactory, open_context
+from .sync.engine.context import open_context
 from .sync.engine.resolve import Keep, keep_side
 from .sync.store.scope import SyncScope
 
@@ -34,10 +34,6 @@ def _connection(container: Container, organisation_id: int) -> ZohoConnection:
             raise NotFound("Zoho CRM is not connected for this organisation.")
         session.expunge(found)
         return found
-
-
-def _factory(container: Container) -> CrmFactory:
-    return cast(CrmFactory, container.extras["zoho_crm_factory"])
 
 
 def _json(value: Any) -> Any:
@@ -75,7 +71,7 @@ async def sync_customer(customer_id: int, admin: CurrentAdmin, container: Contai
                         ) -> dict[str, Any]:
     """Sync now: pull its Account, push the customer (creating the Account if it has none)."""
     connection = _connection(container, admin.organisation_id)
-    await customer_sync.sync_customer(container.session_factory, _factory(container),
+    await customer_sync.sync_customer(container.session_factory, container.zoho.crm_factory,
                                       container.clock, connection.id, _actor(admin),
                                       customer_id)
     return _customer_json(container, admin, customer_id)
@@ -98,7 +94,7 @@ async def link_customer(customer_id: int, zoho_id: Annotated[str, Body(embed=Tru
     """Pair the customer with a Zoho Account, then merge and push them (409 when either side
     is paired already)."""
     connection = _connection(container, admin.organisation_id)
-    await customer_sync.link_customer(container.session_factory, _factory(container),
+    await customer_sync.link_customer(container.session_factory, container.zoho.crm_factory,
                                       container.clock, connection.id, _actor(admin),
                                       customer_id, zoho_id.strip())
     return _customer_json(container, admin, customer_id)
@@ -108,8 +104,9 @@ async def link_customer(customer_id: int, zoho_id: Annotated[str, Body(embed=Tru
 async def accounts(q: str, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Zoho Accounts whose name starts with `q` (or whose id it is), to link a customer to."""
     connection = _connection(container, admin.organisation_id)
-    found = await customer_sync.search_accounts(container.session_factory, _factory(container),
-                                                container.clock, connection.id, q)
+    found = await customer_sync.search_accounts(container.session_factory,
+                                                container.zoho.crm_factory, container.clock,
+                                                connection.id, q)
     return {"accounts": [{"zoho_id": a.zoho_id, "name": a.name, "linked_to": a.linked_to}
                          for a in found]}
 
@@ -144,10 +141,10 @@ async def resolve(issue_id: int,
     by = admin.name or admin.email
     if keep == "value":
         written = await conflicts.settle_with_value(
-            container.session_factory, _factory(container), container.clock, connection.id,
+            container.session_factory, container.zoho.crm_factory, container.clock, connection.id,
             issue_id, value or "", by=by)
     else:
-        written = await keep_side(container.session_factory, _factory(container),
+        written = await keep_side(container.session_factory, container.zoho.crm_factory,
                                   container.clock, connection.id, issue_id, Keep(keep), by=by)
     return {"id": issue_id, "status": "resolved", "value": _json(written)}
 
@@ -156,7 +153,7 @@ async def resolve(issue_id: int,
 async def first_sync_preview(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """What the first sync would do with what Zoho holds now; writes nothing."""
     connection = _connection(container, admin.organisation_id)
-    async with open_context(container.session_factory, connection.id, _factory(container),
+    async with open_context(container.session_factory, connection.id, container.zoho.crm_factory,
                             container.clock) as ctx:
         shown = await preview.preview_first_sync(ctx)
     return {
@@ -176,7 +173,7 @@ async def choose(zoho_id: str, choice: Annotated[str, Body(embed=True)],
                  admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Link an ambiguous Account to the chosen customer (its id) or to a new one ("new")."""
     connection = _connection(container, admin.organisation_id)
-    async with open_context(container.session_factory, connection.id, _factory(container),
+    async with open_context(container.session_factory, connection.id, container.zoho.crm_factory,
                             container.clock, on_lane=True) as ctx:
         linked = await preview.choose(ctx, zoho_id, choice.strip())
     return {"zoho_id": zoho_id, "linked_to": linked}

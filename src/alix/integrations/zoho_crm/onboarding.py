@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
-import httpx
 from anyio import to_thread
 from sqlalchemy.orm import Session
 
@@ -37,12 +36,9 @@ class ZohoUnavailable(Conflict):
 
 
 def connector(container: Container) -> conn.Connector:
-    """The Connector of this app; tests may put an httpx transport in container.extras."""
-    transport = container.extras.get("zoho_transport")
-    return conn.Connector(
-        container.settings, container.engine, clock=container.clock,
-        transport=transport if isinstance(transport, httpx.AsyncBaseTransport) else None,
-    )
+    """The Connector of this app, over the transport of `container.zoho` (tests swap it)."""
+    return conn.Connector(container.settings, container.engine, clock=container.clock,
+                          transport=container.zoho.transport)
 
 
 async def _db(container: Container, work: Callable[[Session], _T]) -> _T:

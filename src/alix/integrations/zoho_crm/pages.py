@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Form, Request
@@ -26,7 +26,6 @@ from .connection import CALLBACK_PATH, DATA_CENTRE_NAMES
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
 from .model import CONNECTED, ZohoConnection
 from .rules import ConflictPolicy, DeletePolicy
-from .sync.engine.context import CrmFactory
 from .sync.engine.runs import start_for_organisation
 from .sync.engine.schedule import reconciliation_sentence
 from .sync.store import runs as run_store
@@ -270,14 +269,16 @@ def sync_form(request: Request, admin: CurrentAdmin, container: ContainerDep) ->
     return _save(request, container, "", "Initial synchronization started: its progress shows "
                  "at the bottom of the screen.",
                  lambda s: start_for_organisation(s, container.queue, admin.organisation_id,
-                                                  initial=True))
+                                                  initial=True,
+                                                  started_by=run_store.person(admin.name,
+                                                                             admin.email)))
 
 
 async def _preflight(container: ContainerDep, found: ZohoConnection,
                      source: tuple[str, str], currencies: list[str]) -> list[preflight.Warning]:
     """What the first sync would reject, asked of Zoho (one COQL call per 2,000 Accounts);
     nothing when Zoho cannot answer now: Details must open regardless."""
-    factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
+    factory = container.zoho.crm_factory
 
     async def ask() -> list[preflight.Warning]:
         async with factory(found) as crm:

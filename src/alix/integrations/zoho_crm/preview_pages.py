@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +20,7 @@ from alix.web.templating import flash, render
 from . import preview, repository
 from .model import CONNECTED
 from .offloop import off_loop
-from .sync.engine.context import CrmFactory, SyncContext, open_context
+from .sync.engine.context import SyncContext, open_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +38,7 @@ async def _context(container: Container, admin: Principal, *, on_lane: bool = Fa
         if found is None or found.status != CONNECTED:
             raise Conflict("Connect Zoho CRM first.")
         connection_id = found.id
-    factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
+    factory = container.zoho.crm_factory
     async with open_context(container.session_factory, connection_id, factory,
                             container.clock, on_lane=on_lane) as ctx:
         yield ctx

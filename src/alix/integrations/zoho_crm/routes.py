@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from . import (
     api,
     conflicts_pages,
+    customer_list,
     customer_panel_pages,
     decisions_api,
     notifications,
@@ -20,3 +21,6 @@ ROUTERS: list[APIRouter] = [pages.router, api.router, notifications.router,
                             status_pages.router, status_api.router,
                             customer_panel_pages.router, conflicts_pages.router,
                             preview_pages.router, decisions_api.router]
+
+# The customer list's "Zoho CRM" column and filter, there whenever these routes are.
+customer_list.install()

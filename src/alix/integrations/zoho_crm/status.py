@@ -50,9 +50,27 @@ KIND_LABELS = {
 RUN_KIND_LABELS = {
     run_store.RunKind.INITIAL: "Initial synchronization",
     run_store.RunKind.INCREMENTAL: "Incremental (Zoho → ALIX)",
+    run_store.RunKind.REALTIME: "Real-time (Zoho → ALIX)",
     run_store.RunKind.PUSH: "Push (ALIX → Zoho)",
     run_store.RunKind.RECONCILE: "Reconciliation",
 }
+STARTER_LABELS = {
+    run_store.Starter.SCHEDULE: "Started by the schedule",
+    run_store.Starter.NOTIFICATION: "Started by a Zoho notification",
+    run_store.Starter.COMMAND_LINE: "Started from the command line",
+}
+
+
+def started_by_label(started_by: str | None) -> str:
+    """"Started by Jane Smith <jane@acme.example>", "Started by the schedule"...; "" for runs
+    recorded before ALIX kept who started them."""
+    if not started_by:
+        return ""
+    if started_by in STARTER_LABELS:
+        return STARTER_LABELS[run_store.Starter(started_by)]
+    return f"Started by {started_by}"
+
+
 # The order people read a run's outcome in: what changed first, what went wrong last.
 COUNT_ORDER = ("created", "linked", "updated", "unchanged", "deleted", "skipped", "rejected")
 
@@ -94,9 +112,16 @@ class RunView:
     duration: str
     counts: dict[str, int]
     error: str | None
+    started_by: str | None = None
+
+    @property
+    def started_by_label(self) -> str:
+        return started_by_label(self.started_by)
 
     def json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "status": self.status,
+        return {"id": self.id, "kind": self.kind, "kind_label": self.kind_label,
+                "started_by": self.started_by, "started_by_label": self.started_by_label,
+                "status": self.status,
                 "started_at": self.started_at, "finished_at": self.finished_at,
                 "duration_seconds": (None if self.finished_at is None else
                                      (self.finished_at - self.started_at).total_seconds()),
@@ -214,7 +239,8 @@ def scope_of(session: Session, organisation_id: int) -> SyncScope:
 def _run_view(run: run_store.Run) -> RunView:
     return RunView(run.id, run.kind.value, RUN_KIND_LABELS.get(run.kind, run.kind.value),
                    run.status.value, run.started_at, run.finished_at,
-                   duration(run.started_at, run.finished_at), dict(run.counts), run.error)
+                   duration(run.started_at, run.finished_at), dict(run.counts), run.error,
+                   run.started_by)
 
 
 def recent_runs(session: Session, scope: SyncScope, limit: int = RUNS_SHOWN) -> list[RunView]:
@@ -363,18 +389,19 @@ def _open_issues(session: Session, scope: SyncScope, issue_id: int | None) -> li
 
 
 def retry(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
-          issue_id: int | None = None) -> RetryOutcome:
+          issue_id: int | None = None, *, started_by: str | None = None) -> RetryOutcome:
     """Make one open issue (or all of them) due now and queue the jobs that retry them.
 
     Pull issues are fetched again by the next pull; the outbox rows of push issues wait no
     longer (rows the push had given up on are pending again: a person asked). The pull and
     the push are queued on the connection's lane unless one is already waiting.
     """
-    return _retry(session, queue, scope, now, _open_issues(session, scope, issue_id))
+    return _retry(session, queue, scope, now, _open_issues(session, scope, issue_id),
+                  started_by)
 
 
 def _retry(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
-           found: Sequence[_Target]) -> RetryOutcome:
+           found: Sequence[_Target], started_by: str | None = None) -> RetryOutcome:
     outcome = RetryOutcome(retried=len(found))
     if not found:
         return outcome
@@ -386,7 +413,8 @@ def _retry(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
     for entity, ids in pushed.items():
         outbox.retry_now(session, scope.organisation_id, entity, ids, now)
     if any(i.direction is Direction.PULL for i in found):
-        start_pull(session, queue, scope.organisation_id, scope.connection_id, initial=False)
+        start_pull(session, queue, scope.organisation_id, scope.connection_id, initial=False,
+                   started_by=started_by)
         outcome.jobs.append("pull")
     if any(i.direction is Direction.PUSH for i in found):
         enqueue_push(session, queue, scope.organisation_id)

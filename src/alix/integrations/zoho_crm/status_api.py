@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
 from alix.db.session import unit_of_work
 from alix.jobs import api as jobs_api
-from alix.web.auth import CurrentAdmin
+from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
 
 from . import status, status_causes
@@ -16,6 +16,8 @@ from .status_pages import settle
 from .sync.engine.push import PUSH_TASK
 from .sync.engine.resolve import Keep
 from .sync.engine.runs import PULL_TASK
+from .sync.store.issues import Direction
+from .sync.store.runs import person
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm/sync", tags=["zoho-crm"])
 
@@ -45,33 +47,52 @@ def issues(admin: CurrentAdmin, container: ContainerDep,
             "total": page.total}
 
 
+Module = Literal["customers", "contacts", "addresses"]
+
+
 @router.get("/causes")
-def causes(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+def causes(admin: CurrentAdmin, container: ContainerDep,
+           direction: Annotated[Direction | None, Query(
+               description="pull (Zoho → ALIX) or push (ALIX → Zoho) records only.")] = None,
+           module: Annotated[Module | None, Query(
+               description="customers, contacts or addresses records only.")] = None,
+           cause: Annotated[str | None, Query(
+               description="One cause: the `cause` value of a listed cause.")] = None,
+           offset: Annotated[int, Query(ge=0)] = 0,
+           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     """Open issues grouped by cause (code, field, value), the largest first, each with its
-    fix, its counts per module and its records (follow-on records under their Account's)."""
+    fix, its counts per module and its records (follow-on records under their Account's).
+    Filtered by direction, module and cause (a cause keeps only the records they keep);
+    pass `next_offset` back as `offset` for the next page of causes."""
     with unit_of_work(container.session_factory) as session:
         scope = status.scope_of(session, admin.organisation_id)
-        return {"causes": [group.json() for group in status_causes.causes(session, scope)]}
+        page = status_causes.cause_page(status_causes.causes(session, scope),
+                                        status_causes.CauseFilter(direction, module, cause),
+                                        offset, limit)
+    return {"causes": [group.json() for group in page.groups], "total": page.total,
+            "records": page.records, "offset": page.offset, "next_offset": page.next_offset}
 
 
-def _retry(container: ContainerDep, organisation_id: int, issue_id: int | None
+def _retry(container: ContainerDep, admin: Principal, issue_id: int | None
            ) -> dict[str, Any]:
+    started_by = person(admin.name, admin.email)
     with unit_of_work(container.session_factory) as session:
-        scope = status.scope_of(session, organisation_id)
-        outcome = status.retry(session, container.queue, scope, container.clock(), issue_id)
+        scope = status.scope_of(session, admin.organisation_id)
+        outcome = status.retry(session, container.queue, scope, container.clock(), issue_id,
+                               started_by=started_by)
     return {"retried": outcome.retried, "jobs": outcome.jobs}
 
 
 @router.post("/issues/retry", status_code=202)
 def retry_all(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Make every open issue due now and queue the pull and/or push that retries them."""
-    return _retry(container, admin.organisation_id, None)
+    return _retry(container, admin, None)
 
 
 @router.post("/issues/{issue_id}/retry", status_code=202)
 def retry_one(issue_id: int, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Make one open issue due now and queue its direction's job; 404 when not open here."""
-    return _retry(container, admin.organisation_id, issue_id)
+    return _retry(container, admin, issue_id)
 
 
 @router.post("/issues/{issue_id}/dismiss")

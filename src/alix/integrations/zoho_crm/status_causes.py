@@ -67,17 +67,25 @@ class CauseGroup:
     def sentence(self) -> str:
         """"34 Accounts, 96 Contacts waiting on them"."""
         own = _phrase(_tally(self.issues))
-        return f"{own}, {_phrase(_tally(self.followers))} waiting on them" if self.followers \
-            else own
+        if not self.followers:
+            return own
+        waiting = f"{_phrase(_tally(self.followers))} waiting on them"
+        return f"{own}, {waiting}" if own else waiting
+
+    @property
+    def slug(self) -> str:
+        """The cause as a filter value: "invalid-data-currency-gbp"."""
+        return "-".join(re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-")
+                        for part in self.cause.key if part)[:80]
 
     @property
     def anchor(self) -> str:
-        return "cause-" + "-".join(re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-")
-                                   for part in self.cause.key if part)[:80]
+        return f"cause-{self.slug}"
 
     def json(self) -> dict[str, Any]:
         c = self.cause
-        return {"code": c.code, "field": c.field, "value": c.value, "title": c.title,
+        return {"cause": self.slug, "code": c.code, "field": c.field, "value": c.value,
+                "title": c.title,
                 "fix": c.fix, "fix_link": c.fix_link, "total": self.total,
                 "counts": self.counts, "sentence": self.sentence,
                 "records": [{**i.json(), "follows_parent": i in self.followers}
@@ -129,6 +137,64 @@ def causes(session: Session, scope: SyncScope, zoho_base: str | None = None
         (followers if followed else own).append(view)
     found = [CauseGroup(c, own, followers) for c, own, followers in groups.values()]
     return sorted(found, key=lambda g: -g.total)
+
+
+# The filter's modules: what a record is, on either side.
+MODULES = {"customers": "Customers (Accounts)", "contacts": "Contacts",
+           "addresses": "Addresses"}
+CAUSES_SHOWN = 20  # causes per page
+
+
+def module_of(kind: LinkKind) -> str:
+    """The filter's module of a record kind (a MODULES key)."""
+    return {LinkKind.CUSTOMER: "customers", LinkKind.CONTACT: "contacts"}.get(kind, "addresses")
+
+
+@dataclass(frozen=True)
+class CauseFilter:
+    """Which records the causes view shows: a direction, a module, one cause (its slug);
+    None: any."""
+
+    direction: Direction | None = None
+    module: str | None = None
+    cause: str | None = None
+
+    def keeps(self, issue: IssueView) -> bool:
+        return ((self.direction is None or issue.direction is self.direction)
+                and (self.module is None or module_of(issue.kind) == self.module))
+
+
+@dataclass(frozen=True)
+class CausePage:
+    """A page of causes after the filter, and every cause there is (the filter's choices)."""
+
+    groups: list[CauseGroup]
+    total: int  # causes the filter keeps, on every page
+    records: int  # records of those causes
+    offset: int
+    next_offset: int | None
+    choices: list[tuple[str, str]]  # (slug, title) of every open cause
+
+
+def cause_page(groups: Sequence[CauseGroup], chosen: CauseFilter, offset: int = 0,
+               limit: int = CAUSES_SHOWN) -> CausePage:
+    """The causes `chosen` keeps, each with only its records `chosen` keeps (a cause left
+    with none is dropped), the largest first, `limit` of them from `offset` (pure)."""
+    kept = []
+    for group in groups:
+        if chosen.cause is not None and group.slug != chosen.cause:
+            continue
+        own = [i for i in group.issues if chosen.keeps(i)]
+        followers = [i for i in group.followers if chosen.keeps(i)]
+        if own or followers:
+            kept.append(CauseGroup(group.cause, own, followers))
+    kept.sort(key=lambda g: -g.total)
+    offset = max(offset, 0)
+    shown = kept[offset:offset + limit]
+    more = offset + limit < len(kept)
+    return CausePage(shown, len(kept), sum(g.total for g in kept), offset,
+                     offset + limit if more else None,
+                     [(g.slug, g.cause.title) for g in groups])
 
 
 def retry_currency(session: Session, queue: JobQueue, organisation_id: int, code: str,

@@ -4,7 +4,7 @@ could not sync, with Retry now, Retry all and Dismiss (POST -> redirect -> flash
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
@@ -20,8 +20,9 @@ from alix.web.templating import flash, render, templates
 from . import repository, status, status_causes
 from .model import CONNECTED
 from .offloop import off_loop
-from .sync.engine.context import CrmFactory
 from .sync.engine.resolve import Keep, keep_side
+from .sync.store.issues import Direction
+from .sync.store.runs import person
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +36,16 @@ def sync_status(
     admin: CurrentAdmin,
     container: ContainerDep,
     cursor: Annotated[int | None, Query(ge=1)] = None,
+    direction: str = "",
+    module: str = "",
+    cause: str = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
+    """The runs, and what needs attention by cause, filtered by direction, module and cause
+    (unknown values mean "any"), a page of causes at a time."""
+    chosen = status_causes.CauseFilter(
+        Direction(direction) if direction in {d.value for d in Direction} else None,
+        module if module in status_causes.MODULES else None, cause or None)
     with unit_of_work(container.session_factory) as session:
         found = repository.connection_of(session, admin.organisation_id)
         if found is None or found.status != CONNECTED:
@@ -44,10 +54,15 @@ def sync_status(
         scope = status.scope_of(session, admin.organisation_id)
         runs = status.recent_runs(session, scope)
         page = status.issue_page(session, scope, cursor)
-        causes = status_causes.causes(session, scope, status_causes.crm_base(
-            found.api_domain, found.zoho_org_id))
+        causes = status_causes.cause_page(status_causes.causes(
+            session, scope, status_causes.crm_base(found.api_domain, found.zoho_org_id)),
+            chosen, offset)
+    filters = {"direction": direction if chosen.direction else "",
+               "module": chosen.module or "", "cause": chosen.cause or ""}
     return render(request, "zoho_crm/sync_status.html", {
-        "runs": runs, "page": page, "cursor": cursor, "causes": causes,
+        "runs": runs, "page": page, "cursor": cursor, "causes": causes.groups,
+        "cause_page": causes, "filters": filters, "modules": status_causes.MODULES,
+        "directions": status.DIRECTION_LABELS, "filtered": any(filters.values()),
     })
 
 
@@ -75,14 +90,16 @@ def retried_sentence(outcome: status.RetryOutcome) -> str:
 @router.post(f"{SYNC}/issues/retry")
 def retry_all(request: Request, admin: CurrentAdmin, container: ContainerDep) -> Response:
     return _act(request, container, admin, lambda s, scope: retried_sentence(
-        status.retry(s, container.queue, scope, container.clock())))
+        status.retry(s, container.queue, scope, container.clock(),
+                     started_by=person(admin.name, admin.email))))
 
 
 @router.post(f"{SYNC}/issues/{{issue_id}}/retry")
 def retry_one(request: Request, issue_id: int, admin: CurrentAdmin,
               container: ContainerDep) -> Response:
     return _act(request, container, admin, lambda s, scope: retried_sentence(
-        status.retry(s, container.queue, scope, container.clock(), issue_id)))
+        status.retry(s, container.queue, scope, container.clock(), issue_id,
+                     started_by=person(admin.name, admin.email))))
 
 
 @router.post(f"{SYNC}/issues/{{issue_id}}/dismiss")
@@ -100,7 +117,7 @@ async def settle(container: Container, admin: Principal, issue_id: int, keep: Ke
     """Settle a conflict of the caller's organisation with one side's value (one Zoho call)."""
     with unit_of_work(container.session_factory) as session:
         scope = status.scope_of(session, admin.organisation_id)
-    factory = cast(CrmFactory, container.extras["zoho_crm_factory"])
+    factory = container.zoho.crm_factory
     return await off_loop(lambda: keep_side(
         container.session_factory, factory, container.clock, scope.connection_id, issue_id,
         keep, by=admin.name or admin.email))

@@ -36,7 +36,7 @@ from .model import (
     WriteResult,
     WriteSuccess,
 )
-from .oauth import SCOPES, Grant, ZohoAccounts
+from .oauth import SCOPES, Grant, OAuthApp, ZohoAccounts
 from .port import ZohoCrm
 from .retry import RetryPolicy
 from .timestamps import format_datetime, parse_datetime
@@ -63,6 +63,7 @@ __all__ = [
     "InMemoryTokenStore",
     "LocalSlots",
     "Module",
+    "OAuthApp",
     "Org",
     "PlainText",
     "RateLimited",

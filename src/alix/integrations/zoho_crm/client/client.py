@@ -192,6 +192,9 @@ class ZohoCrmClient:
     async def org(self) -> Org:
         return await self._metadata.org()
 
+    async def org_edition(self) -> str:
+        return await self._metadata.org_edition()
+
     async def current_user(self) -> User:
         return await self._metadata.current_user()
 

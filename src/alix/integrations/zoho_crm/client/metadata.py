@@ -38,6 +38,14 @@ class Metadata:
             raise RequestRejected("Zoho returned no organisation for this connection.")
         return Org.from_json(orgs[0])
 
+    async def org_edition(self) -> str:
+        """The org's edition: `license_details.paid_type` of GET /org (SDK org.LicenseDetails),
+        else its `type`; "" when Zoho names neither. `Org` leaves the licence out."""
+        orgs = _list(await self._get("/org", "org"), "org") or [{}]
+        details = orgs[0].get("license_details")
+        paid_type = details.get("paid_type") if isinstance(details, dict) else None
+        return str(paid_type or orgs[0].get("type") or "")
+
     async def current_user(self) -> User:
         body = await self._get("/users", "users", params={"type": "CurrentUser"})
         users = _list(body, "users")

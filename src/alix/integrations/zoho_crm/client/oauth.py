@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from .errors import (
     ServerError,
     TransportFailed,
 )
+from .tls import shared_ssl_context
 from .tokens import AccessToken
 
 # Exactly what the integration calls (zoho-crm-api.md 2.7): records, metadata incl. layouts and
@@ -187,6 +189,48 @@ class ZohoAccounts:
             expires_at=self._clock() + timedelta(seconds=seconds),
             api_domain=api_domain,
         )
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """ALIX's OAuth client at Zoho, for the connect flow: the consent URL, the code exchange and
+    the revocation, at whichever trusted accounts server each names, every call over an HTTP
+    client of its own (a stored connection's refreshes go through `ZohoCrmClient` instead)."""
+
+    client_id: str
+    client_secret: str
+    # The development accounts server (the emulator), trusted besides Zoho's own.
+    override_url: str | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    clock: Clock = utc_now
+    timeout: float = 60.0
+
+    async def authorization_url(self, location: str, *, redirect_uri: str, state: str) -> str:
+        """The consent page at the data centre `location`."""
+        async with self._accounts(location) as accounts:
+            return accounts.authorization_url(redirect_uri=redirect_uri, state=state)
+
+    async def exchange_code(self, code: str, location: str | None, *, redirect_uri: str,
+                            accounts_server_named: str | None) -> Grant:
+        """Exchange the code at the accounts server the redirect named, if trusted, else at
+        the data centre's."""
+        async with self._accounts(location) as accounts:
+            return await accounts.exchange_code(code, redirect_uri=redirect_uri,
+                                                accounts_server_named=accounts_server_named)
+
+    async def revoke(self, refresh_token: str, accounts_url: str) -> None:
+        """Revoke the refresh token at the accounts server that granted it."""
+        async with self._accounts(None, accounts_url) as accounts:
+            await accounts.revoke(refresh_token)
+
+    @asynccontextmanager
+    async def _accounts(self, location: str | None,
+                        accounts_url: str | None = None) -> AsyncIterator[ZohoAccounts]:
+        async with httpx.AsyncClient(transport=self.transport, timeout=self.timeout,
+                                     verify=shared_ssl_context()) as http:
+            yield ZohoAccounts(http, client_id=self.client_id, client_secret=self.client_secret,
+                               location=location, accounts_url=accounts_url,
+                               override_url=self.override_url, clock=self.clock)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -7,10 +7,11 @@ Rejection carrying a readable reason: it is reported, never silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from alix.customers.model import clean
@@ -134,38 +135,67 @@ def from_crm(
 
     Values are canonical (normalize.canonical_values). Required ALIX fields (customer name and
     currency, contact last name) must be present; the Account lookup may be empty (the plan
-    decides what a Contact without Account means).
+    decides what a Contact without Account means). A page maps through `crm_mapper` instead.
     """
-    rows = rows_of(config, kind)
-    raw: dict[str, object] = {}
-    for row in rows:
-        if row.crm_field == HOME_CURRENCY:
-            raw[row.alix_field] = config.home_currency
-        else:
-            raw[row.alix_field] = record.values.get(row.crm_field)
-    values = canonical_values(raw, kinds_of(config, kind), resolver=resolver)
+    return compile_from_crm(config, kind, resolver=resolver)(record)
+
+
+CrmMapper = Callable[[ZohoRecord], "Mapped | Rejection"]
+
+
+def compile_from_crm(
+    config: Configuration, kind: LinkKind, *, resolver: Resolver = CODES_AS_GIVEN
+) -> CrmMapper:
+    """from_crm with everything the configuration decides (the mapping rows, the comparison
+    kinds, the module, the Account lookup, the fixed values) worked out once, not per record."""
+    sources = tuple((r.alix_field, r.crm_field) for r in rows_of(config, kind))
+    home = config.home_currency
+    kinds = kinds_of(config, kind)
     module = crm_module(config, kind) or kind.value
-    problems = _problems(kind, values)
-    if kind is LinkKind.CUSTOMER:
-        problems += [
-            f"{label} is required." for name, label in (("name", "Customer name"),
-                                                       ("currency", "Currency"))
-            if name not in values and f"{label} is required." not in problems
-        ]
-    if kind is LinkKind.CONTACT and "last_name" not in values:
-        problems.append("Last name is required.")
-    if problems:
-        return Rejection(
-            kind, record.id, record.modified_time,
-            f"Zoho {module} record {record.id} cannot be imported: {' '.join(problems)}",
-        )
     lookup = account_lookup(config, kind)
-    account_id = record.id if kind.on_account else (
-        _lookup_id(record.values.get(lookup)) if lookup else None
-    )
-    if kind is LinkKind.CONTACT:
-        values[ACCOUNT] = account_id
-    return Mapped(kind, record.id, record.modified_time, values, account_id, fixed_values(kind))
+    fixed = fixed_values(kind)
+    required = (("name", "Customer name"), ("currency", "Currency")) \
+        if kind is LinkKind.CUSTOMER else ()
+
+    def mapper(record: ZohoRecord) -> Mapped | Rejection:
+        given = record.values
+        raw = {alix: home if crm == HOME_CURRENCY else given.get(crm) for alix, crm in sources}
+        values = canonical_values(raw, kinds, resolver=resolver)
+        problems = _problems(kind, values)
+        problems += [f"{label} is required." for name, label in required
+                     if name not in values and f"{label} is required." not in problems]
+        if kind is LinkKind.CONTACT and "last_name" not in values:
+            problems.append("Last name is required.")
+        if problems:
+            return Rejection(
+                kind, record.id, record.modified_time,
+                f"Zoho {module} record {record.id} cannot be imported: {' '.join(problems)}",
+            )
+        account_id = record.id if kind.on_account else (
+            _lookup_id(given.get(lookup)) if lookup else None
+        )
+        if kind is LinkKind.CONTACT:
+            values[ACCOUNT] = account_id
+        return Mapped(kind, record.id, record.modified_time, values, account_id, dict(fixed))
+
+    return mapper
+
+
+@lru_cache(maxsize=32)
+def _cached(config: Configuration, kind: LinkKind, resolver: Resolver) -> CrmMapper:
+    return compile_from_crm(config, kind, resolver=resolver)
+
+
+def crm_mapper(
+    config: Configuration, kind: LinkKind, *, resolver: Resolver = CODES_AS_GIVEN
+) -> CrmMapper:
+    """compile_from_crm, compiled once per configuration (a frozen value: a new version is a
+    new configuration) and kind; an unhashable configuration is compiled per call."""
+    try:
+        hash(config)
+    except TypeError:
+        return compile_from_crm(config, kind, resolver=resolver)
+    return _cached(config, kind, resolver)
 
 
 def from_alix(

@@ -23,13 +23,10 @@ from alix.customers.fields import Entity
 from alix.customers.model import (
     Actor,
     Change,
-    NewCustomer,
     Operation,
     Origin,
     Value,
-    clean,
 )
-from alix.customers.service import create_customers, currencies_of
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
@@ -97,8 +94,9 @@ class _Page:
     """One page's application: the plan's decisions turned into writes, in one transaction."""
 
     def __init__(self, session: Session, scope: SyncScope, config: SyncConfiguration,
-                 actor: Actor, now: datetime) -> None:
+                 actor: Actor, now: datetime, *, fast: bool = False) -> None:
         self.session = session
+        self.fast = fast
         self.scope = scope
         self.config = config
         self.actor = actor
@@ -139,23 +137,19 @@ class _Page:
         """Create the page's new customers in bulk; their ALIX ids by Account id."""
         if not decisions:
             return {}
-        currencies = currencies_of(self.session, self.actor.organisation_id)
-        valid = []
-        for decision in decisions:
-            _values, errors = clean(Entity.CUSTOMER, _alix_values(decision.values),
-                                    currencies=currencies)
-            if errors:
-                self.refused(decision, errors)
-            else:
-                valid.append(decision)
-        ids = create_customers(self.session, self.actor,
-                               [NewCustomer(_alix_values(d.values)) for d in valid],
-                               clock=lambda: self.now)
-        for decision, alix_id in zip(valid, ids, strict=True):
-            self.link(decision, alix_id, 1, decision.modified_time)
+        results = bulk.create_customers(
+            self.session, self.actor, [_alix_values(d.values) for d in decisions],
+            clock=lambda: self.now, history=not self.fast)
+        accounts: dict[str, int] = {}
+        for decision, result in zip(decisions, results, strict=True):
+            if result.id is None:
+                self.refused(decision, result.errors)
+                continue
+            self.link(decision, result.id, 1, decision.modified_time)
             self.synced.add((decision.kind, decision.zoho_id))
             self.outcome.counts["created"] += 1
-        return {d.zoho_id: i for d, i in zip(valid, ids, strict=True)}
+            accounts[decision.zoho_id] = result.id
+        return accounts
 
     def create_children(self, decisions: Sequence[PullDecision], accounts: Mapping[str, int]
                         ) -> None:
@@ -180,7 +174,7 @@ class _Page:
             results = bulk.create_children(
                 self.session, self.actor, entity,
                 [bulk.NewChild(owner, _alix_values(d.values)) for d, owner in items],
-                clock=lambda: self.now)
+                clock=lambda: self.now, history=not self.fast)
             for (decision, owner), result in zip(items, results, strict=True):
                 if result.id is not None:
                     self.link(decision, result.id, 1, decision.modified_time)
@@ -335,13 +329,20 @@ def pull_page(
     records: Sequence[ZohoRecord],
     kinds: Sequence[LinkKind],
     now: datetime,
+    *,
+    fast: bool = False,
 ) -> PageOutcome:
     """Plan and apply one page of Zoho records in the caller's transaction (never commits).
 
     Idempotent: applying the same page again finds every record linked and equal to its base,
     and writes nothing. Per-record problems become issues; the rest of the page goes on.
+
+    `fast` (the initial import) records the records this page creates in the run's counters
+    only, not with an outbox row each: those rows would be born `skipped`, history nothing
+    reads (the push and the sweep read pending rows; the conflict page ALIX's own edits). Every
+    other write, and every other decision, is the same as without it.
     """
-    page = _Page(session, scope, config, actor, now)
+    page = _Page(session, scope, config, actor, now, fast=fast)
     page.outcome.read = len(records)
     mapped = map_records(records, kinds, config)
     loaded = load_page(session, scope, config, actor.organisation_id, mapped)

@@ -32,11 +32,11 @@ from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.mappers import MODULES, ModuleKind
 from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection, ZohoModule
 from alix.integrations.zoho_crm.repository import load_configuration
+from alix.integrations.zoho_crm.services import ZohoServices
 from alix.jobs.model import QUEUED, Job
 from alix.jobs.queue import JobQueue, TaskContext
 
 from ..store.tables import zoho_channels
-from .context import CrmFactory
 
 log = logging.getLogger(__name__)
 
@@ -243,12 +243,11 @@ def forget(sessions: sessionmaker[Session], channel_ids: Sequence[str]) -> None:
                         .where(zoho_channels.c.channel_id.in_(list(channel_ids))))
 
 
-async def keep_channels(ctx: TaskContext) -> None:
+async def keep_channels(ctx: TaskContext, zoho: ZohoServices) -> None:
     """Task `zoho_crm.channels` {connection_id}: one live channel while Customers is active,
     none otherwise; while a channel lives, queues its own next run at the renewal time."""
     connection_id = int(ctx.payload["connection_id"])
-    factory: CrmFactory = ctx.services["zoho_crm_factory"]  # type: ignore[assignment]
-    public_url = str(ctx.services.get("public_url") or "")
+    public_url = zoho.public_url
     if not public_url:
         raise RuntimeError("The composition root gave the channels task no public_url.")
     with unit_of_work(ctx.session_factory) as session:
@@ -266,7 +265,7 @@ async def keep_channels(ctx: TaskContext) -> None:
         return
     if not events and not stored:
         return  # nothing to watch or delete; the trigger queues this task when that changes
-    async with factory(connection) as crm:
+    async with zoho.crm_factory(connection) as crm:
         keeper = ChannelKeeper(crm, ctx.clock, public_url)
         next_run = await keeper.reconcile(ctx.session_factory, connection_id,
                                           connection.organisation_id, events)

@@ -28,13 +28,15 @@ from sqlalchemy.orm import Session
 
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
+from alix.integrations.zoho_crm.services import ZohoServices
 from alix.jobs.queue import JobQueue, TaskContext
 
 from ..mapping import crm_fields
 from ..store import links as link_store
 from ..store.inbox import Hint, mark_processed, pending_hints, purge_processed
+from ..store.runs import Starter
 from .apply import pull_page
-from .context import CrmFactory, SyncContext, open_context
+from .context import SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
 from .resolver import RESOLVER
 from .runs import follow_up
@@ -176,28 +178,25 @@ async def _apply_module(
         mark_processed(session, ctx.scope, [i for h in hints for i in h.inbox_ids], ctx.clock())
 
 
-def _crm_factory(ctx: TaskContext) -> CrmFactory:
-    factory: CrmFactory = ctx.services["zoho_crm_factory"]  # type: ignore[assignment]
-    return factory
-
-
 def pull_for_deletions(queue: JobQueue) -> DeleteHandler:
     """The default deletion handling: queue the connection's incremental pull, whose
     `{module}/deleted` pass applies Zoho deletions per the delete policy (the pull's own
     handling, so both paths treat a deletion alike); one pull however many deletions, queued
     for after the settle window, since a pull leaves the last seconds' deletions for later."""
     def handle(session: Session, ctx: SyncContext, _module: str, _ids: Sequence[str]) -> None:
-        follow_up(session, queue, ctx.scope.organisation_id, ctx.scope.connection_id)
+        follow_up(session, queue, ctx.scope.organisation_id, ctx.scope.connection_id,
+                  started_by=Starter.NOTIFICATION.value)
 
     return handle
 
 
-async def drain_inbox(ctx: TaskContext, on_delete: DeleteHandler | None = None) -> None:
+async def drain_inbox(ctx: TaskContext, zoho: ZohoServices,
+                      on_delete: DeleteHandler | None = None) -> None:
     """Task `zoho_crm.hints` {connection_id}; runs in the connection's sync lane."""
     connection_id = int(ctx.payload["connection_id"])
     on_delete = on_delete or pull_for_deletions(ctx.queue)
     try:
-        async with open_context(ctx.session_factory, connection_id, _crm_factory(ctx),
+        async with open_context(ctx.session_factory, connection_id, zoho.crm_factory,
                                 ctx.clock) as sync:
             outcome = await process_hints(sync, on_delete=on_delete, window=LIVE_WINDOW)
     except (NotFound, Conflict) as exc:
@@ -209,9 +208,9 @@ async def drain_inbox(ctx: TaskContext, on_delete: DeleteHandler | None = None) 
 
 
 def hints_task(on_delete: DeleteHandler | None = None
-               ) -> Callable[[TaskContext], Awaitable[None]]:
+               ) -> Callable[[TaskContext, ZohoServices], Awaitable[None]]:
     """The registered task, with the pull's delete handling plugged in."""
-    async def run(ctx: TaskContext) -> None:
-        await drain_inbox(ctx, on_delete)
+    async def run(ctx: TaskContext, zoho: ZohoServices) -> None:
+        await drain_inbox(ctx, zoho, on_delete)
 
     return run

@@ -20,7 +20,7 @@ from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Current, Link
 from alix.integrations.zoho_crm.sync.main_address import governed, is_default
-from alix.integrations.zoho_crm.sync.mapping import Mapped, Rejection, from_alix, from_crm
+from alix.integrations.zoho_crm.sync.mapping import Mapped, Rejection, crm_mapper, from_alix
 from alix.integrations.zoho_crm.sync.plan import PageState
 from alix.integrations.zoho_crm.sync.sources import ZohoRecord
 from alix.integrations.zoho_crm.sync.store import links as link_store
@@ -41,8 +41,8 @@ class LoadedPage:
 def map_records(records: Iterable[ZohoRecord], kinds: Sequence[LinkKind],
                 config: SyncConfiguration) -> list[Mapped | Rejection]:
     """Every record as each kind it carries (an Account is a customer and its main addresses)."""
-    return [from_crm(record, kind, config, resolver=RESOLVER)
-            for record in records for kind in kinds]
+    mappers = [crm_mapper(config, kind, resolver=RESOLVER) for kind in kinds]
+    return [mapper(record) for record in records for mapper in mappers]
 
 
 def _current(config: SyncConfiguration, kind: LinkKind, row: Any) -> Current:
@@ -76,9 +76,10 @@ def load_page(session: Session, scope: SyncScope, config: SyncConfiguration,
     zoho_ids = {r.zoho_id for r in mapped} | {r.account_id for r in mapped if r.account_id}
     kinds = {r.kind for r in mapped} | {LinkKind.CUSTOMER}
     links = link_store.links_by_zoho_ids(session, scope, kinds, zoho_ids)
+    own = {(r.kind, r.zoho_id) for r in mapped}  # a set: no link x record comparison
     rows = rows_by_key(session, organisation_id, (
-        (kind.entity, link.alix_id) for (kind, zoho_id), link in links.items()
-        if not link.tombstoned and any(r.kind is kind and r.zoho_id == zoho_id for r in mapped)))
+        (key[0].entity, link.alix_id) for key, link in links.items()
+        if not link.tombstoned and key in own))
     current: dict[tuple[LinkKind, int], Current] = {}
     for (kind, _zoho_id), link in links.items():
         row = rows.get((kind.entity, link.alix_id))

@@ -48,6 +48,7 @@ from alix.integrations.zoho_crm.sync.watermark import Watermark, Window, advance
 
 from .apply import PageOutcome, pull_page
 from .context import SyncContext
+from .initial import keep_statistics
 from .main_moves import held_by_accounts
 from .pull_issues import REFETCHED_CODES
 
@@ -116,8 +117,10 @@ class _Walker:
     """One run over the steps: reads pages, commits each with its watermark and progress."""
 
     def __init__(self, ctx: SyncContext, run_id: int, totals: dict[str, int | None],
-                 progress: Progress | None, page_size: int) -> None:
+                 progress: Progress | None, page_size: int, *, fast: bool = False) -> None:
         self.ctx = ctx
+        self.fast = fast  # the initial import: apply.pull_page's fast path
+        self.pages = 0  # pages committed by this run
         self.run_id = run_id
         self.totals = totals
         self.progress = progress
@@ -149,11 +152,14 @@ class _Walker:
         with unit_of_work(ctx.sessions) as session:
             now = ctx.clock()
             outcome = pull_page(session, ctx.scope, ctx.config, ctx.actor, records,
-                                step.kinds, now)
+                                step.kinds, now, fast=self.fast)
             if watermark is not None:
                 mark_store.put_watermark(session, ctx.scope, step.module, watermark, now)
             run_store.record_progress(session, ctx.scope, self.run_id, module=step.module,
                                       done=outcome.read, counts=dict(outcome.counts))
+            if self.fast:
+                self.pages += 1
+                keep_statistics(session, self.pages)
         self.report.counts.update(outcome.counts)
         self.report.read[step.module] += outcome.read
         return outcome
@@ -290,6 +296,7 @@ async def run_pull(
     reconcile: bool = False,
     progress: Progress | None = None,
     page_size: int = PAGE_SIZE,
+    started_by: str | None = None,
 ) -> PullReport:
     """Pull what changed in Zoho CRM since the watermarks (everything the first time).
 
@@ -319,11 +326,10 @@ async def run_pull(
         else:
             totals[s.module] = None
     with unit_of_work(ctx.sessions) as session:
-        kind = (run_store.RunKind.INITIAL if initial else
-                run_store.RunKind.RECONCILE if reconcile else run_store.RunKind.INCREMENTAL)
+        kind = run_store.pull_kind(initial=initial, reconcile=reconcile, started_by=started_by)
         run_id = run_store.start_run(session, ctx.scope, kind, ctx.config.version, ctx.clock(),
-                                     totals)
-    walker = _Walker(ctx, run_id, totals, progress, page_size)
+                                     totals, started_by=started_by)
+    walker = _Walker(ctx, run_id, totals, progress, page_size, fast=initial)
     if progress is not None:
         progress(0, walker.total, "Zoho CRM sync: starting")
     try:

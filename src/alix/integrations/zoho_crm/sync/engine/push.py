@@ -14,12 +14,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
 from alix.customers import outbox
 from alix.customers.outbox import Failure
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.model import Record
+from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.mapping import Mapped, crm_fields, from_crm
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
@@ -27,7 +27,7 @@ from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision, 
 from alix.integrations.zoho_crm.sync.store.issues import backoff
 from alix.jobs.queue import TaskContext
 
-from .context import CrmFactory, SyncContext, open_context
+from .context import SyncContext, open_context
 from .push_batch import Batch, load_batch
 from .push_merge import merge_first
 from .push_recover import recover_pending
@@ -181,11 +181,11 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
     return report
 
 
-async def push_task(task: TaskContext) -> None:
+async def push_task(task: TaskContext, zoho: ZohoServices) -> None:
     """The "zoho_crm.push" job: payload {"connection_id": ...}, run on the connection's lane."""
     connection_id = int(task.payload["connection_id"])
-    factory = cast(CrmFactory, task.services["zoho_crm_factory"])
-    async with open_context(task.session_factory, connection_id, factory, task.clock) as ctx:
+    async with open_context(task.session_factory, connection_id, zoho.crm_factory,
+                            task.clock) as ctx:
         report = await push(ctx, page_size=PAGE_SIZE, max_pages=PAGES_PER_JOB)
     task.report_progress(report.records, report.records, f"Pushed {report.records} records.")
     if report.more:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -11,19 +11,20 @@ from alix.db.session import unit_of_work
 from alix.errors import Conflict
 from alix.integrations.zoho_crm.mappers import ModuleKind
 from alix.integrations.zoho_crm.repository import connected, load_configuration
+from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.store import runs as run_store
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.watermark import SETTLE
 from alix.jobs.model import QUEUED, RUNNING, Job
-from alix.jobs.queue import JobInterrupted, JobQueue, TaskContext, TaskRegistry
+from alix.jobs.queue import JobInterrupted, JobQueue, TaskContext
 
-from .context import CrmFactory, lane_key, open_context
+from .context import lane_key, open_context
 from .pull import run_pull, summary
 
 PULL_TASK = "zoho_crm.pull"
 
 
-async def pull_task(ctx: TaskContext) -> None:
+async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
     """Run the pull of `payload.connection_id` (`payload.initial`: count first, record the
     run as the initial synchronization), reporting each page's progress to the job.
 
@@ -31,7 +32,6 @@ async def pull_task(ctx: TaskContext) -> None:
     the job resumes from its watermarks); the run is then recorded as interrupted.
     """
     connection_id = int(ctx.payload["connection_id"])
-    factory = cast(CrmFactory, ctx.services["zoho_crm_factory"])
 
     def progress(done: int, total: int | None, message: str) -> None:
         ctx.report_progress(done, total, message)
@@ -41,11 +41,11 @@ async def pull_task(ctx: TaskContext) -> None:
             ctx.checkpoint()
 
     try:
-        async with open_context(ctx.session_factory, connection_id, factory,
+        async with open_context(ctx.session_factory, connection_id, zoho.crm_factory,
                                 ctx.clock) as sync:
             report = await run_pull(sync, initial=bool(ctx.payload.get("initial")),
                                     reconcile=bool(ctx.payload.get("reconcile")),
-                                    progress=progress)
+                                    progress=progress, started_by=started_by(ctx.payload))
     except JobInterrupted:
         _record_interrupted(ctx, connection_id)
         raise
@@ -55,19 +55,35 @@ async def pull_task(ctx: TaskContext) -> None:
         # Changes inside the settle window were left for the next run: queue it for just
         # after the window, or nothing would pull them before the next reconciliation.
         with unit_of_work(ctx.session_factory) as session:
-            follow_up(session, ctx.queue, ctx.organisation_id, connection_id)
+            follow_up(session, ctx.queue, ctx.organisation_id, connection_id,
+                      started_by=started_by(ctx.payload))
+
+
+def started_by(payload: dict[str, Any]) -> str | None:
+    """Who or what started the pull (its run records it): the payload's `started_by`; the
+    reconciliation's schedule predates the field, so a reconcile without one is the schedule's."""
+    found = payload.get("started_by")
+    if found:
+        return str(found)
+    return run_store.Starter.SCHEDULE.value if payload.get("reconcile") else None
+
+
+def _starter(started_by: str | None) -> dict[str, str]:
+    return {"started_by": started_by} if started_by else {}
 
 
 def follow_up(session: Session, queue: JobQueue, organisation_id: int | None,
-              connection_id: int) -> Job:
+              connection_id: int, *, started_by: str | None = None) -> Job:
     """Queue the connection's next incremental pull for once the settle window has closed;
-    a pull already queued is returned instead (it defers again what is still too new)."""
+    a pull already queued is returned instead (it defers again what is still too new).
+    `started_by`: who or what asked for it (a Zoho notification, the pull it follows)."""
     queued = session.scalars(select(Job).where(
         Job.task == PULL_TASK, Job.lease_key == lane_key(connection_id), Job.status == QUEUED,
     ).limit(1)).first()
     if queued is not None:
         return queued
-    payload: dict[str, Any] = {"connection_id": connection_id, "initial": False}
+    payload: dict[str, Any] = {"connection_id": connection_id, "initial": False,
+                               **_starter(started_by)}
     return queue.enqueue(session, PULL_TASK, payload, organisation_id=organisation_id,
                          lease_key=lane_key(connection_id), max_attempts=3,
                          delay_seconds=SETTLE.total_seconds() + 1)
@@ -85,14 +101,10 @@ def _record_interrupted(ctx: TaskContext, connection_id: int) -> None:
                 "from the last committed page."))
 
 
-def register(registry: TaskRegistry) -> None:
-    """Register the pull task (called from alix.bootstrap.register_tasks)."""
-    registry.register(PULL_TASK)(pull_task)
-
-
 def start_for_organisation(session: Session, queue: JobQueue, organisation_id: int, *,
-                           initial: bool) -> Job:
-    """Queue a pull of the organisation's connection (the cloud icon, the API, the CLI).
+                           initial: bool, started_by: str | None = None) -> Job:
+    """Queue a pull of the organisation's connection (the cloud icon, the API, the CLI);
+    `started_by` names who asked (store.runs.person or a Starter).
 
     Refused with Conflict when Zoho CRM is not connected or Customers is off.
     """
@@ -100,11 +112,12 @@ def start_for_organisation(session: Session, queue: JobQueue, organisation_id: i
     if not load_configuration(session, connection.id).module(ModuleKind.CUSTOMERS).active:
         raise Conflict("Activate Customers on Zoho CRM's Details before synchronizing: the "
                        "synchronization imports customers.")
-    return start_pull(session, queue, organisation_id, connection.id, initial=initial)
+    return start_pull(session, queue, organisation_id, connection.id, initial=initial,
+                      started_by=started_by)
 
 
 def start_pull(session: Session, queue: JobQueue, organisation_id: int, connection_id: int,
-               *, initial: bool) -> Job:
+               *, initial: bool, started_by: str | None = None) -> Job:
     """Queue a pull of the connection in the caller's transaction, on the connection's lane
     (never beside its push); a pull already queued or running is returned instead of a
     second one.
@@ -121,6 +134,7 @@ def start_pull(session: Session, queue: JobQueue, organisation_id: int, connecti
         # its poll, an abandoned one for its reclaim.
         event.listen(session, "after_commit", lambda _s: queue.wake(), once=True)
         return running
-    payload: dict[str, Any] = {"connection_id": connection_id, "initial": initial}
+    payload: dict[str, Any] = {"connection_id": connection_id, "initial": initial,
+                               **_starter(started_by)}
     return queue.enqueue(session, PULL_TASK, payload, organisation_id=organisation_id,
                          lease_key=lane_key(connection_id), max_attempts=3)

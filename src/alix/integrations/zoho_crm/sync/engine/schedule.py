@@ -41,6 +41,7 @@ from alix.jobs.model import DONE, FAILED, QUEUED, RUNNING, Job
 from alix.jobs.queue import JobQueue, TaskContext
 from alix.jobs.scheduler import ScheduleSpec, delete_schedule, put_schedule, schedules
 
+from ..store.runs import Starter
 from ..store.scope import SyncScope
 from ..store.tables import zoho_inbox, zoho_watermarks
 from .context import lane_key
@@ -161,7 +162,8 @@ def reconcile_spec(session: Session, connection: ZohoConnection) -> ScheduleSpec
         name=reconcile_name(connection.id), task=PULL_TASK,
         period_seconds=_cadence_of(connection, load_configuration(session, connection.id)
                                    ).period_seconds,
-        payload={"connection_id": connection.id, "initial": False, "reconcile": True},
+        payload={"connection_id": connection.id, "initial": False, "reconcile": True,
+                 "started_by": Starter.SCHEDULE.value},
         lease_key=lane_key(connection.id),
     )
 

@@ -24,8 +24,33 @@ from .tables import zoho_sync_runs
 class RunKind(enum.StrEnum):
     INITIAL = "initial"
     INCREMENTAL = "incremental"
+    # The incremental pull a Zoho notification asked for (the hints' follow-up).
+    REALTIME = "realtime"
     PUSH = "push"
     RECONCILE = "reconcile"
+
+
+class Starter(enum.StrEnum):
+    """What started a run, when it was not a person (a person is stored by name and e-mail)."""
+
+    SCHEDULE = "schedule"
+    NOTIFICATION = "Zoho notification"
+    COMMAND_LINE = "command line"
+
+
+def person(name: str | None, email: str) -> str:
+    """How a run started by a person records them: "Jane Smith <jane@acme.example>"."""
+    return f"{name} <{email}>" if name else email
+
+
+def pull_kind(*, initial: bool, reconcile: bool, started_by: str | None) -> RunKind:
+    """The kind a pull records: the initial synchronization, the scheduled reconciliation,
+    the real-time pull a Zoho notification asked for, or an incremental pull."""
+    if initial:
+        return RunKind.INITIAL
+    if reconcile:
+        return RunKind.RECONCILE
+    return RunKind.REALTIME if started_by == Starter.NOTIFICATION else RunKind.INCREMENTAL
 
 
 class RunStatus(enum.StrEnum):
@@ -54,6 +79,7 @@ class Run:
     counts: Mapping[str, int]
     progress: Mapping[str, ModuleProgress]
     error: str | None
+    started_by: str | None = None
 
     @property
     def done(self) -> int:
@@ -77,7 +103,7 @@ def _run(row: Any) -> Run:
         finished_at=row.finished_at, counts={str(k): int(v) for k, v in row.counts.items()},
         progress={str(m): ModuleProgress(int(p["done"]), p.get("total"))
                   for m, p in row.progress.items()},
-        error=row.error,
+        error=row.error, started_by=row.started_by,
     )
 
 
@@ -91,12 +117,14 @@ def start_run(
     config_version: int,
     now: datetime,
     totals: Mapping[str, int | None] | None = None,
+    started_by: str | None = None,
 ) -> int:
     """Record a run as running with the configuration version it uses; returns its id.
 
     `totals` (module -> count, from `actions/count`) gives the progress bar its end. Runs of
     a connection start on its job lane, one at a time, so a run of the connection still
     'running' now was left by a process that died: it is closed as interrupted.
+    `started_by` says who or what started it (`person(...)` or a `Starter`).
     """
     session.execute(update(zoho_sync_runs).where(
         zoho_sync_runs.c.connection_id == scope.connection_id,
@@ -109,6 +137,7 @@ def start_run(
         **scope.stamp(), kind=kind.value, status=RunStatus.RUNNING.value,
         config_version=config_version, started_at=now, finished_at=None, counts={},
         progress=_progress_json(progress), error=None,
+        started_by=started_by[:300] if started_by else None,
     ).returning(zoho_sync_runs.c.id)).scalar_one())
 
 

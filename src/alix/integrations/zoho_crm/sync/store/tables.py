@@ -171,6 +171,9 @@ zoho_sync_runs = Table(
     # {module: {"done": n, "total": n or null}}.
     Column("progress", JSON, nullable=False),
     Column("error", Text),
+    # Who or what started it: a person ("Jane Smith <jane@acme.example>"), "schedule",
+    # "Zoho notification" or "command line" (store.runs.Starter); NULL for older runs.
+    Column("started_by", String(300)),
     Index("ix_zoho_sync_runs_connection", "connection_id", "kind", "id"),
 )
 
