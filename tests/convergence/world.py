@@ -45,6 +45,7 @@ from alix.integrations.zoho_crm.connection import read_schema
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
 from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, ModuleState, Row
+from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine.channels import ChannelKeeper, wanted_events
 from alix.integrations.zoho_crm.sync.engine.context import SyncContext, open_context
 from alix.integrations.zoho_crm.sync.engine.hints import process_hints
@@ -152,7 +153,8 @@ class World:
         self.control("notifications/faults", {"before_response": True})
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         registry = TaskRegistry()
-        register_tasks(registry)
+        # The queue only needs the task names: the scenario runs each step itself.
+        register_tasks(registry, self._no_services)
         self.queue = JobQueue(registry, clock=self.clock)
         self.bus = Bus(receiver)
         self.log = StepLog()
@@ -164,6 +166,10 @@ class World:
         # does not change during a scenario.
         self._stack = AsyncExitStack()
         self.ctx = self.run(self._stack.enter_async_context(self.context()))
+
+    @staticmethod
+    def _no_services() -> ZohoServices:
+        raise AssertionError("the scenario runs its steps itself, never through a task")
 
     def close(self) -> None:
         self.run(self._stack.aclose())

@@ -198,11 +198,13 @@ class JobRunner:
             should_stop=lambda: self._stop.is_set() or heartbeat.lost,
             on_progress=self._on_progress,
         )
-        # Every line logged while the job runs, in any module, names the job and its scope.
+        # Every line logged while the job runs, in any module, names the job and its scope;
+        # the task binds more as it learns it (the sync its organisation and run ids), and
+        # all of it goes with the job: the next job of this runner starts from what was.
         ids = {"job_id": job.id, "task": job.task, "organisation_id": job.organisation_id,
                "connection_id": (job.payload or {}).get("connection_id"), "worker": self.name}
-        bound = structlog.contextvars.bind_contextvars(
-            **{k: v for k, v in ids.items() if v is not None})
+        before = structlog.contextvars.get_contextvars()
+        structlog.contextvars.bind_contextvars(**{k: v for k, v in ids.items() if v is not None})
         try:
             with heartbeat:
                 fn = self._queue.registry.get(job.task)
@@ -229,4 +231,5 @@ class JobRunner:
         finally:
             if job.lease_key:
                 self._leases.release(job.lease_key, self.name)
-            structlog.contextvars.reset_contextvars(**bound)
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(**before)

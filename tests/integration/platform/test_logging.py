@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+import structlog
 
 from alix.bootstrap import Container
 from alix.db.session import unit_of_work
@@ -101,6 +102,31 @@ def test_a_job_logs_with_its_job_and_organisation(
     assert line["organisation_id"] == admin.organisation_id
     assert line["connection_id"] == 5
     assert line["task"] == "test.noisy"
+
+
+def test_ids_a_job_binds_go_with_it(stream: io.StringIO, container: Container) -> None:
+    def binds_a_run(ctx: TaskContext) -> None:
+        if ctx.payload.get("run_id"):  # as a sync does once its run row exists
+            structlog.contextvars.bind_contextvars(run_id=ctx.payload["run_id"])
+        logging.getLogger("alix.test.task").info("A sync line.")
+
+    container.registry.register("test.run")(binds_a_run)
+    with unit_of_work(container.session_factory) as session:
+        first = container.queue.enqueue(session, "test.run", {"run_id": 70}).id
+        second = container.queue.enqueue(session, "test.run", {}).id
+    runner = JobRunner(container.engine, container.session_factory, container.queue,
+                       clock=container.clock, name="test-runner")
+
+    async def both() -> int:  # one after the other in one task, as the runner's loop does
+        return await runner.run_pending()
+
+    assert asyncio.run(both()) == 2
+    lines = _lines(stream)
+    ours = [(line["job_id"], line.get("run_id")) for line in lines
+            if line["logger"] == "alix.test.task"]
+    assert ours == [(first, 70), (second, None)]
+    done = [line for line in lines if line["event"] == f"Job {first} (test.run) done."]
+    assert len(done) == 1 and done[0]["run_id"] == 70
 
 
 def test_an_exception_is_logged_with_its_traceback_redacted(stream: io.StringIO) -> None:

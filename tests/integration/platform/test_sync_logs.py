@@ -84,9 +84,12 @@ def test_a_full_sync_logs_ids_and_no_secret(
     for line in sync_lines:
         assert isinstance(line["job_id"], int), line
         assert isinstance(line["timestamp"], str), line
-        # The pull and the push are queued with their organisation; hints and channels jobs
-        # are queued with their connection only (their lines carry that).
-        if line["task"] in ("zoho_crm.pull", "zoho_crm.push"):
-            assert line.get("organisation_id") == live.admin.organisation_id, line
-        if line["task"] != "zoho_crm.sweep":  # the sweep serves every connection at once
-            assert isinstance(line.get("connection_id"), int), line
+        if line["task"] == "zoho_crm.sweep":  # the sweep serves every connection at once
+            continue
+        # Every job of a connection names its organisation too, hints and channels included
+        # (queued with their connection only, they learn it when they open the connection).
+        assert line.get("organisation_id") == live.admin.organisation_id, line
+        assert isinstance(line.get("connection_id"), int), line
+    # A pull records a run: from its start, its lines name it (push and hints record none).
+    pulls = [line for line in sync_lines if line["task"] == "zoho_crm.pull"]
+    assert pulls and all(isinstance(line.get("run_id"), int) for line in pulls), pulls

@@ -6,6 +6,8 @@ test_import_on_workers.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ from dataclasses import replace
 from itertools import combinations
 
 import pytest
+import structlog
 from sqlalchemy import select, text
 
 from alix.bootstrap import Container, build_container, worker_wiring
@@ -21,8 +24,10 @@ from alix.integrations.zoho_crm.sync.engine.schedule import SWEEP_TASK
 from alix.jobs.deferral import BULK, REALTIME, procrastinate_dispatcher
 from alix.jobs.lease import LeaseStore
 from alix.jobs.model import DONE, QUEUED, Job
+from alix.jobs.queue import TaskContext
 from alix.jobs.scheduler import ScheduleSpec, put_schedule
 from alix.jobs.workers import WorkerOptions, relay, run_worker
+from tests.integration.platform.logcapture import captured_logs
 from tests.integration.workers.conftest import STALLED_SECONDS, StartWorker, url_of, wait_for
 from tests.integration.workers.tasks import STEPS_TASK, register_test_tasks, steps
 from tests.support import TEST_SECRET, make_settings
@@ -202,3 +207,28 @@ def test_realtime_work_runs_before_bulk_work_queued_earlier(pg: Container) -> No
 def test_procrastinate_needs_postgresql() -> None:
     with pytest.raises(ValueError, match="needs PostgreSQL"):
         make_settings("sqlite:///alix.db", jobs_engine="procrastinate")
+
+
+def test_a_workers_jobs_log_the_same_ids_as_the_in_process_runners(pg: Container) -> None:
+    def binds_a_run(ctx: TaskContext) -> None:
+        # As a sync does once its run row exists (sync.store.runs.start_run).
+        if ctx.payload.get("run_id"):
+            structlog.contextvars.bind_contextvars(run_id=ctx.payload["run_id"])
+        logging.getLogger("alix.integrations.zoho_crm.sync.test").info("a sync line")
+
+    pg.registry.register("test.logs")(binds_a_run)
+    with pg.session_factory.begin() as session:
+        first = pg.queue.enqueue(session, "test.logs", {"connection_id": 7, "run_id": 70},
+                                 lease_key="logs").id
+        second = pg.queue.enqueue(session, "test.logs", {"connection_id": 8},
+                                  lease_key="logs").id
+
+    with captured_logs() as out:
+        _run_due(pg)
+
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    ours = [line for line in lines if line["event"] == "a sync line"]
+    assert [(line["job_id"], line["task"], line["connection_id"], line.get("run_id"))
+            for line in ours] == [(first, "test.logs", 7, 70), (second, "test.logs", 8, None)]
+    done = [line for line in lines if str(line["event"]).startswith(f"Job {first} ")]
+    assert done and all(line["run_id"] == 70 for line in done), done

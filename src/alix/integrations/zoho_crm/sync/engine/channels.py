@@ -36,7 +36,9 @@ from alix.integrations.zoho_crm.services import ZohoServices
 from alix.jobs.model import QUEUED, Job
 from alix.jobs.queue import JobQueue, TaskContext
 
+from ..store.scope import SyncScope
 from ..store.tables import zoho_channels
+from .context import log_scope
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +260,7 @@ async def keep_channels(ctx: TaskContext, zoho: ZohoServices) -> None:
         events = wanted_events(load_configuration(session, connection_id)) if usable else ()
         stored = channels_of(session, connection_id)
         session.expunge(connection)
+    log_scope(SyncScope(connection.organisation_id, connection_id))
     if not usable:
         # No token to call Zoho with: the channels expire on their own; callbacks for them
         # are refused from now on.

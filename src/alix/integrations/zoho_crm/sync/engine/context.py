@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +66,15 @@ def http_crm_factory(settings: Settings, engine: Engine, clock: Clock) -> CrmFac
     return open_crm
 
 
+def log_scope(scope: SyncScope) -> None:
+    """Name the organisation and connection on every line logged from here, also in jobs
+    queued with their connection only (hints, channels). They stay bound for the rest of the
+    job (the runner restores its context after each) or request (each runs in a context copy).
+    """
+    structlog.contextvars.bind_contextvars(organisation_id=scope.organisation_id,
+                                           connection_id=scope.connection_id)
+
+
 @asynccontextmanager
 async def open_context(
     sessions: sessionmaker[Session],
@@ -93,6 +103,7 @@ async def open_context(
         actor = sync_actor(session, connection.organisation_id, clock=clock)
         scope = SyncScope(connection.organisation_id, connection.id)
         session.expunge(connection)
+    log_scope(scope)
     async with crm_factory(connection) as crm:
         if not on_lane:
             yield SyncContext(scope, config, crm, actor, sessions, clock)

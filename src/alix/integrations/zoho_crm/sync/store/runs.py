@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -133,12 +134,15 @@ def start_run(
         "Its process stopped before it finished; the next run resumed from the last "
         "committed page.")))
     progress = {m: ModuleProgress(0, t) for m, t in (totals or {}).items()}
-    return int(session.execute(insert(zoho_sync_runs).values(
+    run_id = int(session.execute(insert(zoho_sync_runs).values(
         **scope.stamp(), kind=kind.value, status=RunStatus.RUNNING.value,
         config_version=config_version, started_at=now, finished_at=None, counts={},
         progress=_progress_json(progress), error=None,
         started_by=started_by[:300] if started_by else None,
     ).returning(zoho_sync_runs.c.id)).scalar_one())
+    # Every line the run logs from here names it (the job runner drops it with the job).
+    structlog.contextvars.bind_contextvars(run_id=run_id)
+    return run_id
 
 
 def get_run(session: Session, scope: SyncScope, run_id: int) -> Run:
