@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock, utc_now
 from alix.db.engine import make_engine
 from alix.db.session import make_session_factory
+from alix.integrations.zoho_crm.metering import UsageListener, metered, store_usage
 from alix.integrations.zoho_crm.services import ZohoServices, zoho_services
 from alix.integrations.zoho_crm.sync.engine import channels as zoho_channels
 from alix.integrations.zoho_crm.sync.engine import hints as zoho_hints
@@ -47,12 +48,17 @@ class Container:
     runner: JobRunner | None = None
     # Queues due schedules (the reconciliation, the sweep); the runner calls it each loop.
     scheduler: Scheduler | None = None
+    # Told of each closed Zoho client's API usage: the database's totals (every process), the
+    # web's per-process Prometheus counters (alix.web.metrics adds them).
+    usage_listeners: list[UsageListener] = field(default_factory=list)
 
     def use_zoho(self, *, crm_factory: CrmFactory | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         """Swap the Zoho CRM collaborators given (tests: the fake or an emulator client, a mock
-        transport for the connect flow); pages and tasks that start afterwards use them."""
-        self.zoho = replace(self.zoho, crm_factory=crm_factory or self.zoho.crm_factory,
+        transport for the connect flow); pages and tasks that start afterwards use them. The
+        factory is metered like the production one, so its clients' usage is counted too."""
+        factory = metered(crm_factory or self.zoho.crm_factory, self.usage_listeners)
+        self.zoho = replace(self.zoho, crm_factory=factory,
                             transport=transport or self.zoho.transport)
 
     def close(self) -> None:
@@ -142,6 +148,8 @@ def build_container(
         zoho=zoho_services(settings, engine, clock),
         scheduler=scheduler,
     )
+    container.usage_listeners.append(store_usage(engine, clock))
+    container.use_zoho()  # meters the production factory
     register_tasks(registry, lambda: container.zoho)
     if settings.run_jobs_in_process if with_runner is None else with_runner:
         container.runner = JobRunner(engine, session_factory, queue, clock=clock,

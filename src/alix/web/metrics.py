@@ -8,11 +8,13 @@ disagree:
   committed progress), outcomes, open issues, pending changes and the age of the oldest in
   each direction, queued jobs and the oldest one's wait. Any process answers the same figures,
   so a scrape of any web process is the whole installation's truth.
-- API calls and credits are counted in memory by each Zoho client (client/credits.py) and
-  added here when the client closes (at the end of each sync run). They are per process: with
-  several web processes on one machine, set PROMETHEUS_MULTIPROC_DIR (`alix serve --workers N`
-  does) so every process's counts are summed; a job worker on another machine spends credits
-  this endpoint does not see (docs/operations.md says how to scrape it).
+- API calls and credits are counted by each Zoho client (client/credits.py) and, when it
+  closes, added to the connection's row of `zoho_api_usage` by whatever process opened it
+  (alix.integrations.zoho_crm.metering, installed by the composition root): the
+  `alix_zoho_api_*_stored` totals per connection include every job worker on every machine.
+  This web process also adds them to its own counters (`alix_zoho_api_calls`, ...); with several
+  web processes on one machine, PROMETHEUS_MULTIPROC_DIR (`alix serve --workers N` sets it)
+  sums theirs.
 
 Access: `Authorization: Bearer <ALIX_METRICS_TOKEN>` only. The figures reveal activity of
 every organisation, so neither anonymous callers nor an organisation's users may read them.
@@ -22,12 +24,11 @@ from __future__ import annotations
 
 import hmac
 from collections import Counter as Tally
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import APIRouter, Request
@@ -48,6 +49,7 @@ from alix.clock import Clock, as_utc
 from alix.customers.outbox import PENDING
 from alix.customers.tables import customer_outbox
 from alix.integrations.zoho_crm.client.credits import CreditMeter
+from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.store.issues import IssueStatus
 from alix.integrations.zoho_crm.sync.store.runs import RunKind
 from alix.integrations.zoho_crm.sync.store.tables import (
@@ -55,6 +57,7 @@ from alix.integrations.zoho_crm.sync.store.tables import (
     zoho_sync_issues,
     zoho_sync_runs,
 )
+from alix.integrations.zoho_crm.sync.store.usage import ApiUsage, read_usage
 from alix.jobs.model import QUEUED, RUNNING, Job
 
 if TYPE_CHECKING:
@@ -94,6 +97,7 @@ class SyncFigures:
     oldest_pending: dict[str, float] = field(default_factory=dict)  # direction -> seconds
     jobs: Tally[str] = field(default_factory=Tally)  # status -> count
     oldest_queued_seconds: float = 0.0
+    api_usage: tuple[ApiUsage, ...] = ()  # every connection's stored calls and credits
 
 
 def _age(now: datetime, since: datetime | None) -> float:
@@ -129,9 +133,10 @@ def read_figures(engine: Engine, now: datetime) -> SyncFigures:
             figures.jobs[str(status)] = int(n)
         first_due = conn.execute(select(func.min(Job.run_after)).where(
             Job.status == QUEUED, Job.run_after <= now)).scalar_one()
+        usage = tuple(read_usage(conn))
     return SyncFigures(
         figures.pulled, figures.outcomes, figures.open_issues, figures.pending,
-        figures.oldest_pending, figures.jobs, _age(now, first_due))
+        figures.oldest_pending, figures.jobs, _age(now, first_due), usage)
 
 
 def families(figures: SyncFigures) -> Iterator[Metric]:
@@ -168,6 +173,21 @@ def families(figures: SyncFigures) -> Iterator[Metric]:
     yield GaugeMetricFamily("alix_jobs_oldest_queued_seconds",
                             "How long the oldest due job has waited for a runner.",
                             value=figures.oldest_queued_seconds)
+    yield from usage_families(figures.api_usage)
+
+
+def usage_families(usage: Iterable[ApiUsage]) -> Iterator[Metric]:
+    """Every process's Zoho API usage, per connection, as the database has it."""
+    labels = ["connection", "organisation"]
+    calls = CounterMetricFamily("alix_zoho_api_calls_stored",
+                                "Zoho CRM API calls completed by every process.", labels=labels)
+    credits = CounterMetricFamily("alix_zoho_api_credits_stored",
+                                  "Zoho CRM API credits spent by every process.", labels=labels)
+    for row in usage:
+        ids = [str(row.connection_id), str(row.organisation_id)]
+        calls.add_metric(ids, row.calls)
+        credits.add_metric(ids, row.credits)
+    yield from (calls, credits)
 
 
 class DatabaseCollector(Collector):
@@ -215,29 +235,15 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-def metered(factory: Any) -> Any:
-    """Wrap a CRM factory so each client's API usage is counted when it closes."""
-
-    @asynccontextmanager
-    async def open_crm(connection: Any) -> AsyncIterator[Any]:
-        async with factory(connection) as crm:
-            try:
-                yield crm
-            finally:
-                meter = getattr(getattr(crm, "session", None), "credits", None)
-                if isinstance(meter, CreditMeter):
-                    record_api_usage(meter)
-
-    return open_crm
+def _count_in_process(connection: ZohoConnection, meter: CreditMeter) -> None:
+    record_api_usage(meter)
 
 
 def install(container: Container) -> None:
-    """Count the API usage of every Zoho client this process's job runner opens."""
-    factory = container.zoho.crm_factory
-    if not getattr(factory, "_alix_metered", False):
-        wrapped = metered(factory)
-        wrapped._alix_metered = True
-        container.use_zoho(crm_factory=wrapped)
+    """Also count the API usage of every Zoho client this process opens in its own counters
+    (the composition root already stores it in the database)."""
+    if _count_in_process not in container.usage_listeners:
+        container.usage_listeners.append(_count_in_process)
 
 
 def prepare_multiprocess_directory(directory: str) -> None:

@@ -1,5 +1,5 @@
-"""The tables of the two-way sync: links, watermarks, inbox, issues, runs and notification
-channels (SQLAlchemy Core).
+"""The tables of the two-way sync: links, watermarks, inbox, issues, runs, notification
+channels and API usage (SQLAlchemy Core).
 
 Every row carries its organisation and its connection; the connection's foreign key cascades, so
 removing the integration (deleting the `zoho_connections` row) removes all its sync state.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     ForeignKey,
     Index,
@@ -197,4 +198,22 @@ zoho_channels = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("renewed_at", UtcDateTime),
     Index("ix_zoho_channels_connection", "connection_id"),
+)
+
+# Zoho API calls and credits spent per connection, by every process (web and job workers on
+# any machine): each client adds its counts when it closes (store.usage), and `/metrics` reads
+# the totals, so a scrape of any web process sees what the workers spent.
+zoho_api_usage = Table(
+    "zoho_api_usage",
+    metadata,
+    Column(
+        "connection_id", Id, ForeignKey("zoho_connections.id", ondelete="CASCADE"),
+        primary_key=True, autoincrement=False,
+    ),
+    Column(
+        "organisation_id", Id, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("calls", BigInteger, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
