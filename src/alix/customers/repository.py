@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Integer,
     Row,
     Select,
     String,
     Table,
     and_,
+    any_,
     bindparam,
     column,
     delete,
@@ -317,8 +319,12 @@ def by_ids(
 def existing_ids(session: Session, entity: Entity, org_id: int, ids: Sequence[int]) -> set[int]:
     """Which of the ids name a row of the organisation; one query reading ids only."""
     table = TABLES[entity]
-    return set(session.scalars(select(table.c.id).where(
-        table.c.organisation_id == org_id, table.c.id.in_(sorted(set(ids))))))
+    wanted = sorted(set(ids))
+    among = (table.c.id == any_(bindparam(None, wanted, type_=ARRAY(Integer)))
+             if session.get_bind().dialect.name == "postgresql"
+             else table.c.id.in_(bindparam(None, wanted, expanding=True)))
+    return set(session.scalars(select(table.c.id).where(table.c.organisation_id == org_id,
+                                                        among)))
 
 
 def customers_by_ids(session: Session, org_id: int, ids: Sequence[int]) -> list[Customer]:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from alix.customers.model import clean
@@ -181,21 +180,25 @@ def compile_from_crm(
     return mapper
 
 
-@lru_cache(maxsize=32)
-def _cached(config: Configuration, kind: LinkKind, resolver: Resolver) -> CrmMapper:
-    return compile_from_crm(config, kind, resolver=resolver)
+_COMPILED: dict[tuple[Configuration, LinkKind, Resolver], CrmMapper] = {}
+_KEEP = 32  # configurations are few: forget them all past this many
 
 
 def crm_mapper(
     config: Configuration, kind: LinkKind, *, resolver: Resolver = CODES_AS_GIVEN
 ) -> CrmMapper:
     """compile_from_crm, compiled once per configuration (a frozen value: a new version is a
-    new configuration) and kind; an unhashable configuration is compiled per call."""
+    new configuration), kind and resolver; an unhashable configuration is compiled per call."""
+    key = (config, kind, resolver)
     try:
-        hash(config)
+        found = _COMPILED.get(key)
     except TypeError:
         return compile_from_crm(config, kind, resolver=resolver)
-    return _cached(config, kind, resolver)
+    if found is None:
+        if len(_COMPILED) >= _KEEP:
+            _COMPILED.clear()
+        found = _COMPILED[key] = compile_from_crm(config, kind, resolver=resolver)
+    return found
 
 
 def from_alix(

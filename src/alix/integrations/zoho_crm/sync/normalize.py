@@ -92,6 +92,8 @@ _FALSE = frozenset({"false", "no", "0", "off", ""})
 
 
 def _text(value: object) -> str | None:
+    if type(value) is str:  # nearly every value: no ABC check (Mapping) on the way
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, bool):

@@ -24,6 +24,7 @@ from alix.integrations.zoho_crm.sync.store.issues import (
     record_issue,
     resolve_issue,
 )
+from alix.integrations.zoho_crm.sync.store.membership import among
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 
@@ -61,7 +62,7 @@ def close_synced(session: Session, scope: SyncScope, zoho_ids: Collection[str],
             zoho_sync_issues.c.status == IssueStatus.OPEN.value,
             zoho_sync_issues.c.direction == Direction.PULL.value,
             zoho_sync_issues.c.code.in_(sorted(RETRIED_CODES | {CONFLICT})),
-            zoho_sync_issues.c.zoho_id.in_(sorted(zoho_ids)),
+            among(session, zoho_sync_issues.c.zoho_id, sorted(zoho_ids)),
         ).values(status=IssueStatus.RESOLVED.value, resolved_at=now,
                  next_retry_at=None, updated_at=now)
     )

@@ -26,6 +26,7 @@ from alix.clock import as_utc
 from ..kinds import LinkKind
 from ..link import Link
 from ..normalize import SyncValue
+from .membership import among
 from .scope import DuplicateLink, SyncScope
 from .tables import zoho_links
 
@@ -116,10 +117,11 @@ def links_by_zoho_ids(
         select(*_LINK_COLUMNS).where(
             zoho_links.c.connection_id == scope.connection_id,
             zoho_links.c.kind.in_([k.value for k in kinds]),
-            zoho_links.c.zoho_id.in_(list(zoho_ids)),
+            among(session, zoho_links.c.zoho_id, zoho_ids),
         )
     )
     return {(link.kind, link.zoho_id): link for link in (_link(r) for r in rows)}
+
 
 
 def links_by_alix_ids(
@@ -178,7 +180,7 @@ def _tombstoned_ids(session: Session, scope: SyncScope, links: Sequence[Link]) -
         select(zoho_links.c.id, zoho_links.c.kind, zoho_links.c.alix_id).where(
             zoho_links.c.connection_id == scope.connection_id,
             zoho_links.c.kind.in_(sorted({kind for kind, _ in wanted})),
-            zoho_links.c.alix_id.in_(sorted({alix_id for _, alix_id in wanted})),
+            among(session, zoho_links.c.alix_id, sorted({alix_id for _, alix_id in wanted})),
             zoho_links.c.tombstoned_at.is_not(None),
         )
     )
