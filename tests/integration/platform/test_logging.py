@@ -105,6 +105,9 @@ def test_a_job_logs_with_its_job_and_organisation(
 
 
 def test_ids_a_job_binds_go_with_it(stream: io.StringIO, container: Container) -> None:
+    # An earlier test of this process may have started a run outside any job (binding its id
+    # to this thread's context): the runner restores that context, so start from a clean one.
+    structlog.contextvars.clear_contextvars()
     def binds_a_run(ctx: TaskContext) -> None:
         if ctx.payload.get("run_id"):  # as a sync does once its run row exists
             structlog.contextvars.bind_contextvars(run_id=ctx.payload["run_id"])
