@@ -121,8 +121,12 @@ def configuration(connection_id: int, organisation_id: int) -> Any:
 # -- the import, in a process of its own ------------------------------------------------------
 
 def rss_peak_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS: VmHWM, not getrusage's ru_maxrss, which Linux carries over
+    from the parent through fork and exec (the parent holds every raw page)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def prepare(url: str, emulator: str) -> tuple[int, int]:
