@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
@@ -9,8 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from alix.clock import utc_now
 from alix.db.engine import make_engine
 from alix.integrations.zoho_crm.client import AuthenticationFailed, InMemoryTokenStore
+from alix.integrations.zoho_crm.client.tokens import AccessToken
 from alix.integrations.zoho_crm.token_store import SqlTokenStore, metadata
 from tests.support import POSTGRES_URL, postgres_url
 
@@ -149,3 +152,44 @@ async def test_revoking_forgets_the_access_token(harness: Harness) -> None:
         await client.revoke()
     assert await store.load("conn-1") is None
     assert any(r.url.path == "/oauth/v2/token/revoke" for r in harness.zoho.requests)
+
+
+async def test_a_slow_refresh_leaves_a_sqlite_database_writable(tmp_path: Path) -> None:
+    """SQLite has one write lock for the whole database: a refresh must not hold it across its
+    call to Zoho's accounts server, or every other writer (a page's request, a sync job) waits on
+    that call and fails with "database is locked" when it is slow. Refreshes of one connection
+    still take turns across processes: the second one sees the first one's token."""
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    refresher, other = make_engine(url, busy_timeout_ms=300), make_engine(url, busy_timeout_ms=300)
+    metadata.create_all(refresher)
+    with other.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (x INTEGER)")
+    store, rival = SqlTokenStore(refresher), SqlTokenStore(other)
+    fresh = AccessToken("access-9", utc_now() + timedelta(hours=1), "https://www.zohoapis.com")
+    rival_saw: list[AccessToken | None] = []
+
+    def write_elsewhere() -> None:
+        with other.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO notes VALUES (1)")
+
+    async def slow_refresh() -> None:
+        async with store.locked("conn-1") as slot:
+            await anyio.to_thread.run_sync(write_elsewhere)
+            await anyio.sleep(0.5)  # the call to Zoho's accounts server
+            await slot.replace(fresh)
+
+    async def rival_refresh() -> None:  # another process, a moment later
+        await anyio.sleep(0.1)
+        async with rival.locked("conn-1") as slot:
+            rival_saw.append(slot.current)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(slow_refresh)
+        group.start_soon(rival_refresh)
+    assert rival_saw == [fresh]
+    loaded = await store.load("conn-1")
+    assert loaded == fresh
+    with other.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM notes").scalar() == 1
+    refresher.dispose()
+    other.dispose()

@@ -1,10 +1,10 @@
 """Run a person's Zoho CRM action from a request off the web's event loop.
 
-A token refresh holds SQLite's write lock across its HTTP call (one token minted however many
-processes refresh at once), and the engine reads and writes the database with synchronous
-calls. On the web's loop, a second request's synchronous database call would then wait for a
-lock that only the blocked loop can release. In a worker thread with an event loop of its own,
-the action waits like any other database client instead.
+The engine reads and writes the database with synchronous calls, and a person's action
+holds SQLite's write lock for a page's transaction at a time. On the web's loop, a second
+request's synchronous database call would then wait for a lock that only the blocked loop can
+release. In a worker thread with an event loop of its own, the action waits like any other
+database client instead.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ It lives beside the connection, not in `client/`: the client only speaks HTTP an
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import anyio
@@ -23,18 +24,24 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from alix.clock import as_utc
+from alix.clock import Clock, as_utc, utc_now
 
 from .client.errors import ConfigurationError
 from .client.tokens import AccessToken, Cipher, PlainText, TokenSlot
 
 _T = TypeVar("_T")
+
+# Longer than a refresh can take (the accounts client's timeout is 60 s): a process killed in
+# the middle of one keeps the others waiting this long at most.
+REFRESH_LEASE = timedelta(seconds=90)
+_LEASE_POLL_SECONDS = 0.05
 
 def define_token_table(metadata: MetaData) -> Table:
     """Declare the access-token table on metadata (the app's, so its migrations own it)."""
@@ -47,6 +54,10 @@ def define_token_table(metadata: MetaData) -> Table:
         Column("expires_at", DateTime(timezone=True), nullable=True),
         # Bumped on every refresh: lets operators (and tests) count minted tokens.
         Column("version", Integer, nullable=False, default=0),
+        # SQLite: who is refreshing the token, until when (a lease, not the write lock: see
+        # SqlTokenStore). A process killed mid-refresh holds it at most REFRESH_LEASE.
+        Column("refreshing_by", String(64), nullable=True),
+        Column("refreshing_until", DateTime(timezone=True), nullable=True),
     )
 
 
@@ -72,17 +83,23 @@ class _SqlSlot:
 class SqlTokenStore:
     """A TokenStore in the database, shared by every process and worker of a connection.
 
-    The lock is the database's: PostgreSQL `SELECT ... FOR UPDATE` on the connection's row,
-    SQLite `BEGIN IMMEDIATE` (the database-wide write lock). Within one process an anyio lock
-    queues coroutines first, so only one worker thread waits on the database at a time.
+    PostgreSQL locks the connection's row (`SELECT ... FOR UPDATE`) for the refresh: a row lock
+    stops no other writer, and a killed process releases it with its connection. SQLite has
+    only a database-wide write lock, which must not be held across the call to Zoho's accounts
+    server (every other writer would wait on that call, then fail with "database is locked"):
+    there the row carries a lease (`refreshing_by` until `refreshing_until`) taken and released
+    in short transactions, and a second refresher polls until it is free. Within one process an
+    anyio lock queues coroutines first, so only one of them waits on the database at a time.
     Blocking calls run in worker threads; SQLite engines need `check_same_thread=False`
     (alix.db.engine.make_engine sets it).
     """
 
     def __init__(
-        self, engine: Engine, *, cipher: Cipher | None = None, table: Table | None = None
+        self, engine: Engine, *, cipher: Cipher | None = None, table: Table | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self._engine = engine
+        self._clock = clock
         self._table = zoho_access_tokens if table is None else table
         self._cipher = cipher or PlainText()
         self._locks: dict[str, anyio.Lock] = {}
@@ -109,6 +126,10 @@ class SqlTokenStore:
     @asynccontextmanager
     async def locked(self, connection_id: str) -> AsyncIterator[TokenSlot]:
         async with self._locks.setdefault(connection_id, anyio.Lock()):
+            if self._engine.dialect.name == "sqlite":
+                async with self._leased(connection_id) as slot:
+                    yield slot
+                return
             conn, current = await self._run(lambda: self._begin_locked(connection_id))
             slot = _SqlSlot(current)
             try:
@@ -119,6 +140,52 @@ class SqlTokenStore:
                 raise
             with anyio.CancelScope(shield=True):
                 await self._run(lambda: self._finish(conn, connection_id, slot.pending))
+
+    @asynccontextmanager
+    async def _leased(self, connection_id: str) -> AsyncIterator[TokenSlot]:
+        owner = uuid.uuid4().hex
+        while not await self._run(lambda: self._claim(connection_id, owner)):
+            await anyio.sleep(_LEASE_POLL_SECONDS)
+        slot: _SqlSlot | None = None
+        try:
+            slot = _SqlSlot(await self.load(connection_id))
+            yield slot
+        finally:
+            pending = slot.pending if slot is not None else None
+            with anyio.CancelScope(shield=True):
+                await self._run(lambda: self._release(connection_id, owner, pending))
+
+    def _claim(self, connection_id: str, owner: str) -> bool:
+        """Take the refresh lease if nobody holds it or its holder's time is up."""
+        now = self._clock()
+        t = self._table
+        with self._engine.begin() as conn:
+            conn.execute(sqlite.insert(t).values(connection_id=connection_id, version=0)
+                         .on_conflict_do_nothing())
+            taken = conn.execute(
+                update(t)
+                .where(t.c.connection_id == connection_id,
+                       or_(t.c.refreshing_by.is_(None), t.c.refreshing_until < now))
+                .values(refreshing_by=owner, refreshing_until=now + REFRESH_LEASE)
+            )
+            return bool(taken.rowcount)
+
+    def _release(self, connection_id: str, owner: str, token: AccessToken | None) -> None:
+        """Store the new token (if any) and free the lease, in one short transaction."""
+        t = self._table
+        values: dict[str, object] = {"refreshing_by": None, "refreshing_until": None}
+        if token is not None:
+            values |= {"access_token": self._cipher.encrypt(token.value),
+                       "api_domain": token.api_domain, "expires_at": token.expires_at,
+                       "version": t.c.version + 1}
+        with self._engine.begin() as conn:
+            # Matched by owner: a lease that ran out and was taken over is not ours to free,
+            # but a token we minted is still valid, so it is stored either way.
+            done = conn.execute(update(t).where(t.c.connection_id == connection_id,
+                                                t.c.refreshing_by == owner).values(**values))
+            if not done.rowcount and token is not None:
+                conn.execute(update(t).where(t.c.connection_id == connection_id).values(
+                    {k: v for k, v in values.items() if not k.startswith("refreshing")}))
 
     async def clear(self, connection_id: str) -> None:
         def wipe() -> None:
@@ -158,23 +225,14 @@ class SqlTokenStore:
     def _begin_locked(self, connection_id: str) -> tuple[Connection, AccessToken | None]:
         conn = self._engine.connect()
         try:
-            dialect = self._engine.dialect.name
-            # The row must exist before it can be locked.
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            # The row must exist before it can be locked (PostgreSQL only: see the class).
             conn.execute(
-                insert(self._table)
+                postgresql.insert(self._table)
                 .values(connection_id=connection_id, version=0)
                 .on_conflict_do_nothing()
             )
             conn.commit()
             conn.begin()
-            if dialect == "sqlite":
-                # The app's engine emits a plain (deferred) BEGIN from a "begin" listener; drop
-                # that empty transaction and take the write lock up front, so a second process
-                # waits here (busy_timeout) instead of failing on its first write.
-                if conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-                    conn.exec_driver_sql("ROLLBACK")
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
             return conn, self._read(conn, connection_id, for_update=True)
         except BaseException:
             conn.close()
