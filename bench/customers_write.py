@@ -28,14 +28,14 @@ from sqlalchemy import bindparam, create_engine, delete, func, insert, select, t
 
 from alix.customers import bulk, service
 from alix.customers.bulk import RecordUpdate
+from alix.customers.domain import Actor, NewCustomer, Origin, normalize_name
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, NewCustomer, Origin, normalize_name
 from alix.customers.tables import addresses, contact_persons, customer_outbox, customers
 from alix.db import migrate
 from alix.db.engine import make_engine
 from alix.db.session import make_session_factory, unit_of_work
-from alix.identity.model import Role
 from alix.identity.service import create_organisation, create_user
+from alix.identity.tables import Role
 
 POSTGRES = os.environ.get("ALIX_BENCH_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")

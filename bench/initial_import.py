@@ -136,7 +136,7 @@ def prepare(url: str, emulator: str) -> tuple[int, int]:
     from alix.db.engine import make_engine
     from alix.db.session import make_session_factory
     from alix.identity.service import create_organisation
-    from alix.integrations.zoho_crm.model import ZohoConnection
+    from alix.integrations.zoho_crm.tables import ZohoConnection
 
     migrate.upgrade(url)
     engine = make_engine(url)

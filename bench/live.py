@@ -199,8 +199,8 @@ def prepare_database(db: Path, port: int, emulator: str) -> None:
     from alix.bootstrap import build_container
     from alix.db import migrate
     from alix.db.session import unit_of_work
-    from alix.identity.model import Role
     from alix.identity.service import create_organisation, create_user
+    from alix.identity.tables import Role
 
     migrate.upgrade(f"sqlite:///{db}")
     container = build_container(settings_of(db, port, emulator, runner=False))
@@ -259,9 +259,9 @@ def edit_in_alix(db: Path, port: int, emulator: str, ids: Sequence[int], tag: st
 
     from alix.bootstrap import build_container
     from alix.customers.bulk import RecordUpdate, update_customers
-    from alix.customers.model import Actor, Origin
+    from alix.customers.domain import Actor, Origin
     from alix.db.session import unit_of_work
-    from alix.identity.model import User
+    from alix.identity.tables import User
 
     container = build_container(settings_of(db, port, emulator, runner=False))
     with unit_of_work(container.session_factory) as session:

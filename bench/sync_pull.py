@@ -31,11 +31,11 @@ from alix.integrations.zoho_crm.config import (
     SyncConfiguration,
 )
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, Direction
 from alix.integrations.zoho_crm.sync.engine.context import SyncContext
 from alix.integrations.zoho_crm.sync.engine.pull import _fields, run_pull, steps_of
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from zoho_emulator.testing import EmulatorServer
 
 B = Direction.BOTH

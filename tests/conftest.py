@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from alix.bootstrap import Container, build_container
 from alix.db import migrate
 from alix.db.engine import make_engine
-from alix.identity.model import Role
+from alix.identity.tables import Role
 from alix.models import metadata  # the table registry: every table of ALIX
 from alix.web.app import create_app
 from tests.support import (

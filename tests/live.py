@@ -14,7 +14,7 @@ import uvicorn
 
 from alix.bootstrap import Container, build_container
 from alix.db import migrate
-from alix.identity.model import Role
+from alix.identity.tables import Role
 from alix.web.app import create_app
 from tests.support import Account, make_account, make_settings
 

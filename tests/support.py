@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from alix.bootstrap import Container
 from alix.db.session import unit_of_work
-from alix.identity.model import Organisation, Role, User
 from alix.identity.service import create_organisation, create_user
+from alix.identity.tables import Organisation, Role, User
 from alix.settings import Settings
 
 POSTGRES_URL = os.environ.get(

@@ -32,8 +32,8 @@ from alix.bootstrap import build_container
 from alix.db import migrate
 from alix.db.session import unit_of_work
 from alix.errors import AlixError, ValidationFailed
-from alix.identity.model import Organisation, Role, User
 from alix.identity.service import create_api_token, create_organisation, create_user
+from alix.identity.tables import Organisation, Role, User
 from alix.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -324,9 +324,9 @@ def _run_sync(container: Container, org: str, organisation_id: int, initial: boo
     from alix.integrations.zoho_crm.sync.engine.runs import start_for_organisation
     from alix.integrations.zoho_crm.sync.store import runs as run_store
     from alix.integrations.zoho_crm.sync.store.scope import SyncScope
-    from alix.jobs.model import DONE, QUEUED, Job
     from alix.jobs.runner import JobRunner
     from alix.jobs.shutdown import stop_on_signals
+    from alix.jobs.tables import DONE, QUEUED, Job
 
     settings = container.settings
     with unit_of_work(container.session_factory) as session:
@@ -339,7 +339,7 @@ def _run_sync(container: Container, org: str, organisation_id: int, initial: boo
     def show(_done: int, _total: int | None, _message: str) -> None:
         # Reported once a page committed: the run's row has every module's count by now.
         with container.session_factory() as session:
-            run = run_store.latest_run(session, scope)
+            run = run_store.latest_run(session, scope, kinds=run_store.PULL_KINDS)
         if run is not None:
             display.show(run)
 
@@ -382,30 +382,25 @@ def _preview(container: Container, org: str, organisation_id: int, as_json: bool
     from alix.console.preview_report import as_json as preview_json
     from alix.console.preview_report import lines
     from alix.console.sync_progress import display_for
-    from alix.customers.service import currencies_of
-    from alix.integrations.zoho_crm import preflight, preview
+    from alix.integrations.zoho_crm import preview
     from alix.integrations.zoho_crm.repository import connected
     from alix.integrations.zoho_crm.sync.engine.context import open_context
 
     with unit_of_work(container.session_factory) as session:
         connection_id = connected(session, organisation_id).id
-        source = preflight.currency_source(session, connection_id)
-        currencies = currencies_of(session, organisation_id)
     factory = _crm_factory(container)
 
-    async def work() -> tuple[preview.Preview, list[preflight.Warning]]:
+    async def work() -> preview.Preview:
+        # The preview checks each record against the organisation's rules (its currencies)
+        # as the sync will: what they would reject is in it, with the reason.
         async with open_context(container.session_factory, connection_id, factory,
                                 container.clock) as ctx:
-            # The plan does not check values against the organisation's rules (its
-            # currencies): the preflight's cheap scan says what those would reject.
-            found = [] if source is None else await preflight.warnings(ctx.crm, source,
-                                                                        currencies)
-            return await preview.preview_first_sync(ctx), found
+            return await preview.preview_first_sync(ctx)
 
     display = display_for([sys.stdout, sys.stderr])
     display.start()
     try:
-        shown, warnings = asyncio.run(work())
+        shown = asyncio.run(work())
     finally:
         display.stop()
     if not shown.modules:
@@ -413,9 +408,9 @@ def _preview(container: Container, org: str, organisation_id: int, as_json: bool
                        "customers, so there is nothing to preview.")
     base = container.settings.public_base
     if as_json:
-        _emit_json(preview_json(shown, org, warnings, base))
+        _emit_json(preview_json(shown, org, base))
     else:
-        print("\n".join(lines(shown, org, warnings, base)))
+        print("\n".join(lines(shown, org, base)))
     return EXIT_OK
 
 

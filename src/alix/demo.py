@@ -14,8 +14,8 @@ from sqlalchemy import select
 from alix.bootstrap import build_container
 from alix.db import migrate
 from alix.db.session import unit_of_work
-from alix.identity.model import Organisation, Role, User
 from alix.identity.service import create_organisation, create_user
+from alix.identity.tables import Organisation, Role, User
 from alix.settings import Settings
 
 DEMO_DIR = Path("var")

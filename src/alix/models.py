@@ -7,10 +7,10 @@ It lives outside `alix.db`, which the feature packages import and which imports 
 
 from alix.customers import tables as customers_tables
 from alix.db.base import metadata
-from alix.identity import model as identity_model
-from alix.integrations.zoho_crm import model as zoho_crm_model
+from alix.identity import tables as identity_model
+from alix.integrations.zoho_crm import tables as zoho_crm_model
 from alix.integrations.zoho_crm.sync.store import tables as zoho_sync_tables
-from alix.jobs import model as jobs_model
+from alix.jobs import tables as jobs_model
 
 __all__ = [
     "customers_tables",

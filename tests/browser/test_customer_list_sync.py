@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.customers.service import update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.rules import ConflictPolicy

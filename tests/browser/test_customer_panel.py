@@ -17,20 +17,20 @@ from playwright.sync_api import Browser, Page, expect
 
 from alix.clock import utc_now
 from alix.customers import repository as repo
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm import repository
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.mappers import ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy, ModuleState, Row
 from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.pull import run_pull
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.store.links import links_by_zoho_ids
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from tests.browser.conftest import log_in, screenshot
 from tests.integration.sync_push.conftest import ROWS, SCHEMA, USER_ID
 from tests.live import LiveServer, serve_alix

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from alix.customers.tables import contact_persons, customers
 from alix.integrations.zoho_crm.connection import CALLBACK_PATH
-from alix.jobs.model import Job
+from alix.jobs.tables import Job
 from tests.browser.conftest import log_in, screenshot
 from tests.live import LiveServer, serve_alix
 from zoho_emulator.testing import EmulatorServer

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
 from alix.integrations.zoho_crm.sync.store import runs
-from alix.jobs.model import FAILED, RUNNING, Job
+from alix.jobs.tables import FAILED, RUNNING, Job
 from tests.browser.conftest import log_in, screenshot
 from tests.integration.sync_status.conftest import connect_org
 from tests.live import LiveServer, serve_alix

@@ -10,7 +10,7 @@ from typing import Any
 
 from alix.customers.addresses import add_address, update_address
 from alix.customers.contacts import add_contact, move_contact, remove_contact, update_contact
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, delete_customer, set_active, update_customer
 from alix.db.session import unit_of_work
 

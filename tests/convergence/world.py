@@ -28,11 +28,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.bootstrap import register_tasks
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.customers.tables import addresses, contact_persons, customers
 from alix.db.session import make_session_factory, unit_of_work
-from alix.identity.model import Role, User
 from alix.identity.service import create_organisation
+from alix.identity.tables import Role, User
 from alix.integrations.zoho_crm import repository
 from alix.integrations.zoho_crm.client import (
     InMemoryTokenStore,
@@ -43,7 +43,6 @@ from alix.integrations.zoho_crm.client import (
 )
 from alix.integrations.zoho_crm.connection import read_schema
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, ModuleState, Row
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine.channels import ChannelKeeper, wanted_events
@@ -54,6 +53,7 @@ from alix.integrations.zoho_crm.sync.engine.pull import run_pull
 from alix.integrations.zoho_crm.sync.engine.push import push
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.queue import JobQueue, TaskRegistry
 from zoho_emulator.receiver import CallbackReceiver
 from zoho_emulator.testing import EmulatorServer

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from alix.bootstrap import Container, build_container
-from alix.identity.model import Role
+from alix.identity.tables import Role
 from alix.web.app import create_app
 from tests.integration.sync_pull.test_emulator import activate_customers
 from tests.integration.zoho_settings.conftest import (

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from alix.customers import bulk
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.outbox import DONE as OUTBOX_DONE
 from alix.customers.service import create_customers
 from alix.customers.tables import contact_persons, customer_outbox, customers
@@ -26,7 +26,7 @@ from alix.integrations.zoho_crm.sync.store.tables import (
     zoho_sync_issues,
     zoho_sync_runs,
 )
-from alix.jobs.model import DONE, Job
+from alix.jobs.tables import DONE, Job
 from zoho_emulator.testing import EmulatorServer
 
 from .conftest import World, emulator, world

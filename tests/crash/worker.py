@@ -27,11 +27,11 @@ from sqlalchemy import func, select
 
 from alix.bootstrap import build_container
 from alix.integrations.zoho_crm.client import ZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
 from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
-from alix.jobs.model import QUEUED, RUNNING, Job
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.runner import JobRunner
+from alix.jobs.tables import QUEUED, RUNNING, Job
 from alix.settings import Settings
 
 KILL_AFTER_PAGES = "CRASH_KILL_AFTER_PAGES"

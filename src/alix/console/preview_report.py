@@ -1,13 +1,13 @@
 """`alix sync --initial --dry-run`: the first sync's preview (alix.integrations.zoho_crm.preview)
 as lines for people and as JSON for scripts. The preview keeps a few examples of each outcome;
-every ambiguous name is listed, since each needs a person's choice."""
+every ambiguous name is listed, since each needs a person's choice. What the organisation's rules
+would reject (a currency it lacks) is in the preview itself, each cause with its fix."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from alix.integrations.zoho_crm.preflight import Warning
+from alix.integrations.zoho_crm.causes import Cause, cause_of
 from alix.integrations.zoho_crm.preview import Example, Preview
 
 from .sync_progress import module_label
@@ -44,13 +44,21 @@ def _example(module: str, action: str, e: Example) -> str:
     return f"“{e.name}”" + (f": {why}" if why else "")
 
 
-def lines(preview: Preview, organisation: str, warnings: Sequence[Warning] = (),
-          base_url: str = "") -> list[str]:
-    """The preview as text: per module its counts, then examples with their reasons; the
-    preflight's warnings (what the organisation's rules would reject) with their fix."""
+def _fixes(shown: list[Example]) -> list[Cause]:
+    """The distinct causes of the rejections shown that have a page to fix them on (the
+    status page's causes: a currency the organisation lacks), in the order met."""
+    found: dict[tuple[str, str, str], Cause] = {}
+    for e in shown:
+        cause = cause_of("rejected", None, e.reason)
+        if cause.fix_link:
+            found.setdefault(cause.key, cause)
+    return list(found.values())
+
+
+def lines(preview: Preview, organisation: str, base_url: str = "") -> list[str]:
+    """The preview as text: per module its counts, then examples with their reasons, and for
+    rejections the fix of their cause."""
     out = [f"Preview of the first Zoho CRM sync of {organisation} (nothing was written):"]
-    for w in warnings:
-        out.append(f"Warning: {w.message} Fix: {w.fix} ({base_url}{w.fix_link}).")
     for module in preview.modules:
         label = module_label(module)
         found = [(a, preview.count(module, a)) for a, _, _ in ACTIONS
@@ -67,6 +75,8 @@ def lines(preview: Preview, organisation: str, warnings: Sequence[Warning] = (),
                 out.append(f"  {_example(module, action, e)}")
             if count > len(shown):
                 out.append(f"  … and {count - len(shown)} more")
+            if action == "reject":
+                out.extend(f"  Fix: {c.fix} ({base_url}{c.fix_link})" for c in _fixes(shown))
     if preview.ambiguous:
         out.append("Ambiguous names: choose the customer on Settings -> Integration -> Zoho CRM "
                    "-> Preview before the first sync:")
@@ -78,13 +88,14 @@ def lines(preview: Preview, organisation: str, warnings: Sequence[Warning] = (),
     return out
 
 
-def as_json(preview: Preview, organisation: str, warnings: Sequence[Warning] = (),
-            base_url: str = "") -> dict[str, Any]:
+def as_json(preview: Preview, organisation: str, base_url: str = "") -> dict[str, Any]:
     return {
         "organisation": organisation,
         "dry_run": True,
-        "warnings": [{"message": w.message, "fix": w.fix, "link": base_url + w.fix_link}
-                     for w in warnings],
+        "fixes": [{"module": m, "title": c.title, "fix": c.fix,
+                   "link": base_url + (c.fix_link or "")}
+                  for (m, a), shown in preview.examples.items() if a == "reject"
+                  for c in _fixes(shown)],
         "modules": [{"module": m, "label": module_label(m), "counts": {
             a: preview.count(m, a) for a, _, _ in ACTIONS if preview.count(m, a)}}
             for m in preview.modules],

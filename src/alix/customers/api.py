@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from alix.customers import addresses, contacts, geography, list_columns, service
 from alix.customers import repository as repo
+from alix.customers.domain import Actor, Address, ContactPerson, Customer, NewCustomer, Origin
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, Address, ContactPerson, Customer, NewCustomer, Origin
 from alix.customers.schemas import (
     AddressIn,
     AddressOut,

@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session
 from alix.clock import Clock, utc_now
 from alix.customers import flags, outbox
 from alix.customers import repository as repo
-from alix.customers.fields import Entity
-from alix.customers.model import (
+from alix.customers.domain import (
     Actor,
     Change,
     Errors,
@@ -37,6 +36,7 @@ from alix.customers.model import (
     diff,
     normalize_name,
 )
+from alix.customers.fields import Entity
 from alix.customers.service import currencies_of, place
 
 _NOUNS = {Entity.CUSTOMER: "customer", Entity.CONTACT: "contact person", Entity.ADDRESS: "address"}

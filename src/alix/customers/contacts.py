@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from alix.clock import Clock, utc_now
 from alix.customers import repository as repo
+from alix.customers.domain import Actor, ContactPerson, Value, clean
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, ContactPerson, Value, clean
 from alix.customers.service import (
     apply_change,
     check_version,

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from alix.customers import geography
+from alix.customers.domain import Value
 from alix.customers.fields import Entity, Field, FieldType, fields_of
-from alix.customers.model import Value
 
 _INPUTS = {
     FieldType.EMAIL: "email",

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from alix.customers.domain import Actor, Change, Operation, Origin, Value
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, Change, Operation, Origin, Value
 from alix.customers.tables import customer_outbox
 
 PENDING = "pending"

@@ -9,9 +9,9 @@ from starlette.responses import RedirectResponse, Response
 
 from alix.customers import geography, list_columns, service
 from alix.customers import repository as repo
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.fields import Entity
 from alix.customers.forms import form_fields, read_form
-from alix.customers.model import Actor, NewCustomer, Origin
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, ValidationFailed
 from alix.web.auth import CurrentPrincipal, Principal

@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import table as table_clause
 
 from alix.clock import as_utc
+from alix.customers.domain import Address, ContactPerson, Customer, normalize_name
 from alix.customers.fields import Entity
-from alix.customers.model import Address, ContactPerson, Customer, normalize_name
 from alix.customers.tables import addresses, contact_persons, customers
 from alix.errors import Conflict, NotFound, ValidationFailed
 

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from alix.clock import Clock, utc_now
 from alix.customers import flags, geography, outbox
 from alix.customers import repository as repo
-from alix.customers.fields import Entity
-from alix.customers.model import (
+from alix.customers.domain import (
     Actor,
     Change,
     Customer,
@@ -35,9 +34,10 @@ from alix.customers.model import (
     prefixed,
     removed,
 )
+from alix.customers.fields import Entity
 from alix.errors import Conflict, NotFound, ValidationFailed
-from alix.identity.model import Organisation
 from alix.identity.service import system_user
+from alix.identity.tables import Organisation
 
 SYNC_USER_NAME = "Zoho CRM sync"
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from alix.clock import Clock, utc_now
 from alix.errors import Conflict, ValidationFailed
 from alix.identity import sessions
-from alix.identity.model import ApiToken, Organisation, Role, User
+from alix.identity.tables import ApiToken, Organisation, Role, User
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "alix_"

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from alix.identity.model import WebSession
+from alix.identity.tables import WebSession
 
 
 def _digest(secret: str) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alix.identity.model import LoginFailures
+from alix.identity.tables import LoginFailures
 
 BASE_DELAY = timedelta(seconds=1)
 MAX_DELAY = timedelta(minutes=15)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alix.errors import NotFound
-from alix.jobs.model import QUEUED, RUNNING, Job
+from alix.jobs.tables import QUEUED, RUNNING, Job
 from alix.web.auth import CurrentPrincipal
 from alix.web.dependencies import SessionDep
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from alix.jobs.model import Job
 from alix.jobs.queue import Dispatcher
+from alix.jobs.tables import Job
 
 # Procrastinate queues by kind of work; a worker serves all of them unless told otherwise.
 REALTIME, BULK, MAINTENANCE = "realtime", "bulk", "maintenance"

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alix.clock import Clock
 from alix.jobs.lease import LeaseStore
-from alix.jobs.model import RUNNING, Job
+from alix.jobs.tables import RUNNING, Job
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, delete, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from alix.clock import Clock, utc_now
-from alix.jobs.model import Lease
+from alix.jobs.tables import Lease
 
 
 class LeaseStore:

@@ -12,7 +12,7 @@ from sqlalchemy import event, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock, utc_now
-from alix.jobs.model import QUEUED, Job
+from alix.jobs.tables import QUEUED, Job
 
 # (done, total or None, message): progress as the toast area and the CLI show it.
 ProgressListener = Callable[[int, int | None, str], None]

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock, utc_now
 from alix.jobs.heartbeat import Heartbeat, abandoned
 from alix.jobs.lease import LeaseStore
-from alix.jobs.model import DONE, FAILED, QUEUED, RUNNING, Job
 from alix.jobs.queue import JobInterrupted, JobQueue, ProgressListener, TaskContext
+from alix.jobs.tables import DONE, FAILED, QUEUED, RUNNING, Job
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock
-from alix.jobs.model import QUEUED, RUNNING, Job, Schedule
 from alix.jobs.queue import JobQueue
+from alix.jobs.tables import QUEUED, RUNNING, Job, Schedule
 
 log = logging.getLogger(__name__)
 

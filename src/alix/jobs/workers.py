@@ -43,9 +43,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock
 from alix.jobs.deferral import MAINTENANCE, QueueOf, defer
-from alix.jobs.model import QUEUED, RUNNING, Job
 from alix.jobs.queue import JobQueue
 from alix.jobs.runner import JobRunner
+from alix.jobs.tables import QUEUED, RUNNING, Job
 
 log = logging.getLogger(__name__)
 

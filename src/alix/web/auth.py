@@ -17,8 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alix.clock import Clock, utc_now
 from alix.identity import sessions
-from alix.identity.model import Role, User
 from alix.identity.service import user_for_token
+from alix.identity.tables import Role, User
 from alix.web.body_limits import replaying
 from alix.web.public import is_csrf_exempt, is_public
 

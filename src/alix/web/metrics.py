@@ -1,5 +1,5 @@
-"""`/metrics` in Prometheus' text format: the sync's progress and backlog, the job queue, and
-the Zoho API calls and credits this process spent.
+"""`/metrics` in Prometheus' text format: the sync's progress and backlog, the job queue, the
+Zoho API calls and credits this process spent, and the Zoho callbacks it was sent twice.
 
 Two sources, chosen so that several processes (web workers, job workers, two machines) never
 disagree:
@@ -49,7 +49,7 @@ from alix.clock import Clock, as_utc
 from alix.customers.outbox import PENDING
 from alix.customers.tables import customer_outbox
 from alix.integrations.zoho_crm.client.credits import CreditMeter
-from alix.integrations.zoho_crm.model import ZohoConnection
+from alix.integrations.zoho_crm.notifications import NOTIFICATION_REPLAYS
 from alix.integrations.zoho_crm.sync.store.issues import IssueStatus
 from alix.integrations.zoho_crm.sync.store.runs import RunKind
 from alix.integrations.zoho_crm.sync.store.tables import (
@@ -58,7 +58,8 @@ from alix.integrations.zoho_crm.sync.store.tables import (
     zoho_sync_runs,
 )
 from alix.integrations.zoho_crm.sync.store.usage import ApiUsage, read_usage
-from alix.jobs.model import QUEUED, RUNNING, Job
+from alix.integrations.zoho_crm.tables import ZohoConnection
+from alix.jobs.tables import QUEUED, RUNNING, Job
 
 if TYPE_CHECKING:
     from alix.bootstrap import Container
@@ -72,6 +73,8 @@ API_CALLS = Counter("alix_zoho_api_calls", "Zoho CRM API calls completed.",
                     registry=PROCESS_REGISTRY)
 API_CREDITS = Counter("alix_zoho_api_credits", "Zoho CRM API credits spent.",
                       registry=PROCESS_REGISTRY)
+# The callbacks Zoho delivered twice, counted by the endpoint that answered them.
+PROCESS_REGISTRY.register(NOTIFICATION_REPLAYS)
 API_CREDITS_REMAINING = Gauge(
     "alix_zoho_api_credits_remaining",
     "Zoho's X-API-CREDITS-REMAINING as last seen (Zoho sends it once half is used).",

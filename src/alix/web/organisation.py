@@ -14,8 +14,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from alix.db.session import unit_of_work
 from alix.errors import ValidationFailed
-from alix.identity.model import Organisation
 from alix.identity.service import add_currency
+from alix.identity.tables import Organisation
 from alix.integrations.zoho_crm.status_causes import retry_currency
 from alix.web.auth import CurrentAdmin
 from alix.web.dependencies import ContainerDep

@@ -6,7 +6,8 @@ a larger one raises OverflowError in the SQLite driver and "out of range" on Pos
 the raw request once, before routing, so every route, including those added later, is covered:
 - a path segment of digits past 2^63 - 1 (path parameters are ids; Zoho's ids are 64-bit
   signed too), and a query parameter named `id` or `*_id` likewise;
-- a NUL in the path, the query string, or a JSON or urlencoded form body.
+- a NUL in the path, the query string, or a JSON, urlencoded or multipart form body (in
+  multipart, the fields' names and values: an uploaded file's content is the route's to judge).
 Typed parameters (`alix.web.ids`) still refuse zero and negative ids per route.
 """
 
@@ -24,6 +25,7 @@ from alix.web.ids import MAX_ID
 # A JSON \u0000 escape: preceded by an even number of backslashes (an odd one escapes it).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 _FORM_NUL = re.compile(rb"%00")
+_BOUNDARY = re.compile(rb'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
 NUL_MESSAGE = "The request contains a NUL character (\\u0000), which ALIX cannot store."
 
 
@@ -55,8 +57,34 @@ def _is_form(content_type: bytes) -> bool:
     return content_type.startswith(b"application/x-www-form-urlencoded")
 
 
+def _is_multipart(content_type: bytes) -> bool:
+    # FastAPI's Form() parameters read multipart/form-data as well as urlencoded forms.
+    return content_type.startswith(b"multipart/form-data")
+
+
+def _boundary(content_type: bytes) -> bytes | None:
+    found = _BOUNDARY.search(content_type)
+    return found.group(1) or found.group(2) if found else None
+
+
+def _multipart_has_nul(content_type: bytes, body: bytes) -> bool:
+    """A NUL byte in a multipart part that is not a file (its headers or its value)."""
+    boundary = _boundary(content_type)
+    if boundary is None:
+        return b"\x00" in body  # unparseable: the form parser refuses it anyway
+    for part in body.split(b"--" + boundary):
+        head, _, value = part.partition(b"\r\n\r\n")
+        if b"\x00" in head or (b"filename" not in head.lower() and b"\x00" in value):
+            return True
+    return False
+
+
 def body_has_nul(content_type: bytes, body: bytes) -> bool:
-    """True when a JSON or urlencoded body holds a NUL character (pure)."""
+    """True when a JSON, urlencoded or multipart form body holds a NUL character (pure).
+    `content_type` as sent: a multipart boundary is case-sensitive."""
+    if _is_multipart(content_type.lower()):
+        return _multipart_has_nul(content_type, body)
+    content_type = content_type.lower()
     if b"\x00" in body:
         return True
     if _is_json(content_type):
@@ -75,7 +103,7 @@ def refused(path: str, message: str) -> Response:
 def _header(scope: Scope, wanted: bytes) -> bytes:
     for name, value in scope.get("headers", []):
         if name == wanted:
-            return bytes(value).lower()
+            return bytes(value)
     return b""
 
 
@@ -93,8 +121,10 @@ class StorableInput:
         if problem is not None:
             await refused(scope["path"], problem)(scope, receive, send)
             return
-        content_type = _header(scope, b"content-type")
-        if not (_is_json(content_type) or _is_form(content_type)):
+        sent_type = _header(scope, b"content-type")
+        content_type = sent_type.lower()
+        if not (_is_json(content_type) or _is_form(content_type)
+                or _is_multipart(content_type)):
             await self.app(scope, receive, send)
             return
         # Bounded by alix.web.body_limits (the middleware outside this one).
@@ -107,7 +137,7 @@ class StorableInput:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body_has_nul(content_type, body):
+        if body_has_nul(sent_type, body):
             await refused(scope["path"], NUL_MESSAGE)(scope, receive, send)
             return
         await self.app(scope, replaying(body, receive), send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alix.bootstrap import Container
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.service import create_customer
 from alix.db.session import unit_of_work
 from tests.support import Account

@@ -7,10 +7,10 @@ from starlette.testclient import TestClient
 
 from alix.bootstrap import Container
 from alix.customers import outbox
-from alix.customers.model import Origin
+from alix.customers.domain import Origin
 from alix.db.session import unit_of_work
-from alix.identity.model import User
 from alix.identity.service import create_api_token
+from alix.identity.tables import User
 from tests.support import Account
 
 

@@ -12,8 +12,8 @@ from alix.bootstrap import Container
 from alix.customers import addresses, bulk, outbox, service
 from alix.customers import repository as repo
 from alix.customers.bulk import RecordUpdate
+from alix.customers.domain import Actor, NewCustomer
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, NewCustomer
 from alix.db.session import unit_of_work
 from tests.integration.customers.conftest import sample
 

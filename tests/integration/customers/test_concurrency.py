@@ -17,7 +17,7 @@ from sqlalchemy import event
 from alix.bootstrap import Container
 from alix.customers import addresses
 from alix.customers import repository as repo
-from alix.customers.model import Actor
+from alix.customers.domain import Actor
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, ValidationFailed
 

@@ -17,8 +17,8 @@ from alix.bootstrap import Container
 from alix.customers import addresses, bulk, contacts, outbox, service
 from alix.customers import repository as repo
 from alix.customers.bulk import NewChild
+from alix.customers.domain import Actor, NewCustomer, Operation
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, NewCustomer, Operation
 from alix.db.session import unit_of_work
 from alix.errors import ValidationFailed
 from tests.support import Account

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alix.bootstrap import Container
 from alix.customers import addresses, contacts, service
 from alix.customers import repository as repo
-from alix.customers.model import Actor
+from alix.customers.domain import Actor
 from alix.db.session import unit_of_work
 from tests.integration.customers.conftest import sample
 

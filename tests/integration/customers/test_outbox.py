@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from alix.bootstrap import Container
 from alix.customers import outbox, service
+from alix.customers.domain import Actor, Operation
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, Operation
 from alix.db.session import unit_of_work
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from alix.bootstrap import Container
 from alix.customers import outbox, service
+from alix.customers.domain import Actor
 from alix.customers.fields import Entity
-from alix.customers.model import Actor
 from alix.db.session import unit_of_work
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from alix.bootstrap import Container
 from alix.customers import addresses, contacts, outbox, service
 from alix.customers import repository as repo
+from alix.customers.domain import Actor, NewCustomer, Operation, Origin
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, NewCustomer, Operation, Origin
 from alix.customers.tables import addresses as address_table
 from alix.customers.tables import customers as customer_table
 from alix.db.session import unit_of_work

@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
 
 from alix.bootstrap import Container
 from alix.db.session import unit_of_work
-from alix.identity.model import User
 from alix.identity.service import create_api_token
+from alix.identity.tables import User
 from tests.support import Account
 
 EXAMPLES = int(os.environ.get("ALIX_SCHEMATHESIS_EXAMPLES", "10"))

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 
 from alix.bootstrap import Container
 from alix.db.session import unit_of_work
-from alix.identity.model import User
 from alix.identity.service import create_api_token
+from alix.identity.tables import User
 from alix.web.public import PUBLIC_PATHS, PUBLIC_PREFIXES, is_public
 from tests.support import Account, csrf_of, login
 

@@ -25,7 +25,7 @@ from alix.integrations.zoho_crm.sync.store.tables import (
     zoho_sync_issues,
     zoho_sync_runs,
 )
-from alix.jobs.model import Job
+from alix.jobs.tables import Job
 from alix.web.app import create_app
 from tests.integration.sync_pull.test_emulator import activate_customers
 from tests.integration.zoho_settings.conftest import (
@@ -216,10 +216,11 @@ def test_dry_run_writes_nothing_and_json_sums_up_the_sync(
     assert preview.startswith("Preview of the first Zoho CRM sync of Acme Ltd (nothing was "
                               "written):\n")
     assert f"Accounts: {accounts['create']} would create a customer" in preview
-    # Acme Ltd lacks GBP: the preflight says so before the sync rejects those Accounts.
-    gbp = re.search(r"Warning: (\d+) Zoho Accounts use GBP, which is not one of your currencies: "
-                     r"the sync would reject them and their Contacts\. Fix: Add GBP to your "
-                     r"organisation \(http://testserver/\S+\)\.", preview)
+    # Acme Ltd lacks GBP: the preview rejects those Accounts as the sync will, with the fix.
+    assert re.search(r"Zoho Accounts record \d+ cannot be imported: GBP is not one of your "
+                     r"organisation's currencies", preview), preview
+    assert ("  Fix: Add GBP to your organisation: the records waiting on it are retried at "
+            "once. (http://testserver/settings/organisation)") in preview
     assert "Contacts: " in preview and "No ambiguous name." in preview
 
     assert main(["sync", "--org", "Acme Ltd", "--initial", "--json"]) == 0
@@ -228,7 +229,7 @@ def test_dry_run_writes_nothing_and_json_sums_up_the_sync(
     now = _counted(connected)
     assert result["status"] == "succeeded" and result["exit_code"] == 0
     assert result["counts"]["created"] >= accounts["create"]
-    assert gbp is not None
-    assert now["customers"] == accounts["create"] - int(gbp.group(1))
+    assert now["customers"] == accounts["create"]
+    assert result["counts"]["rejected"] == sum(c.get("reject", 0) for c in planned.values())
     assert result["attention"] == now["open issues"] > 0
     assert result["read"]["Accounts"] == ACCOUNTS

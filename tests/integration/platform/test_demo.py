@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from alix.bootstrap import build_container
 from alix.db.session import unit_of_work
 from alix.demo import DEMO_CURRENCIES, DEMO_EMAIL, DEMO_ORG, DEMO_PASSWORD, ensure_demo_data
-from alix.identity.model import Organisation, User
 from alix.identity.service import authenticate
+from alix.identity.tables import Organisation, User
 from tests.support import make_settings
 
 

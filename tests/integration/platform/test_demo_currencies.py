@@ -10,8 +10,8 @@ from alix.bootstrap import build_container
 from alix.db import migrate
 from alix.db.session import unit_of_work
 from alix.demo import DEMO_CURRENCIES, DEMO_ORG, ensure_demo_data
-from alix.identity.model import Organisation
 from alix.identity.service import create_organisation
+from alix.identity.tables import Organisation
 from tests.support import make_settings
 
 

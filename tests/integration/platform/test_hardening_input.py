@@ -85,7 +85,7 @@ def test_ids_outside_63_bits_are_422(
     assert response.json()["detail"]
 
 
-@pytest.mark.parametrize("where", ["query", "json", "+json", "form"])
+@pytest.mark.parametrize("where", ["query", "json", "+json", "form", "multipart"])
 def test_nul_characters_are_422_on_both_databases(
     backend: str, client: TestClient, admin: Account, where: str
 ) -> None:
@@ -100,8 +100,20 @@ def test_nul_characters_are_422_on_both_databases(
         response = client.post("/api/v1/customers", content=b'{"name": "Acme\\u0000"}',
                                headers={"x-csrf-token": token,
                                         "content-type": "application/merge-patch+json"})
-    else:
+    elif where == "form":
         response = client.post("/customers/new", data={"name": "Acme\x00", "csrf_token": token})
+    else:  # the same form as multipart/form-data (a fetch() of FormData: the token as a
+        # header), which carries the NUL as a raw byte
+        boundary = "----AlixFormBoundaryX7q"
+        parts = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            .encode() + value.encode() + b"\r\n"
+            for name, value in (("csrf_token", token), ("name", "Acme\x00"),
+                                ("currency", "CAD")))
+        response = client.post(
+            "/customers/new", content=parts + f"--{boundary}--\r\n".encode(),
+            headers={"content-type": f"multipart/form-data; boundary={boundary}",
+                     "x-csrf-token": token})
     assert response.status_code == 422, response.text
     assert "NUL" in response.text
     listed = client.get("/api/v1/customers").json()["items"]
@@ -201,8 +213,8 @@ def test_edge_inputs_on_every_api_operation_answer_as_documented(
     ill-typed bodies; no answer may be a 5xx, an undocumented status, or a body other than
     the documented one."""
     from alix.db.session import unit_of_work
-    from alix.identity.model import User
     from alix.identity.service import create_api_token
+    from alix.identity.tables import User
 
     with unit_of_work(container.session_factory) as session:
         user = session.get(User, admin.user_id)

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from alix.bootstrap import Container
 from alix.db.session import unit_of_work
 from alix.identity import sessions, throttle
-from alix.identity.model import User
 from alix.identity.service import change_password
+from alix.identity.tables import User
 from alix.web.app import create_app
 from tests.support import Account, csrf_of, login
 

@@ -14,9 +14,9 @@ from alix.bootstrap import Container
 from alix.clock import FrozenClock, utc_now
 from alix.db.session import unit_of_work
 from alix.jobs.lease import LeaseStore
-from alix.jobs.model import DONE, FAILED, QUEUED, RUNNING, Job
 from alix.jobs.queue import TaskContext
 from alix.jobs.runner import JobRunner
+from alix.jobs.tables import DONE, FAILED, QUEUED, RUNNING, Job
 
 THRESHOLD = 30.0
 

@@ -12,9 +12,9 @@ from alix.bootstrap import Container
 from alix.clock import FrozenClock
 from alix.db.session import unit_of_work
 from alix.jobs.lease import LeaseStore
-from alix.jobs.model import DONE, FAILED, QUEUED, Job
 from alix.jobs.queue import TaskContext
 from alix.jobs.runner import JobRunner
+from alix.jobs.tables import DONE, FAILED, QUEUED, Job
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from alix.bootstrap import build_container
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.customers.service import update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.credits import CreditMeter

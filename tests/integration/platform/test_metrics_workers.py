@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from alix.bootstrap import Container, build_container
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.metering import meter_of
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.engine.context import CrmFactory, http_crm_factory
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.settings import Settings
 from tests.integration.sync_pull.test_emulator import activate_customers
 from tests.integration.zoho_settings.conftest import (

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from alix.db.session import unit_of_work
-from alix.identity.model import User
 from alix.identity.service import create_api_token
+from alix.identity.tables import User
 from alix.jobs.workers import ensure_schema
 from tests.crash.conftest import ROOT, emulator, world
 from tests.live import free_port

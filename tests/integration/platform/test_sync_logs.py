@@ -10,10 +10,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from alix.db.session import unit_of_work
-from alix.identity.model import User
 from alix.identity.service import create_api_token
+from alix.identity.tables import User
+from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_runs
 from alix.web.metrics import PROCESS_REGISTRY
 from tests.integration.platform.logcapture import captured_logs
 from tests.integration.sync_hints.test_live import (  # the live world and its steps
@@ -90,6 +93,24 @@ def test_a_full_sync_logs_ids_and_no_secret(
         # (queued with their connection only, they learn it when they open the connection).
         assert line.get("organisation_id") == live.admin.organisation_id, line
         assert isinstance(line.get("connection_id"), int), line
-    # A pull records a run: from its start, its lines name it (push and hints record none).
+    # A pull records a run: from its start, its lines name it.
     pulls = [line for line in sync_lines if line["task"] == "zoho_crm.pull"]
     assert pulls and all(isinstance(line.get("run_id"), int) for line in pulls), pulls
+    # So do a push that sends and a hints job that applies a record; one that found nothing
+    # to do (the echo of the push) records no run, so none of its lines names one.
+    runs = _run_kinds(live)
+    for task, kind in (("zoho_crm.push", "push"), ("zoho_crm.hints", "realtime")):
+        by_job: dict[int, list[object]] = {}
+        for line in sync_lines:
+            if line["task"] == task:
+                by_job.setdefault(line["job_id"], []).append(line.get("run_id"))
+        named = {job: ids for job, ids in by_job.items() if any(ids)}
+        assert named, (task, by_job)
+        for ids in named.values():
+            assert all(isinstance(i, int) and runs.get(i) == kind for i in ids), (task, ids)
+
+
+def _run_kinds(live: LiveServer) -> dict[int, str]:
+    with Session(live.container.engine) as session:
+        return {int(r.id): str(r.kind) for r in session.execute(
+            select(zoho_sync_runs.c.id, zoho_sync_runs.c.kind))}

@@ -16,17 +16,17 @@ from sqlalchemy import select
 
 from alix.bootstrap import Container
 from alix.clock import FrozenClock
-from alix.customers.model import Actor
+from alix.customers.domain import Actor
 from alix.customers.tables import customers
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.engine.runs import start_for_organisation
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
-from alix.jobs.model import Job
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.runner import JobRunner
 from alix.jobs.scheduler import Scheduler
+from alix.jobs.tables import Job
 from tests.integration.sync_push.conftest import SCHEMA, T0, connect
 
 

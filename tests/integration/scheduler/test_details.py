@@ -6,13 +6,13 @@ from starlette.testclient import TestClient
 
 from alix.bootstrap import Container
 from alix.db.session import unit_of_work
-from alix.identity.model import Role
+from alix.identity.tables import Role
 from alix.integrations.zoho_crm import repository
 from alix.integrations.zoho_crm.mappers import ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ModuleState
 from alix.integrations.zoho_crm.sync.store.watermarks import put_watermark
 from alix.integrations.zoho_crm.sync.watermark import Watermark
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from tests.integration.sync_push.conftest import T0, Clock, connect
 from tests.support import login, make_account
 

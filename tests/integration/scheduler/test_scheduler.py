@@ -12,7 +12,6 @@ from sqlalchemy import select
 from alix.bootstrap import Container
 from alix.clock import FrozenClock
 from alix.db.session import unit_of_work
-from alix.jobs.model import DONE, QUEUED, RUNNING, Job, Schedule
 from alix.jobs.queue import TaskContext
 from alix.jobs.scheduler import (
     Scheduler,
@@ -21,6 +20,7 @@ from alix.jobs.scheduler import (
     put_schedule,
     tick,
 )
+from alix.jobs.tables import DONE, QUEUED, RUNNING, Job, Schedule
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SPEC = ScheduleSpec("tidy:7", "tidy", 300, {"connection_id": 7}, lease_key="lane:7")

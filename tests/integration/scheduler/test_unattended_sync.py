@@ -11,19 +11,19 @@ from alix.customers.outbox import DONE, PENDING
 from alix.customers.service import update_customer
 from alix.customers.tables import customer_outbox
 from alix.db.session import unit_of_work
-from alix.identity.model import Organisation
+from alix.identity.tables import Organisation
 from alix.integrations.zoho_crm import repository
 from alix.integrations.zoho_crm.mappers import ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ModuleState
 from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
 from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
 from alix.integrations.zoho_crm.sync.engine.schedule import reconcile_name
 from alix.integrations.zoho_crm.sync.store.inbox import add_hints
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
-from alix.jobs.model import DONE as JOB_DONE
-from alix.jobs.model import Job, Schedule
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.runner import JobRunner
+from alix.jobs.tables import DONE as JOB_DONE
+from alix.jobs.tables import Job, Schedule
 from tests.integration.sync_push.conftest import SCHEMA
 
 from .conftest import World, make_world

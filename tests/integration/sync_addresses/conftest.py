@@ -15,21 +15,21 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import FrozenClock
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.customers.tables import addresses
 from alix.db.session import make_session_factory, unit_of_work
 from alix.identity.service import create_organisation, create_user
 from alix.integrations.zoho_crm import repository, service
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.client.model import WriteResult
+from alix.integrations.zoho_crm.client.wire import WriteResult
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.pull import PullReport, run_pull
 from alix.integrations.zoho_crm.sync.engine.push import PushReport, push
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_links, zoho_sync_issues
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from tests.integration.sync_push.conftest import SCHEMA, T0, USER_ID, _field
 
 PLACE = ("street", "city", "country", "province", "postal_code")

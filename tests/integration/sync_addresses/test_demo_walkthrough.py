@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from alix.customers.tables import customers
 from alix.demo import DEMO_CURRENCIES, EMULATOR_DATA
-from alix.identity.model import Organisation
+from alix.identity.tables import Organisation
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 from tests.integration.sync_addresses.test_seed_addresses import activate_addresses
 from tests.integration.sync_pull.test_emulator import _call, activate_customers, run_job

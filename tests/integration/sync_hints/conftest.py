@@ -17,7 +17,7 @@ from alix.customers.service import sync_actor
 from alix.customers.tables import customers
 from alix.db.session import make_session_factory, unit_of_work
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.client.model import Record
+from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.sync.engine.apply import pull_page
 from alix.integrations.zoho_crm.sync.engine.context import SyncContext
 from alix.integrations.zoho_crm.sync.engine.hints import HintOutcome, process_hints

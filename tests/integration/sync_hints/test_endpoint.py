@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
 from starlette.testclient import TestClient
 
-from alix.bootstrap import Container
+from alix.bootstrap import Container, build_container
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.engine.channels import digest, zoho_channels
 from alix.integrations.zoho_crm.sync.engine.context import lane_key
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox
-from alix.jobs.model import Job
+from alix.jobs.tables import Job
+from alix.web.app import create_app
 from tests.integration.sync_store.conftest import NOW, add_connection
+from tests.support import make_settings
 
 CHANNEL = "100000000000000042"
 TOKEN = "a-secret-of-forty-characters-0123456789a"
 URL = f"/integrations/zoho-crm/notifications/{CHANNEL}"
+METRICS_TOKEN = "metrics-token-" + "z" * 30
+REPLAYS = "alix_zoho_notification_replays_total"
 
 
 @pytest.fixture
@@ -88,3 +94,33 @@ def test_forged_or_unknown_callbacks_are_refused_without_detail(
 def test_not_json_is_refused(client: TestClient, scope: SyncScope) -> None:
     response = client.post(URL, content=b"not json", headers={"Content-Type": "text/plain"})
     assert response.status_code == 403
+
+
+@pytest.fixture
+def scraped(container: Container) -> Iterator[TestClient]:
+    """The app with /metrics enabled, over the same database."""
+    url = container.engine.url.render_as_string(hide_password=False)
+    metered = build_container(make_settings(url, metrics_token=METRICS_TOKEN),
+                              engine=container.engine, with_runner=False)
+    with TestClient(create_app(metered)) as client:
+        yield client
+
+
+def replays(client: TestClient) -> float:
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    found = re.search(rf"^{REPLAYS} ([0-9.e+]+)$", text, re.MULTILINE)
+    assert found, text
+    return float(found[1])
+
+
+def test_a_callback_delivered_twice_is_counted_as_a_replay(
+    scraped: TestClient, container: Container, scope: SyncScope
+) -> None:
+    before = replays(scraped)
+    assert scraped.post(URL, json=body()).status_code == 200
+    assert replays(scraped) == before  # the first delivery is news
+    assert scraped.post(URL, json=body()).status_code == 200  # Zoho delivers it again
+    assert scraped.post(URL, json=body(ids=["5725767000004130006"], affected_values=[],
+                                       operation="insert")).status_code == 200
+    assert replays(scraped) == before + 1
+    assert count(container, zoho_inbox) == 2  # the replay changed nothing

@@ -12,8 +12,8 @@ from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine.context import lane_key
 from alix.integrations.zoho_crm.sync.engine.hints import process_hints, pull_for_deletions
 from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox
-from alix.jobs.model import Job
 from alix.jobs.queue import JobQueue, TaskRegistry
+from alix.jobs.tables import Job
 from tests.integration.sync_hints.conftest import World
 
 ACME = {"Account_Name": "Acme", "Currency": "CAD", "Phone": "111"}

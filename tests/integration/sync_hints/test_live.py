@@ -21,7 +21,7 @@ from sqlalchemy import select
 from alix.customers.tables import customers
 from alix.integrations.zoho_crm.repository import connected
 from alix.integrations.zoho_crm.sync.engine.channels import channels_of
-from alix.jobs.model import QUEUED, RUNNING, Job
+from alix.jobs.tables import QUEUED, RUNNING, Job
 from tests.live import LiveServer, serve_alix
 from tests.support import csrf_of
 from zoho_emulator.testing import EmulatorServer

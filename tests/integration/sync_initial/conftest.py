@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from alix.customers.service import sync_actor
 from alix.db.session import make_session_factory
-from alix.integrations.zoho_crm.client.model import Record
+from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.sync.engine.context import SyncContext
 from tests.integration.sync_pull.conftest import Clock, CountingFake, World
 from tests.integration.sync_store.conftest import add_connection

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.service import create_customers, update_customer
 from alix.db.session import unit_of_work
 from tests.integration.sync_pull.conftest import World

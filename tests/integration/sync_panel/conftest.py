@@ -10,14 +10,14 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from alix.bootstrap import Container
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer
 from alix.db.session import unit_of_work
-from alix.identity.model import Role, User
+from alix.identity.tables import Role, User
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.web.app import create_app
 from tests.integration.sync_push.conftest import Clock, World, connect
 from tests.support import Account, csrf_of, login

@@ -9,7 +9,7 @@ import anyio
 from starlette.testclient import TestClient
 
 from alix.bootstrap import Container
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.identity.service import create_organisation
@@ -108,7 +108,7 @@ def test_without_a_connection_the_list_has_no_zoho_column(backend: str,
     world, _fake = world_of(container)
     new_customer(world, "Acme")
     with unit_of_work(world.sessions) as session:
-        from alix.integrations.zoho_crm.model import ZohoConnection
+        from alix.integrations.zoho_crm.tables import ZohoConnection
         connection = session.get(ZohoConnection, world.scope.connection_id)
         assert connection is not None
         connection.status = "disconnected"

@@ -7,7 +7,7 @@ import anyio
 
 from alix.bootstrap import Container
 from alix.customers import repository as repo
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.identity.service import create_organisation, create_user

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from alix.bootstrap import Container
@@ -15,12 +15,14 @@ from alix.customers.tables import customers
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
+from alix.integrations.zoho_crm.preview import preview_first_sync
 from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.pull import run_pull
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
 from alix.integrations.zoho_crm.sync.store.tables import zoho_links, zoho_sync_runs
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from tests.integration.sync_panel.conftest import browser, new_customer, post, world_of
+from tests.integration.sync_pull.conftest import make_world
 from tests.integration.sync_push.conftest import World
 
 PAGE = "/settings/integrations/zoho-crm/preview"
@@ -140,3 +142,41 @@ def test_details_offers_the_preview_next_to_the_cloud_icon(backend: str,
     with browser(container, world) as http:
         details = http.get("/settings/integrations/zoho-crm").text
     assert f'href="{PAGE}"' in details
+
+
+def test_the_preview_rejects_what_the_first_sync_rejects(backend: str, engine: Engine) -> None:
+    """An Account in a currency the organisation lacks (it has CAD only) would be rejected, not
+    created, and its Contact waits for it, with the organisation's reason: the first sync that
+    follows does exactly what the preview said."""
+    world = make_world(engine)
+    acme, globex, _initech = world.zoho(
+        "Accounts", {"Account_Name": "Acme", "Currency": "CAD", "Billing_City": "Montréal"},
+        {"Account_Name": "Globex", "Currency": "GBP", "Billing_City": "London"},
+        {"Account_Name": "Initech", "Currency": "CAD", "Billing_City": "Ottawa"})
+    world.zoho("Contacts", {"Last_Name": "Lovelace", "Account_Name": {"id": acme}},
+               {"Last_Name": "Babbage", "Account_Name": {"id": globex}})
+    shown = anyio.run(preview_first_sync, world.ctx)
+    assert world.count(customers) == 0
+    assert shown.count("Accounts", "create") == 2
+    assert shown.count("Accounts", "reject") == 1
+    [rejected] = shown.examples[("Accounts", "reject")]
+    assert rejected.zoho_id == globex
+    assert "GBP is not one of your organisation's currencies (CAD)" in rejected.reason
+    assert shown.count("Contacts", "create") == 1
+    assert shown.count("Contacts", "skip") == 1
+    [waiting] = shown.examples[("Contacts", "skip")]
+    assert waiting.name == "Babbage"
+    assert f"its Account {globex} would be rejected" in waiting.reason
+    report = world.pull(initial=True)
+    everywhere = {action: sum(n for (_m, a), n in shown.counts.items() if a == action)
+                  for action in ("create", "reject", "skip")}
+    assert report.counts["created"] == everywhere["create"]
+    assert report.counts["rejected"] == everywhere["reject"] == 1
+    # The sync also counts the Accounts without a shipping address, which the preview leaves
+    # unsaid: the skips it shows are those the sync records as waiting for their Account.
+    waits = [i for i in world.issues() if i.code == "parent_missing"]
+    assert sorted(i.zoho_id for i in waits) == sorted(
+        e.zoho_id for (_m, a), shown_ in shown.examples.items() if a == "skip" for e in shown_)
+    assert len(waits) == everywhere["skip"] == 2
+    assert sorted(world.customers()) == ["Acme", "Initech"]
+    assert [c.last_name for c in world.contacts()] == ["Lovelace"]

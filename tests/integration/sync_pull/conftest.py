@@ -18,7 +18,7 @@ from alix.customers.service import sync_actor
 from alix.customers.tables import addresses, contact_persons, customer_outbox, customers
 from alix.db.session import make_session_factory
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.client.model import Record
+from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.engine.context import SyncContext
 from alix.integrations.zoho_crm.sync.engine.pull import PullReport, run_pull

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import Engine
 
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.customers.service import update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.rules import ConflictPolicy

@@ -15,8 +15,8 @@ from alix.bootstrap import Container
 from alix.customers.tables import contact_persons, customers
 from alix.integrations.zoho_crm.sync.engine.runs import pull_task
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
-from alix.jobs.model import Job
 from alix.jobs.queue import TaskContext
+from alix.jobs.tables import Job
 from tests.integration.zoho_settings.conftest import (
     CALLBACK,
     CLIENT_ID,

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.outbox import mark_done
 from alix.customers.service import create_customers, update_customer
 from alix.db.session import unit_of_work

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import event
 
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customers
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.engine.apply import pull_page

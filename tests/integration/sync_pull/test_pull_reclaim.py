@@ -18,8 +18,8 @@ from alix.integrations.zoho_crm.sync.engine.context import lane_key
 from alix.integrations.zoho_crm.sync.store import runs as run_store
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.jobs.lease import LeaseStore
-from alix.jobs.model import DONE, RUNNING, Job
 from alix.jobs.runner import JobRunner
+from alix.jobs.tables import DONE, RUNNING, Job
 from tests.integration.sync_pull.test_emulator import _call, activate_customers
 from tests.integration.zoho_settings.conftest import (
     CALLBACK,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from alix.customers import contacts
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.service import create_customer, delete_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.engine.push import push

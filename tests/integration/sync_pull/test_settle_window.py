@@ -17,9 +17,9 @@ from alix.customers.tables import customers
 from alix.db.session import make_session_factory, unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine.runs import start_pull
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
 from tests.integration.sync_push.conftest import Clock, connect

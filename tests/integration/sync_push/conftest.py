@@ -11,19 +11,19 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.db.session import make_session_factory, unit_of_work
 from alix.identity.service import create_organisation, create_user
 from alix.integrations.zoho_crm import repository
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, ModuleState, Row
 from alix.integrations.zoho_crm.schema import HOME_CURRENCY
 from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.push import PushReport, push
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.integrations.zoho_crm.tables import ZohoConnection
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 USER_ID = "5725767000000411001"

@@ -11,17 +11,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alix.customers import repository as repo
 from alix.customers.contacts import move_contact, update_contact
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy
 from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.pull import run_pull
 from alix.integrations.zoho_crm.sync.engine.resolve import Keep, keep_side
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
+from alix.integrations.zoho_crm.tables import ZohoConnection
 
 from .conftest import Clock, World, connect
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.customers import repository as repo
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm

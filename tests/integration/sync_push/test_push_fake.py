@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from alix.customers import outbox
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from alix.customers.model import NewCustomer
+from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm

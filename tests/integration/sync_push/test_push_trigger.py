@@ -10,20 +10,20 @@ import pytest
 from sqlalchemy import Engine, select
 
 from alix.bootstrap import Container, register_tasks
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import make_session_factory, unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine import push as push_module
 from alix.integrations.zoho_crm.sync.engine.context import lane_key
 from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
 from alix.integrations.zoho_crm.sync.engine.push_trigger import install_push_trigger
-from alix.jobs.model import Job
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
+from alix.jobs.tables import Job
 
 from .conftest import Clock, connect
 

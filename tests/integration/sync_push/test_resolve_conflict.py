@@ -18,7 +18,6 @@ from alix.errors import NotFound
 from alix.integrations.zoho_crm import status
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.engine.context import open_context
@@ -26,6 +25,7 @@ from alix.integrations.zoho_crm.sync.engine.pull import run_pull
 from alix.integrations.zoho_crm.sync.engine.resolve import resolve_conflict
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.queue import JobQueue, TaskRegistry
 
 from .conftest import Clock, World, connect

@@ -15,14 +15,14 @@ from starlette.testclient import TestClient
 
 from alix.bootstrap import Container, build_container
 from alix.customers.service import sync_actor
-from alix.identity.model import Organisation
+from alix.identity.tables import Organisation
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.engine.context import SyncContext
 from alix.integrations.zoho_crm.sync.engine.pull import PullReport, run_pull
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
-from alix.jobs.model import Job
+from alix.integrations.zoho_crm.tables import ZohoConnection
+from alix.jobs.tables import Job
 from tests.integration.sync_pull.conftest import Clock
 from tests.support import Account, csrf_of, login, make_settings
 from tests.unit.sync.configuration import T0, configuration

@@ -17,10 +17,10 @@ from alix.integrations.zoho_crm import repository
 from alix.integrations.zoho_crm.causes import Cause, cause_of, parent_of
 from alix.integrations.zoho_crm.client.port import ZohoCrm
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ModuleState, Row
 from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
-from alix.jobs.model import QUEUED
+from alix.integrations.zoho_crm.tables import ZohoConnection
+from alix.jobs.tables import QUEUED
 from tests.integration.sync_status.conftest import Synced
 from tests.support import Account, csrf_of, login
 

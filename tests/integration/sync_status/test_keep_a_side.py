@@ -13,12 +13,12 @@ from starlette.testclient import TestClient
 from alix.bootstrap import Container
 from alix.customers import repository as repo
 from alix.db.session import unit_of_work
-from alix.identity.model import Role, User
+from alix.identity.tables import Role, User
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.rules import ConflictPolicy
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.web.app import create_app
 from tests.integration.sync_push.conftest import Clock, World, connect
 from tests.integration.sync_push.test_push_conflicts import both_change_phone

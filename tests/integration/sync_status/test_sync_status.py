@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from alix.customers import outbox
-from alix.customers.model import Actor, NewCustomer, Origin
+from alix.customers.domain import Actor, NewCustomer, Origin
 from alix.customers.service import create_customers
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.engine.context import lane_key
@@ -17,7 +17,7 @@ from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
 from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.store import issues
-from alix.jobs.model import QUEUED, Job
+from alix.jobs.tables import QUEUED, Job
 from tests.integration.sync_status.conftest import Synced, connect_org
 from tests.support import Account, login
 

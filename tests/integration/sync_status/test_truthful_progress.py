@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
-from alix.jobs.model import DONE, FAILED, Job
+from alix.jobs.tables import DONE, FAILED, Job
 from tests.integration.sync_status.conftest import Synced
 
 DETAILS = "/settings/integrations/zoho-crm"

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from alix.identity.service import create_organisation
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.integrations.zoho_crm.tables import ZohoConnection
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

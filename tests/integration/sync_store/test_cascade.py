@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.store import inbox, issues, links, runs, watermarks
@@ -18,6 +17,7 @@ from alix.integrations.zoho_crm.sync.store.tables import (
     zoho_watermarks,
 )
 from alix.integrations.zoho_crm.sync.watermark import Watermark
+from alix.integrations.zoho_crm.tables import ZohoConnection
 
 from .conftest import NOW, add_connection
 

@@ -10,13 +10,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.store import links as store
 from alix.integrations.zoho_crm.sync.store.scope import DuplicateLink, SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_links
+from alix.integrations.zoho_crm.tables import ZohoConnection
 
 from .conftest import NOW
 

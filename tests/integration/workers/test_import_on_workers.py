@@ -17,7 +17,7 @@ from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.repository import connected
 from alix.integrations.zoho_crm.sync.engine.runs import start_pull
 from alix.integrations.zoho_crm.sync.store.tables import zoho_links, zoho_sync_issues
-from alix.jobs.model import DONE, RUNNING, Job
+from alix.jobs.tables import DONE, RUNNING, Job
 from tests.crash.conftest import World, emulator, world
 from tests.integration.workers.conftest import STALLED_SECONDS, StartWorker, wait_for
 from zoho_emulator.testing import EmulatorServer

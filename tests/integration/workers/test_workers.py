@@ -23,9 +23,9 @@ from alix.bootstrap import Container, build_container, worker_wiring
 from alix.integrations.zoho_crm.sync.engine.schedule import SWEEP_TASK
 from alix.jobs.deferral import BULK, REALTIME, procrastinate_dispatcher
 from alix.jobs.lease import LeaseStore
-from alix.jobs.model import DONE, QUEUED, Job
 from alix.jobs.queue import TaskContext
 from alix.jobs.scheduler import ScheduleSpec, put_schedule
+from alix.jobs.tables import DONE, QUEUED, Job
 from alix.jobs.workers import WorkerOptions, relay, run_worker
 from tests.integration.platform.logcapture import captured_logs
 from tests.integration.workers.conftest import STALLED_SECONDS, StartWorker, url_of, wait_for

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from alix.bootstrap import Container, build_container
-from alix.identity.model import Role
+from alix.identity.tables import Role
 from alix.web.app import create_app
 from tests.support import Account, login, make_account, make_settings
 from zoho_emulator.testing import EmulatorServer

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from alix.identity.model import Role
+from alix.identity.tables import Role
 from tests.integration.zoho_settings.conftest import (
     BROOK,
     PUBLIC,

@@ -8,11 +8,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from alix.db.session import unit_of_work
-from alix.identity.model import Role
 from alix.identity.service import create_api_token
+from alix.identity.tables import Role
 from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.repository import connected, load_configuration
+from alix.integrations.zoho_crm.tables import ZohoConnection
 from tests.integration.zoho_settings.conftest import BROOK, Alix, api_headers, connect
 from tests.support import make_account
 from zoho_emulator.testing import EmulatorServer
@@ -102,7 +102,7 @@ def test_custom_module_order_deactivate_delete_change(linked: Alix) -> None:
 def test_a_member_cannot_change_anything(linked: Alix) -> None:
     member = make_account(linked.container, "Acme Ltd", "member@acme.example", Role.MEMBER)
     with unit_of_work(linked.container.session_factory) as session:
-        from alix.identity.model import User
+        from alix.identity.tables import User
 
         user = session.get(User, member.user_id)
         assert user is not None
@@ -125,7 +125,7 @@ def test_a_member_cannot_change_anything(linked: Alix) -> None:
 def test_another_organisation_neither_reads_nor_changes(linked: Alix) -> None:
     other = make_account(linked.container, "Globex Corp", "admin@globex.example", Role.ADMIN)
     with unit_of_work(linked.container.session_factory) as session:
-        from alix.identity.model import User
+        from alix.identity.tables import User
 
         user = session.get(User, other.user_id)
         assert user is not None

@@ -6,7 +6,7 @@ import re
 
 from starlette.testclient import TestClient
 
-from alix.identity.model import Role
+from alix.identity.tables import Role
 from alix.integrations.zoho_crm.pages import DETAILS
 from tests.integration.zoho_settings.conftest import PUBLIC, Alix, connect
 from tests.support import csrf_of, login, make_account

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from alix.db.session import unit_of_work
-from alix.identity.model import Role, User
 from alix.identity.service import create_api_token
+from alix.identity.tables import Role, User
 from tests.integration.zoho_settings.conftest import (
     BROOK,
     PUBLIC,

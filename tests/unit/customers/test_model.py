@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alix.customers.fields import Entity
-from alix.customers.model import (
+from alix.customers.domain import (
     Origin,
     clean,
     created,
@@ -14,6 +13,7 @@ from alix.customers.model import (
     prefixed,
     removed,
 )
+from alix.customers.fields import Entity
 
 
 def test_a_full_clean_trims_defaults_and_normalizes() -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from alix.customers.domain import Operation, Origin
 from alix.customers.fields import Entity
-from alix.customers.model import Operation, Origin
 from alix.customers.outbox import OutboxEntry, PendingRecord
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from alix.integrations.zoho_crm.client.model import Record
+from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.config import (
     MappedField,
     MapperConfig,

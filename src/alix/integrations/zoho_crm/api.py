@@ -16,9 +16,9 @@ from alix.web.dependencies import ContainerDep
 from . import onboarding, repository, service
 from .connection import DATA_CENTRE_NAMES
 from .mappers import MapperKind, ModuleKind
-from .model import ZohoConnection
 from .sync.engine.runs import start_for_organisation
 from .sync.store.runs import person
+from .tables import ZohoConnection
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm", tags=["zoho-crm"])
 

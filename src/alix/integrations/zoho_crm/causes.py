@@ -3,7 +3,7 @@
 Pure. Hundreds of rejected records usually share one cause (34 Accounts in a currency the
 organisation lacks) and their Contacts follow it (their Account is not imported): people fix the
 cause once, so the status page groups by it. Causes are read from the issue's code, field and
-message, the sentences the sync writes (customers.model and sync.engine.apply).
+message, the sentences the sync writes (customers.domain and sync.engine.apply).
 """
 
 from __future__ import annotations

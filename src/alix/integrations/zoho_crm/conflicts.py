@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock
+from alix.customers.domain import Origin
 from alix.customers.fields import Entity
-from alix.customers.model import Origin
 from alix.customers.tables import addresses, contact_persons, customer_outbox, customers
 from alix.db.session import unit_of_work
-from alix.identity.model import User
+from alix.identity.tables import User
 
 from .sync.engine.context import CrmFactory, open_context
 from .sync.engine.pull_issues import CONFLICT

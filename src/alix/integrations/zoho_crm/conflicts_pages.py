@@ -15,11 +15,11 @@ from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render
 
 from . import conflicts, repository
-from .model import CONNECTED
 from .offloop import off_loop
 from .sync.engine.resolve import Keep, keep_side
 from .sync.normalize import SyncValue
 from .sync.store.scope import SyncScope
+from .tables import CONNECTED
 
 router = APIRouter(include_in_schema=False)
 

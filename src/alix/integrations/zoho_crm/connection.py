@@ -23,8 +23,8 @@ from .client import (
     ZohoCrmClient,
 )
 from .crypto import TokenCipher
-from .model import CONNECTED, DISCONNECTED, PENDING, ZohoConnection, zoho_access_tokens
 from .schema import CrmField, CrmModule, CrmSchema
+from .tables import CONNECTED, DISCONNECTED, PENDING, ZohoConnection, zoho_access_tokens
 from .token_store import SqlTokenStore
 
 if TYPE_CHECKING:  # the transport's type only: every HTTP call goes through the client

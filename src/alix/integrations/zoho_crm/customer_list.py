@@ -23,11 +23,11 @@ from alix.customers.tables import addresses, contact_persons, customer_outbox, c
 
 from . import repository
 from .customer_sync import STATE_LABELS, state_of
-from .model import CONNECTED
 from .sync.engine.pull_issues import CONFLICT
 from .sync.kinds import LinkKind
 from .sync.store.issues import IssueStatus
 from .sync.store.tables import zoho_links, zoho_sync_issues
+from .tables import CONNECTED
 
 KEY = "sync"
 NOT_SYNCED = "not_synced"

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from alix.bootstrap import Container
 from alix.customers import repository as repo
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.db.session import unit_of_work
 from alix.errors import AlixError
 from alix.web.auth import CurrentAdmin, Principal, csrf_token
@@ -25,9 +25,9 @@ from alix.web.panels import register_customer_panel
 from alix.web.templating import flash, render, templates
 
 from . import customer_sync, repository
-from .model import CONNECTED, ZohoConnection
 from .offloop import off_loop
 from .sync.store.scope import SyncScope
+from .tables import CONNECTED, ZohoConnection
 
 router = APIRouter(prefix="/customers/{customer_id}/zoho-crm", include_in_schema=False)
 

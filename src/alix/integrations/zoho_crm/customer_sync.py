@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock
 from alix.customers import outbox
 from alix.customers import repository as repo
+from alix.customers.domain import Actor, Change, Operation
 from alix.customers.fields import Entity
-from alix.customers.model import Actor, Change, Operation
 from alix.customers.tables import customer_outbox
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
 
 from .mappers import ModuleKind
-from .model import ZohoConnection
 from .sync.engine.context import CrmFactory, SyncContext, open_context
 from .sync.engine.hints import process_hints
 from .sync.engine.pull_issues import CONFLICT
@@ -43,6 +42,7 @@ from .sync.store.inbox import add_hints
 from .sync.store.issues import IssueStatus
 from .sync.store.scope import SyncScope
 from .sync.store.tables import zoho_links, zoho_sync_issues
+from .tables import ZohoConnection
 
 ACCOUNTS = "Accounts"
 _ADDRESS_KINDS = tuple(k for k in LinkKind if k.entity is Entity.ADDRESS)

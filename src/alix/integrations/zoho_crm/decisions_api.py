@@ -10,17 +10,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query
 
 from alix.bootstrap import Container
-from alix.customers.model import Actor, Origin
+from alix.customers.domain import Actor, Origin
 from alix.db.session import unit_of_work
 from alix.errors import NotFound
 from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
 
 from . import conflicts, customer_sync, preview, repository
-from .model import CONNECTED, ZohoConnection
 from .sync.engine.context import open_context
 from .sync.engine.resolve import Keep, keep_side
 from .sync.store.scope import SyncScope
+from .tables import CONNECTED, ZohoConnection
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm", tags=["zoho-crm"])
 

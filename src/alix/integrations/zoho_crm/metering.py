@@ -15,10 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alix.clock import Clock
 from alix.integrations.zoho_crm.client import CreditMeter, ZohoCrm
-from alix.integrations.zoho_crm.model import ZohoConnection
 from alix.integrations.zoho_crm.sync.engine.context import CrmFactory
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.usage import add_usage
+from alix.integrations.zoho_crm.tables import ZohoConnection
 
 log = structlog.get_logger(__name__)
 

@@ -23,7 +23,7 @@ from . import connection as conn
 from . import repository
 from .client import ZohoError
 from .crypto import TokenUnreadable
-from .model import CONNECTED, DISCONNECTED, PENDING, ZohoConnection
+from .tables import CONNECTED, DISCONNECTED, PENDING, ZohoConnection
 
 log = logging.getLogger(__name__)
 

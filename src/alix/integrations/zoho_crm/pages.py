@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from alix.db.session import unit_of_work
 from alix.errors import AlixError, Forbidden, ValidationFailed
-from alix.identity.model import Organisation
+from alix.identity.tables import Organisation
 from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render
@@ -24,12 +24,12 @@ from .api import connection_json
 from .client.errors import ZohoError
 from .connection import CALLBACK_PATH, DATA_CENTRE_NAMES
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
-from .model import CONNECTED, ZohoConnection
 from .rules import ConflictPolicy, DeletePolicy
 from .sync.engine.runs import start_for_organisation
 from .sync.engine.schedule import reconciliation_sentence
 from .sync.store import runs as run_store
 from .sync.store.scope import SyncScope
+from .tables import CONNECTED, ZohoConnection
 
 router = APIRouter(include_in_schema=False)
 
@@ -285,9 +285,9 @@ async def _preflight(container: ContainerDep, found: ZohoConnection,
             return await preflight.warnings(crm, source, currencies)
 
     def in_own_loop() -> list[preflight.Warning]:
-        # Its own thread and event loop: a token refresh holds SQLite's write lock across its
-        # HTTP call, and must never do so on the web's loop, where a request's synchronous
-        # database call would then wait for a lock that only the blocked loop can release.
+        # Its own thread and event loop: the engine's synchronous database calls (and the
+        # token store's short transactions) must never block the web's loop, where a request's
+        # synchronous database call would then wait for a lock the blocked loop holds.
         try:
             return asyncio.run(ask())
         except ZohoError:
@@ -316,7 +316,8 @@ def _read_details(container: ContainerDep, organisation_id: int) -> _Read | None
         if found is None or found.status != CONNECTED:
             return None
         view = service.describe(service.snapshot(session, organisation_id))
-        first = run_store.latest_run(session, SyncScope(organisation_id, found.id)) is None
+        first = run_store.latest_run(session, SyncScope(organisation_id, found.id),
+                                     kinds=run_store.PULL_KINDS) is None
         org = session.get(Organisation, organisation_id)
         return _Read(found, view, connection_json(found), reconciliation_sentence(session, found),
                      preflight.currency_source(session, found.id) if first else None,

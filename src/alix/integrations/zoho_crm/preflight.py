@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from .causes import ORGANISATION_PAGE
 from .client.port import ZohoCrm
 from .mappers import MODULES, MapperKind, ModuleKind
-from .model import ZohoFieldMapping, ZohoModule
 from .schema import HOME_CURRENCY
+from .tables import ZohoFieldMapping, ZohoModule
 
 COQL_PAGE = 2000  # COQL's largest LIMIT
 READ_AT_MOST = 20_000

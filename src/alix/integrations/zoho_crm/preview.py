@@ -6,6 +6,12 @@ preview carries what the apply would have stored: an Account planned to create o
 as linked for the Contacts and addresses that follow, and a customer linked by name is no
 longer free for a later page's Account of the same name (which the sync then creates).
 
+The plan does not know the organisation's rules (its currencies, the catalog's checks): the
+apply learns them when the customer master refuses a write. So each decision that would write
+is checked as that write checks it (alix.customers.domain.clean, with the organisation's
+currencies): a refused one is shown rejected with the sync's own reason, is not carried, and
+the records waiting on that Account are shown skipped, as the sync then skips them.
+
 Before the first sync a person settles each ambiguous name: the chosen customer (or a new one
 made from the Account) is linked at once, so the sync finds the pair and merges it, exactly
 as it merges a pair it linked by name itself.
@@ -14,26 +20,29 @@ as it merges a pair it linked by name itself.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from alix.customers import repository as repo
-from alix.customers.model import NewCustomer, normalize_name
-from alix.customers.service import create_customer
+from alix.customers.domain import NewCustomer, clean, normalize_name
+from alix.customers.service import create_customer, currencies_of
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
 
+from .config import SyncConfiguration
+from .sync.engine.apply import _alix_values as alix_values
 from .sync.engine.context import SyncContext
 from .sync.engine.page_state import load_page, map_records
 from .sync.engine.pull import Step, steps_of
+from .sync.engine.pull_issues import label
 from .sync.engine.resolver import RESOLVER
 from .sync.kinds import LinkKind
 from .sync.link import Link
 from .sync.mapping import Mapped, Rejection, crm_fields, crm_module, from_crm
-from .sync.plan import PageState, PullAction, PullDecision, plan_pull
+from .sync.plan import PageState, PullAction, PullDecision, PullPlan, plan_pull
 from .sync.store import links as link_store
 
 PAGE_SIZE = 200
@@ -109,6 +118,7 @@ class _Carry:
     def __init__(self) -> None:
         self.accounts: dict[str, int] = {}  # Account id -> ALIX id (or _PLANNED)
         self.claimed: set[int] = set()  # customers linked by name already
+        self.rejected: set[str] = set()  # Accounts the customer master would refuse
 
     def state(self, state: PageState) -> PageState:
         links = dict(state.links)
@@ -122,11 +132,58 @@ class _Carry:
     def keep(self, decision: PullDecision) -> None:
         if decision.kind is not LinkKind.CUSTOMER:
             return
-        if decision.action is PullAction.CREATE:
+        if decision.action is PullAction.REJECT:
+            self.rejected.add(decision.zoho_id)
+        elif decision.action is PullAction.CREATE:
             self.accounts[decision.zoho_id] = _PLANNED
         elif decision.action is PullAction.LINK and decision.alix_id is not None:
             self.accounts[decision.zoho_id] = decision.alix_id
             self.claimed.add(decision.alix_id)
+
+
+# The decisions whose apply writes ALIX values through the customer master (apply.pull_page).
+_WRITES = frozenset({PullAction.CREATE, PullAction.LINK, PullAction.UPDATE, PullAction.CONFLICT})
+
+
+def _refusal(decision: PullDecision, currencies: Sequence[str]) -> str | None:
+    """Why the customer master would refuse this decision's write, or None: the check its bulk
+    create (all fields) or update (the fields written) runs, over the values the apply sends."""
+    if decision.action not in _WRITES or not decision.values:
+        return None
+    _values, errors = clean(decision.kind.entity, alix_values(decision.values),
+                            partial=decision.action is not PullAction.CREATE,
+                            currencies=currencies)
+    return " ".join(m for messages in errors.values() for m in messages) or None
+
+
+def as_applied(plan: PullPlan, config: SyncConfiguration, currencies: Sequence[str],
+               refused: Collection[str], accounts: Mapping[str, str | None]
+               ) -> list[PullDecision]:
+    """The page's decisions as the apply ends them: a write the customer master refuses is a
+    rejection (the sync's message), and a record whose Account is refused (`refused`: by an
+    earlier page; or by this one, as apply.create_children skips it) waits for that Account,
+    which `accounts` names (the Account id of each record of the page)."""
+    rejected = set(refused)
+    out = []
+    for decision in plan.decisions:  # Accounts first: the plan orders parents before children
+        parent = decision.parent
+        waits_on = parent.zoho_id if parent is not None and parent.alix_id is None else (
+            accounts.get(decision.zoho_id) if decision.action is PullAction.SKIP else None)
+        if waits_on is not None and waits_on in rejected:
+            out.append(replace(decision, action=PullAction.SKIP, reason=(
+                f"{label(config, decision.kind, decision.zoho_id)} is not imported: its "
+                f"Account {waits_on} would be rejected, so it waits for that Account.")))
+            continue
+        problems = _refusal(decision, currencies)
+        if problems is None:
+            out.append(decision)
+            continue
+        if decision.kind is LinkKind.CUSTOMER:
+            rejected.add(decision.zoho_id)
+        out.append(replace(decision, action=PullAction.REJECT, reason=(
+            f"{label(config, decision.kind, decision.zoho_id)} cannot be imported: "
+            f"{problems}")))
+    return out
 
 
 def _names(session: Session, organisation_id: int, ids: set[int]) -> dict[int, str]:
@@ -138,6 +195,8 @@ async def preview_first_sync(ctx: SyncContext, page_size: int = PAGE_SIZE) -> Pr
     out = Preview()
     carry = _Carry()
     org = ctx.scope.organisation_id
+    with unit_of_work(ctx.sessions) as session:
+        currencies = currencies_of(session, org)
     for step in steps_of(ctx.config):
         out.modules.append(step.module)
         async for page in _pages(ctx, step, page_size):
@@ -148,8 +207,11 @@ async def preview_first_sync(ctx: SyncContext, page_size: int = PAGE_SIZE) -> Pr
                 plan = plan_pull(mapped, ctx.config, carry.state(loaded.state))
                 wanted = {c for d in plan.decisions for c in d.candidates}
                 who = _names(session, org, wanted) if wanted else {}
-            for decision in plan.decisions:
-                if decision.kind.is_main_address and decision.action is PullAction.SKIP:
+            accounts = {r.zoho_id: r.account_id for r in mapped
+                        if isinstance(r, Mapped) and not r.kind.on_account}
+            decisions = as_applied(plan, ctx.config, currencies, carry.rejected, accounts)
+            for planned, decision in zip(plan.decisions, decisions, strict=True):
+                if planned.kind.is_main_address and planned.action is PullAction.SKIP:
                     continue  # an Account without that address: nothing to say about it
                 module = step.module if not decision.kind.is_main_address else \
                     f"{step.module} ({decision.kind.value.replace('_', ' ')})"

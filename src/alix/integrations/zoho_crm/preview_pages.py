@@ -18,9 +18,9 @@ from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render
 
 from . import preview, repository
-from .model import CONNECTED
 from .offloop import off_loop
 from .sync.engine.context import SyncContext, open_context
+from .tables import CONNECTED
 
 router = APIRouter(include_in_schema=False)
 

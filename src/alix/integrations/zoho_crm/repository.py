@@ -9,7 +9,6 @@ from alix.errors import NotFound
 
 from . import config
 from .mappers import MapperKind, ModuleKind
-from .model import CONNECTED, ZohoConnection, ZohoFieldMapping, ZohoModule
 from .rules import (
     ConflictPolicy,
     DeletePolicy,
@@ -21,6 +20,7 @@ from .rules import (
     initial_state,
 )
 from .schema import CrmSchema
+from .tables import CONNECTED, ZohoConnection, ZohoFieldMapping, ZohoModule
 
 
 def connection_of(session: Session, organisation_id: int) -> ZohoConnection | None:

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alix.errors import NotFound
-from alix.identity.model import Organisation
+from alix.identity.tables import Organisation
 
 from . import activation, repository, rules
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
-from .model import ZohoConnection
 from .rules import IntegrationState, Row
 from .schema import CrmSchema
+from .tables import ZohoConnection
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from alix.customers import outbox
 from alix.customers.fields import Entity
 from alix.customers.tables import addresses, contact_persons, customers
 from alix.errors import NotFound
-from alix.jobs.model import Job
 from alix.jobs.queue import JobQueue
+from alix.jobs.tables import Job
 
 from . import repository
 from .sync.engine.pull_issues import CONFLICT
@@ -58,6 +58,7 @@ STARTER_LABELS = {
     run_store.Starter.SCHEDULE: "Started by the schedule",
     run_store.Starter.NOTIFICATION: "Started by a Zoho notification",
     run_store.Starter.COMMAND_LINE: "Started from the command line",
+    run_store.Starter.ALIX_CHANGE: "Started by an ALIX change",
 }
 
 
@@ -251,7 +252,8 @@ def recent_runs(session: Session, scope: SyncScope, limit: int = RUNS_SHOWN) -> 
 
 
 def summary(session: Session, scope: SyncScope) -> Summary:
-    run = run_store.latest_run(session, scope)
+    """Details' line: the last pull (a push since is no news about Zoho's records)."""
+    run = run_store.latest_run(session, scope, kinds=run_store.PULL_KINDS)
     return Summary(None if run is None else _run_view(run),
                    issue_store.count_open_issues(session, scope))
 
@@ -261,8 +263,9 @@ SYNC_PAGE = "/settings/integrations/zoho-crm/sync"
 
 def job_outcome(session: Session, job: Job) -> dict[str, Any]:
     """What a finished pull or push job did, for its last toast: the run it recorded (the first
-    of its connection started since the job did), its counts, and the records that need
-    attention now, with the status page to look at. A job that recorded no run has no summary."""
+    of its connection started while the job ran: the connection's jobs run one at a time), its
+    counts, and the records that need attention now, with the status page to look at. A job
+    that recorded no run (a push with nothing to send) has no summary."""
     connection_id = int((job.payload or {}).get("connection_id") or 0)
     push = job.task == PUSH_TASK
     t = zoho_sync_runs
@@ -271,6 +274,8 @@ def job_outcome(session: Session, job: Job) -> dict[str, Any]:
                   else (t.c.kind != run_store.RunKind.PUSH.value)]
     if job.started_at is not None:
         conditions.append(t.c.started_at >= job.started_at)
+    if job.finished_at is not None:  # not a later hints job's real-time run
+        conditions.append(t.c.started_at <= job.finished_at)
     run_id = session.scalars(select(t.c.id).where(*conditions).order_by(t.c.id).limit(1)).first()
     scope = SyncScope(int(job.organisation_id or 0), connection_id)
     outcome: dict[str, Any] = {"link": SYNC_PAGE, "summary": None, "run": None,

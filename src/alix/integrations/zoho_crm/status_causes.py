@@ -18,11 +18,11 @@ from alix.jobs.queue import JobQueue
 
 from . import repository
 from .causes import CURRENCY, Cause, cause_of, parent_of
-from .model import CONNECTED
 from .status import IssueView, RetryOutcome, open_views, retry_ids
 from .sync.kinds import LinkKind
 from .sync.store.issues import Direction
 from .sync.store.scope import SyncScope
+from .tables import CONNECTED
 
 # How a cause's count names records: Zoho's modules for what the pull could not import,
 # ALIX's records for what the push could not send.

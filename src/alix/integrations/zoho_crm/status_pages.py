@@ -18,11 +18,11 @@ from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render, templates
 
 from . import repository, status, status_causes
-from .model import CONNECTED
 from .offloop import off_loop
 from .sync.engine.resolve import Keep, keep_side
 from .sync.store.issues import Direction
 from .sync.store.runs import person
+from .tables import CONNECTED
 
 router = APIRouter(include_in_schema=False)
 

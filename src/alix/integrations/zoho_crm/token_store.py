@@ -62,7 +62,7 @@ def define_token_table(metadata: MetaData) -> Table:
 
 
 # A standalone declaration for scripts and the store's own tests (create_all); the app passes
-# its own declaration (alix.integrations.zoho_crm.model) to SqlTokenStore.
+# its own declaration (alix.integrations.zoho_crm.tables) to SqlTokenStore.
 metadata = MetaData()
 zoho_access_tokens = define_token_table(metadata)
 

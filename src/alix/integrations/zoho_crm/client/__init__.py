@@ -21,7 +21,12 @@ from .errors import (
     ZohoFatal,
     ZohoRetriable,
 )
-from .model import (
+from .oauth import SCOPES, Grant, OAuthApp, ZohoAccounts
+from .port import ZohoCrm
+from .retry import RetryPolicy
+from .timestamps import format_datetime, parse_datetime
+from .tokens import AccessToken, Cipher, InMemoryTokenStore, PlainText, TokenStore
+from .wire import (
     BulkReadJob,
     Channel,
     CoqlPage,
@@ -36,11 +41,6 @@ from .model import (
     WriteResult,
     WriteSuccess,
 )
-from .oauth import SCOPES, Grant, OAuthApp, ZohoAccounts
-from .port import ZohoCrm
-from .retry import RetryPolicy
-from .timestamps import format_datetime, parse_datetime
-from .tokens import AccessToken, Cipher, InMemoryTokenStore, PlainText, TokenStore
 
 __all__ = [
     "DATA_CENTRES",

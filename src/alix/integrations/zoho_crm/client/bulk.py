@@ -13,9 +13,9 @@ from typing import Any
 from anyio.lowlevel import checkpoint
 
 from .errors import RequestRejected
-from .model import BulkReadJob
 from .session import ZohoSession
 from .timestamps import format_datetime
+from .wire import BulkReadJob
 
 READ = "/crm/bulk/v8/read"
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024  # bigger downloads spill to a temporary file

@@ -20,7 +20,16 @@ from .concurrency import Slots
 from .credits import CreditMeter
 from .errors import RequestRejected, SchemaMismatch
 from .metadata import Metadata
-from .model import (
+from .notifications import ChannelCalls
+from .oauth import ZohoAccounts
+from .pager import RecordPager
+from .records import RecordCalls
+from .retry import RetryPolicy
+from .session import Random, Sleep, ZohoSession
+from .timestamps import format_datetime, parse_optional
+from .tls import shared_ssl_context
+from .tokens import TokenStore
+from .wire import (
     BulkReadJob,
     Channel,
     CoqlPage,
@@ -33,15 +42,6 @@ from .model import (
     User,
     WriteResult,
 )
-from .notifications import ChannelCalls
-from .oauth import ZohoAccounts
-from .pager import RecordPager
-from .records import RecordCalls
-from .retry import RetryPolicy
-from .session import Random, Sleep, ZohoSession
-from .timestamps import format_datetime, parse_optional
-from .tls import shared_ssl_context
-from .tokens import TokenStore
 
 # Requests carry a path only; ZohoAuth points each at the api_domain of the token it signs with.
 _UNRESOLVED_HOST = "https://api-domain.invalid"

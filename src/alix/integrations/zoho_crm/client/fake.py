@@ -14,7 +14,8 @@ from alix.clock import Clock, utc_now
 from .criteria import matches
 from .errors import RequestRejected, SchemaMismatch, record_error
 from .fieldsets import split_fields
-from .model import (
+from .timestamps import format_datetime, parse_datetime
+from .wire import (
     BulkReadJob,
     Channel,
     CoqlPage,
@@ -29,7 +30,6 @@ from .model import (
     WriteResult,
     WriteSuccess,
 )
-from .timestamps import format_datetime, parse_datetime
 
 # System-mandatory and system-unique fields (doc 4.3, 4.5).
 MANDATORY = {"Accounts": "Account_Name", "Contacts": "Last_Name", "Leads": "Last_Name"}

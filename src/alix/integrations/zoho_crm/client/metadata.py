@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import RequestRejected
-from .model import Currency, Field, Module, Org, User
 from .session import ZohoSession
+from .wire import Currency, Field, Module, Org, User
 
 API = "/crm/v8"
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from .errors import RequestRejected
-from .model import Channel
 from .session import ZohoSession
 from .timestamps import format_datetime, parse_optional
+from .wire import Channel
 
 WATCH = "/crm/v8/actions/watch"
 

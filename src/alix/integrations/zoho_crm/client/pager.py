@@ -9,10 +9,10 @@ from typing import Any
 
 from .errors import RequestRejected
 from .fieldsets import merge_by_id, split_fields
-from .model import Record
 from .records import RecordCalls
 from .session import ZohoSession
 from .timestamps import format_datetime
+from .wire import Record
 
 API = "/crm/v8"
 

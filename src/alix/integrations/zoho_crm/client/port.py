@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from .model import (
+from .wire import (
     BulkReadJob,
     Channel,
     CoqlPage,

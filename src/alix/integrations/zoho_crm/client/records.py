@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from .credits import cost
 from .errors import RecordInvalid, record_error
 from .fieldsets import merge_by_id, split_fields
-from .model import CoqlPage, DeletedRecord, Record, WriteFailure, WriteResult, WriteSuccess
 from .session import ApiResponse, ZohoSession
 from .timestamps import format_datetime, parse_optional
+from .wire import CoqlPage, DeletedRecord, Record, WriteFailure, WriteResult, WriteSuccess
 
 _T = TypeVar("_T")
 

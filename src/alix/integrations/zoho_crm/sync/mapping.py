@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from alix.customers.model import clean
+from alix.customers.domain import clean
 from alix.integrations.zoho_crm.rules import Direction
 from alix.integrations.zoho_crm.schema import HOME_CURRENCY
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from alix.customers.model import normalize_name
+from alix.customers.domain import normalize_name
 
 from .kinds import LinkKind
 from .link import Current, Link, Parent

@@ -2,9 +2,9 @@
 
 The configuration is `config.py`'s own frozen values, imported under the names the core uses:
 config.py is pure (import-linter checks it with the core), so nothing needs re-declaring.
-Zoho records and outbox rows are structural types instead: `client.model.Record` and
+Zoho records and outbox rows are structural types instead: `client.wire.Record` and
 `customers.outbox.OutboxEntry` satisfy them, and the core may not import those modules
-(importing `client.model` runs `client/__init__`, which pulls in httpx; outbox.py holds
+(importing `client.wire` runs `client/__init__`, which pulls in httpx; outbox.py holds
 SQLAlchemy queries).
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from alix.customers.domain import Operation
 from alix.customers.fields import Entity
-from alix.customers.model import Operation
 from alix.integrations.zoho_crm.config import MappedField as Row
 from alix.integrations.zoho_crm.config import MapperConfig as Mapper
 from alix.integrations.zoho_crm.config import ModuleConfig as Module
@@ -25,7 +25,7 @@ __all__ = ["Configuration", "Mapper", "Module", "OutboxRow", "Row", "ZohoRecord"
 
 
 class ZohoRecord(Protocol):
-    """A Zoho record as the client returns it (client.model.Record)."""
+    """A Zoho record as the client returns it (client.wire.Record)."""
 
     @property
     def id(self) -> str: ...

@@ -19,14 +19,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alix.customers import bulk, outbox
-from alix.customers.fields import Entity
-from alix.customers.model import (
+from alix.customers.domain import (
     Actor,
     Change,
     Operation,
     Origin,
     Value,
 )
+from alix.customers.fields import Entity
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link

@@ -30,11 +30,11 @@ from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.errors import RequestRejected, ZohoError
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.mappers import MODULES, ModuleKind
-from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection, ZohoModule
 from alix.integrations.zoho_crm.repository import load_configuration
 from alix.integrations.zoho_crm.services import ZohoServices
-from alix.jobs.model import QUEUED, Job
+from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection, ZohoModule
 from alix.jobs.queue import JobQueue, TaskContext
+from alix.jobs.tables import QUEUED, Job
 
 from ..store.scope import SyncScope
 from ..store.tables import zoho_channels

@@ -17,15 +17,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock
-from alix.customers.model import Actor
+from alix.customers.domain import Actor
 from alix.customers.service import sync_actor
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.config import SyncConfiguration
-from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection
 from alix.integrations.zoho_crm.repository import load_configuration
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection
 from alix.jobs.lease import LeaseStore
 from alix.settings import Settings
 

@@ -34,10 +34,11 @@ from alix.jobs.queue import JobQueue, TaskContext
 from ..mapping import crm_fields
 from ..store import links as link_store
 from ..store.inbox import Hint, mark_processed, pending_hints, purge_processed
-from ..store.runs import Starter
+from ..store.runs import RunKind, Starter
 from .apply import pull_page
 from .context import SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
+from .job_run import LazyRun
 from .resolver import RESOLVER
 from .runs import follow_up
 
@@ -75,16 +76,40 @@ class HintOutcome:
     reads: int = 0  # get_records calls
 
 
+@dataclass(frozen=True)
+class _Applied:
+    """Where a round's applied records are told: the outcome, and the run they start."""
+
+    outcome: HintOutcome
+    run: LazyRun
+    started_by: str
+
+
 async def process_hints(
     ctx: SyncContext, *, on_delete: DeleteHandler | None = None, batch: int = BATCH,
     window: HintWindow | None = None, sleep: Sleep = asyncio.sleep,
+    started_by: str = Starter.NOTIFICATION.value,
 ) -> HintOutcome:
     """Drain the connection's inbox, oldest hints first; returns what it did.
 
     With a `window`, each round first lets hints gather (see HintWindow); without one, it
-    reads what is pending at once (a drain of a backlog, tests).
+    reads what is pending at once (a drain of a backlog, tests). The first record applied
+    starts a real-time run (see job_run; echoes and deletions alone record none), closed as
+    succeeded, or failed when an error stops the drain.
     """
     outcome = HintOutcome()
+    run = LazyRun(ctx.scope, RunKind.REALTIME, ctx.config.version, ctx.clock)
+    try:
+        await _drain(ctx, _Applied(outcome, run, started_by), on_delete, batch, window, sleep)
+    except BaseException as exc:
+        run.close(ctx.sessions, f"Processing Zoho's notifications failed: {exc}")
+        raise
+    run.close(ctx.sessions)
+    return outcome
+
+
+async def _drain(ctx: SyncContext, applied: _Applied, on_delete: DeleteHandler | None,
+                 batch: int, window: HintWindow | None, sleep: Sleep) -> None:
     while True:
         if window is not None:
             await _gather(ctx, window, sleep)
@@ -92,14 +117,14 @@ async def process_hints(
             hints = pending_hints(session, ctx.scope, limit=batch)
             if not hints:
                 purge_processed(session, ctx.scope, ctx.clock() - KEEP_PROCESSED)
-                return outcome
-            to_fetch = _close_needless(session, ctx, hints, outcome)
+                return
+            to_fetch = _close_needless(session, ctx, hints, applied.outcome)
         by_module: dict[str, list[Hint]] = {}
         for hint in to_fetch:
             by_module.setdefault(hint.module, []).append(hint)
         # Parents first: a Contact hinted before its new Account still finds it imported.
         for module in sorted(by_module, key=lambda m: _rank(ctx, m)):
-            await _apply_module(ctx, module, by_module[module], on_delete, outcome)
+            await _apply_module(ctx, module, by_module[module], on_delete, applied)
 
 
 async def _gather(ctx: SyncContext, window: HintWindow, sleep: Sleep) -> None:
@@ -153,8 +178,9 @@ async def _apply_module(
     module: str,
     hints: Sequence[Hint],
     on_delete: DeleteHandler | None,
-    outcome: HintOutcome,
+    applied: _Applied,
 ) -> None:
+    outcome = applied.outcome
     kinds = kinds_of_module(ctx.config, module)
     wanted = [h.zoho_id for h in hints if not h.deleted]
     records = []
@@ -171,6 +197,9 @@ async def _apply_module(
                              ctx.clock())
             outcome.counts.update(page.counts)
             outcome.counts["fetched"] += len(records)
+            # In the page's transaction, as the pull's runs count theirs.
+            applied.run.start(session, applied.started_by)
+            applied.run.record(session, page.counts, module=module, done=len(records))
         if gone:
             outcome.counts["deleted"] += len(gone)
             if on_delete is not None:

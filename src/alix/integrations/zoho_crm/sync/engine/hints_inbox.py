@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alix.jobs.model import QUEUED, Job
 from alix.jobs.queue import JobQueue
+from alix.jobs.tables import QUEUED, Job
 
 from ..store.inbox import add_hints
 from ..store.scope import SyncScope
@@ -62,11 +62,27 @@ def parse_callback(body: Mapping[str, Any]) -> Callback | None:
     return Callback(module, operation, hints) if hints else None
 
 
+@dataclass(frozen=True)
+class Received:
+    """What one accepted callback brought: its hints, and how many of them were new."""
+
+    hints: int
+    stored: int
+
+    @property
+    def replay(self) -> bool:
+        """Every hint it carries is pending already: Zoho delivered this callback again (the
+        worker has not drained the first yet; after that a replay is stored anew, and costs
+        one record read that changes nothing)."""
+        return self.hints > 0 and self.stored == 0
+
+
 def receive(
     session: Session, queue: JobQueue, channel_id: str, body: Mapping[str, Any], now: datetime
-) -> int:
-    """Store one callback's hints and queue the connection's hints job; returns the number of
-    new hint rows. Raises CallbackRefused for an unknown or expired channel or a wrong token.
+) -> Received:
+    """Store one callback's hints and queue the connection's hints job; returns how many hints
+    it held and how many were new. Raises CallbackRefused for an unknown or expired channel or
+    a wrong token.
 
     The job is queued only when none is queued for the connection yet: a burst of callbacks
     wakes the worker once. One that is already running does not count (it may have read the
@@ -79,12 +95,12 @@ def receive(
         raise CallbackRefused(f"Notification refused for channel {channel_id[:40]!r}.")
     callback = parse_callback(body)
     if callback is None:
-        return 0
+        return Received(0, 0)
     scope = SyncScope(channel.organisation_id, channel.connection_id)
     stored = add_hints(session, scope, callback.module, callback.operation, callback.hints, now)
     if stored:
         wake_worker(session, queue, scope)
-    return stored
+    return Received(len(callback.hints), stored)
 
 
 def wake_worker(session: Session, queue: JobQueue, scope: SyncScope) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from alix.customers import repository as repo
 from alix.customers.contacts import move_contact
-from alix.customers.model import Actor
+from alix.customers.domain import Actor
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.plan import PageState, PullDecision
 

@@ -15,19 +15,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from alix.customers import outbox
-from alix.customers.outbox import Failure
+from alix.customers.outbox import Failure, PendingRecord
 from alix.db.session import unit_of_work
-from alix.integrations.zoho_crm.client.model import Record
+from alix.identity.tables import User
+from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.mapping import Mapped, crm_fields, from_crm
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision, plan_push
 from alix.integrations.zoho_crm.sync.store.issues import backoff
+from alix.integrations.zoho_crm.sync.store.runs import RunKind, Starter, person
 from alix.jobs.queue import TaskContext
 
 from .context import SyncContext, open_context
+from .job_run import LazyRun
 from .push_batch import Batch, load_batch
 from .push_merge import merge_first
 from .push_recover import recover_pending
@@ -152,31 +157,70 @@ def _finish(run: PushRun) -> None:
         outbox.mark_failed(session, ctx.scope.organisation_id, list(failures.values()), run.now)
 
 
+def started_by(session: Session, records: Sequence[PendingRecord]) -> str:
+    """Who a push run names: the person whose changes it sends when they are one person's,
+    else "ALIX change" (several people, an import, a system user)."""
+    actors = {entry.actor_id for record in records for entry in record.entries}
+    if len(actors) == 1 and (actor := actors.pop()) is not None:
+        user = session.get(User, actor)
+        if user is not None and not user.is_system:
+            return person(user.name, user.email)
+    return Starter.ALIX_CHANGE.value
+
+
+def run_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    """A page's counts as its run records them: rejected and skipped, not their sum."""
+    return {what: n for what, n in counts.items() if n and what != "failed"}
+
+
+def _quiet(run: LazyRun, report: PushReport) -> bool:
+    """Every record it looked at was in Zoho already: it sent nothing, a run says nothing."""
+    return run.run_id is not None and not any(
+        n for what, n in run_counts(report.counts).items() if what != "unchanged")
+
+
 async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
                max_pages: int = PAGES_PER_JOB) -> PushReport:
     """Push every pending ALIX change of the connection; idempotent, safe to replay.
 
-    Zoho errors that stop a run (auth, rate limits after retries) propagate: what was sent is
-    committed, a replay re-plans the rest and sends nothing twice.
+    The first page with records starts the push's run (see job_run), closed as succeeded, or
+    failed when a Zoho error stops it (auth, rate limits after retries). Those errors
+    propagate: what was sent is committed, a replay re-plans the rest and sends nothing twice.
     """
     report = PushReport()
-    started = ctx.clock()
-    report.add({"recovered": await recover_pending(ctx, before=started)})
-    for _ in range(max_pages):
-        now = ctx.clock()
-        with unit_of_work(ctx.sessions) as session:
-            batch = load_batch(session, ctx.scope, ctx.config, now, limit=page_size)
-        if not batch.records:
-            break
-        run = PushRun(ctx, batch, now)
-        await push_page(run)
-        report.pages += 1
-        report.records += len(batch.records)
-        report.add(run.counts)
-        if len(batch.records) < page_size:
-            break
-    else:
-        report.more = True
+    run = LazyRun(ctx.scope, RunKind.PUSH, ctx.config.version, ctx.clock)
+    page: PushRun | None = None
+    try:
+        recovered = await recover_pending(ctx, before=ctx.clock())
+        report.add({"recovered": recovered})
+        for _ in range(max_pages):
+            now = ctx.clock()
+            with unit_of_work(ctx.sessions) as session:
+                batch = load_batch(session, ctx.scope, ctx.config, now, limit=page_size)
+                if run.run_id is None and (batch.records or recovered):
+                    run.start(session, started_by(session, batch.records))
+                    run.record(session, {"recovered": recovered})
+            if not batch.records:
+                break
+            page = PushRun(ctx, batch, now)
+            await push_page(page)
+            report.pages += 1
+            report.records += len(batch.records)
+            report.add(page.counts)
+            with unit_of_work(ctx.sessions) as session:
+                run.record(session, run_counts(page.counts))
+            page = None  # recorded: a later failure must not count it twice
+            if len(batch.records) < page_size:
+                break
+        else:
+            report.more = True
+    except BaseException as exc:
+        if page is not None and run.run_id is not None:  # what the page sent before it stopped
+            with unit_of_work(ctx.sessions) as session:
+                run.record(session, run_counts(page.counts))
+        run.close(ctx.sessions, f"The Zoho CRM push failed: {exc}")
+        raise
+    run.close(ctx.sessions, forget=_quiet(run, report))
     log.info("Zoho CRM push of connection %s: %s", ctx.scope.connection_id, report)
     return report
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alix.customers import outbox
+from alix.customers.domain import Operation
 from alix.customers.fields import Entity
-from alix.customers.model import Operation
 from alix.customers.outbox import PendingRecord
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind, address_link_kinds
 from alix.integrations.zoho_crm.sync.link import Link

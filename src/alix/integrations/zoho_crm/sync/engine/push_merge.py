@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from alix.integrations.zoho_crm.client.model import Record
+from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.mapping import to_crm
 from alix.integrations.zoho_crm.sync.plan import PullAction, PullDecision

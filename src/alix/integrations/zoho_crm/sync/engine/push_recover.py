@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from alix.db.session import unit_of_work
-from alix.integrations.zoho_crm.client.model import Record
 from alix.integrations.zoho_crm.client.timestamps import format_datetime
-from alix.integrations.zoho_crm.model import ZohoConnection
+from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import (
@@ -34,6 +33,7 @@ from alix.integrations.zoho_crm.sync.store.links import (
     complete_pending,
     pending_inserts,
 )
+from alix.integrations.zoho_crm.tables import ZohoConnection
 
 from .alix_rows import rows_by_key
 from .context import SyncContext

@@ -15,7 +15,7 @@ from typing import Any
 from alix.customers.fields import Entity
 from alix.customers.outbox import Failure
 from alix.db.session import unit_of_work
-from alix.integrations.zoho_crm.client.model import WriteFailure, WriteResult, WriteSuccess
+from alix.integrations.zoho_crm.client.wire import WriteFailure, WriteResult, WriteSuccess
 from alix.integrations.zoho_crm.rules import DeletePolicy, Direction
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
@@ -36,6 +36,9 @@ from .context import SyncContext
 from .push_batch import Batch
 
 BATCH = 100  # Zoho takes at most 100 records per write (zoho-crm-api.md 4.2)
+# Issue codes of records the push held back (the plan skipped them, or their customer is not in
+# Zoho yet): counted as skipped; any other failure is Zoho's (or a link's) refusal, rejected.
+HELD_BACK = frozenset({"skipped", "parent_missing"})
 
 
 def chunks(values: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
@@ -69,13 +72,15 @@ class PushRun:
     def fail(self, session: Any, d: PushDecision, code: str, message: str, *,
              zoho_id: str | None = None, field_name: str | None = None,
              retry: bool = True) -> None:
-        """Record the issue and keep the record's outbox rows for its retry time."""
+        """Record the issue and keep the record's outbox rows for its retry time; counted as
+        failed, and as skipped or rejected (what the run shows)."""
         report = issues.Report(issues.Direction.PUSH, d.kind, code or "error", message,
                                alix_id=d.alix_id, zoho_id=zoho_id or d.zoho_id,
                                field=field_name)
         issue = issues.record_issue(session, self.ctx.scope, report, self.now, retry=retry)
         self.failures[d.entry_ids] = Failure(d.entry_ids, message, issue.next_retry_at)
         self.count("failed")
+        self.count("skipped" if code in HELD_BACK else "rejected")
 
     def settled(self, session: Any, d: PushDecision) -> None:
         """A record synced: close the push issues it had (only records that failed before)."""

@@ -16,9 +16,9 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from alix.customers.outbox import PENDING
 from alix.customers.tables import customer_outbox
-from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection
-from alix.jobs.model import QUEUED, Job
+from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection
 from alix.jobs.queue import JobQueue
+from alix.jobs.tables import QUEUED, Job
 
 from .context import lane_key
 from .push import PUSH_TASK

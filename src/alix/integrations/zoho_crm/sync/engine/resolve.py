@@ -19,7 +19,7 @@ from alix.customers.contacts import move_contact
 from alix.customers.fields import Entity
 from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
-from alix.integrations.zoho_crm.client.model import WriteFailure
+from alix.integrations.zoho_crm.client.wire import WriteFailure
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import crm_module, read_only_fields, to_crm

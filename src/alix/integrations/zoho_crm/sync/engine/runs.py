@@ -15,8 +15,8 @@ from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.store import runs as run_store
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.watermark import SETTLE
-from alix.jobs.model import QUEUED, RUNNING, Job
 from alix.jobs.queue import JobInterrupted, JobQueue, TaskContext
+from alix.jobs.tables import QUEUED, RUNNING, Job
 
 from .context import lane_key, open_context
 from .pull import run_pull, summary
@@ -94,7 +94,7 @@ def _record_interrupted(ctx: TaskContext, connection_id: int) -> None:
     The connection's lane is still held: its latest run is this job's."""
     with unit_of_work(ctx.session_factory) as session:
         scope = SyncScope(int(ctx.organisation_id or 0), connection_id)
-        run = run_store.latest_run(session, scope)
+        run = run_store.latest_run(session, scope, kinds=run_store.PULL_KINDS)
         if run is not None and run.status is not run_store.RunStatus.SUCCEEDED:
             run_store.interrupt_run(session, scope, run.id, ctx.clock(), (
                 "Stopped between two pages when its process shut down; the sync resumes "

@@ -35,11 +35,11 @@ from alix.customers.tables import customer_outbox
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.mappers import ModuleKind
-from alix.integrations.zoho_crm.model import CONNECTED, ZohoConnection, ZohoModule
 from alix.integrations.zoho_crm.repository import has_configuration, load_configuration
-from alix.jobs.model import DONE, FAILED, QUEUED, RUNNING, Job
+from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection, ZohoModule
 from alix.jobs.queue import JobQueue, TaskContext
 from alix.jobs.scheduler import ScheduleSpec, delete_schedule, put_schedule, schedules
+from alix.jobs.tables import DONE, FAILED, QUEUED, RUNNING, Job
 
 from ..store.runs import Starter
 from ..store.scope import SyncScope

@@ -7,7 +7,7 @@ is committed. Rate and ETA are derived by the reader from `started_at` and `done
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -31,12 +31,19 @@ class RunKind(enum.StrEnum):
     RECONCILE = "reconcile"
 
 
+# The runs that bring Zoho's records into ALIX: what "the last sync" and "synchronized once"
+# mean on Details, the CLI and the toast of a pull job (a push run says nothing about them).
+PULL_KINDS = frozenset(RunKind) - {RunKind.PUSH}
+
+
 class Starter(enum.StrEnum):
     """What started a run, when it was not a person (a person is stored by name and e-mail)."""
 
     SCHEDULE = "schedule"
     NOTIFICATION = "Zoho notification"
     COMMAND_LINE = "command line"
+    # A push sending the changes of more than one person, or of no known person.
+    ALIX_CHANGE = "ALIX change"
 
 
 def person(name: str | None, email: str) -> str:
@@ -201,13 +208,23 @@ def interrupt_run(session: Session, scope: SyncScope, run_id: int, now: datetime
     finish_run(session, scope, run_id, RunStatus.INTERRUPTED, now, error=reason)
 
 
-def latest_run(session: Session, scope: SyncScope, kind: RunKind | None = None) -> Run | None:
-    """The most recently started run of the connection (of one kind), or None."""
+def latest_run(session: Session, scope: SyncScope, kind: RunKind | None = None, *,
+               kinds: Collection[RunKind] | None = None) -> Run | None:
+    """The most recently started run of the connection (of one `kind`, or of `kinds`, e.g.
+    PULL_KINDS for the last pull whatever pushed since), or None."""
     stmt = select(*_COLUMNS).where(zoho_sync_runs.c.connection_id == scope.connection_id)
     if kind is not None:
         stmt = stmt.where(zoho_sync_runs.c.kind == kind.value)
+    if kinds is not None:
+        stmt = stmt.where(zoho_sync_runs.c.kind.in_(sorted(k.value for k in kinds)))
     row = session.execute(stmt.order_by(zoho_sync_runs.c.id.desc()).limit(1)).first()
     return None if row is None else _run(row)
+
+
+def forget_run(session: Session, scope: SyncScope, run_id: int) -> None:
+    """Delete a run that turned out to have done nothing worth a line in the history."""
+    session.execute(delete(zoho_sync_runs).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id, zoho_sync_runs.c.id == run_id))
 
 
 def _quiet(run: Run) -> bool:

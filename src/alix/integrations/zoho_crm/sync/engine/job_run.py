@@ -1,0 +1,61 @@
+"""The run row of a job that records one only once it has work: the push and the hints.
+
+Those jobs wake for every ALIX change and every Zoho callback, and many find nothing left to
+do (an echo of our own write, a change an earlier job already sent). A row for each would push
+the runs that did something out of the status page's "Last runs", as the reconciliation's quiet
+runs would (store.runs.forget_quiet_reconciliations). So the row starts in the transaction of
+the first page with work, and a job that finds none leaves no row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from alix.clock import Clock
+from alix.db.session import unit_of_work
+from alix.integrations.zoho_crm.sync.store import runs as run_store
+from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+
+
+@dataclass
+class LazyRun:
+    """A job's run, started by its first page with work (`start`), closed by `close`."""
+
+    scope: SyncScope
+    kind: run_store.RunKind
+    config_version: int
+    clock: Clock
+    run_id: int | None = None
+
+    def start(self, session: Session, started_by: str | None) -> None:
+        """Start the run in the caller's transaction, once; from here the job's log lines
+        name it (store.runs.start_run binds its id)."""
+        if self.run_id is None:
+            self.run_id = run_store.start_run(session, self.scope, self.kind,
+                                              self.config_version, self.clock(),
+                                              started_by=started_by)
+
+    def record(self, session: Session, counts: Mapping[str, int], *,
+               module: str | None = None, done: int = 0) -> None:
+        """Add a page's outcome counts (and `done` records of `module`) to the started run."""
+        counts = {what: n for what, n in counts.items() if n}
+        if self.run_id is not None and (counts or done):
+            run_store.record_progress(session, self.scope, self.run_id, module=module,
+                                      done=done, counts=counts)
+
+    def close(self, sessions: sessionmaker[Session], error: str | None = None, *,
+              forget: bool = False) -> None:
+        """Close the started run: succeeded, or failed with `error`; `forget` deletes it
+        instead (it did nothing after all)."""
+        if self.run_id is None:
+            return
+        with unit_of_work(sessions) as session:
+            if forget and error is None:
+                run_store.forget_run(session, self.scope, self.run_id)
+                return
+            status = run_store.RunStatus.FAILED if error else run_store.RunStatus.SUCCEEDED
+            run_store.finish_run(session, self.scope, self.run_id, status, self.clock(),
+                                 error=error[:2000] if error else None)
