@@ -19,7 +19,7 @@ from alix.clock import Clock, utc_now
 from alix.identity import sessions
 from alix.identity.service import user_for_token
 from alix.identity.tables import Role, User
-from alix.web.body_limits import replaying
+from alix.web.body_limits import read_body, replaying
 from alix.web.public import is_csrf_exempt, is_public
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -154,15 +154,7 @@ class CsrfGuard:
         given = headers.get(CSRF_HEADER.encode(), b"").decode("latin-1")
         # The receive() here is bounded by alix.web.body_limits: at most the form limit is read,
         # in chunks joined once (linear in the size).
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
         if not given and headers.get(b"content-type", b"").startswith(
             b"application/x-www-form-urlencoded"
         ):

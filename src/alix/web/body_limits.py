@@ -63,6 +63,20 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, too_large_message(limit))
 
 
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, in chunks joined once (linear in its size). Bounded when
+    `receive` is this module's: at most the route's limit is read."""
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
 def replaying(body: bytes, receive: Receive) -> Receive:
     """A `receive` that hands the app the body a middleware already read, then the rest of
     the connection's messages (a disconnect)."""

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from alix.web.body_limits import replaying
+from alix.web.body_limits import read_body, replaying
 from alix.web.ids import MAX_ID
 
 # A JSON \u0000 escape: preceded by an even number of backslashes (an odd one escapes it).
@@ -128,15 +128,7 @@ class StorableInput:
             await self.app(scope, receive, send)
             return
         # Bounded by alix.web.body_limits (the middleware outside this one).
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
         if body_has_nul(sent_type, body):
             await refused(scope["path"], NUL_MESSAGE)(scope, receive, send)
             return
