@@ -32,6 +32,16 @@ def pop_flashes(request: Request) -> list[tuple[str, str]]:
     return [(k, m) for k, m in request.session.pop("flashes", [])]
 
 
+def watch_job(request: Request, job_id: int) -> None:
+    """Have the next page toast how background job `job_id` ended, even when it ends before
+    that page first asks which jobs are running (a short sync can finish during the redirect)."""
+    request.session.setdefault("watched_jobs", []).append(int(job_id))
+
+
+def pop_watched_jobs(request: Request) -> list[int]:
+    return [int(i) for i in request.session.pop("watched_jobs", [])]
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -40,6 +50,7 @@ def render(
         "principal": getattr(request.state, "principal", None),
         "csrf_token": csrf_token(request.session),
         "flashes": pop_flashes(request),
+        "watched_jobs": pop_watched_jobs(request),
         "path": request.url.path,
     }
     ctx.update(context or {})

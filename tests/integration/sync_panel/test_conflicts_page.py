@@ -37,6 +37,8 @@ def a_conflict(container: Container) -> tuple[World, FakeZohoCrm, int, str, int]
     customer_id = new_customer(world, phone="514 555 0000")
     anyio.run(world.push)
     [account] = fake.records["Accounts"].values()
+    fake.acting_user = {"id": "5725767000000411002", "name": "Dana Zoho",
+                        "email": "dana@example.com"}  # a CRM user edits the phone
     anyio.run(fake.update, "Accounts", [{"id": account["id"], "Phone": "514 555 0199"}])
     world.clock.tick()
     with unit_of_work(world.sessions) as session:
@@ -66,6 +68,7 @@ def test_a_conflict_is_shown_side_by_side(backend: str, container: Container) ->
     assert "Phone" in row
     for value in ("514 555 0000", "514 555 0100", "514 555 0199"):
         assert value in row
+    assert "changed by Dana Zoho in Zoho" in row  # who changed each side, and when
     assert "Keep ALIX" in row and "Keep Zoho" in row
     assert f'<label for="value-{conflict_id}"' in row
 

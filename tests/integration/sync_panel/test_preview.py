@@ -18,9 +18,11 @@ from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.preview import preview_first_sync
 from alix.integrations.zoho_crm.sync.engine.context import open_context
 from alix.integrations.zoho_crm.sync.engine.pull import run_pull
+from alix.integrations.zoho_crm.sync.engine.runs import PULL_TASK
 from alix.integrations.zoho_crm.sync.store.issues import open_issues
 from alix.integrations.zoho_crm.sync.store.tables import zoho_links, zoho_sync_runs
 from alix.integrations.zoho_crm.tables import ZohoConnection
+from alix.jobs.tables import Job
 from tests.integration.sync_panel.conftest import browser, new_customer, post, world_of
 from tests.integration.sync_pull.conftest import make_world
 from tests.integration.sync_push.conftest import World
@@ -180,3 +182,18 @@ def test_the_preview_rejects_what_the_first_sync_rejects(backend: str, engine: E
     assert len(waits) == everywhere["skip"] == 2
     assert sorted(world.customers()) == ["Acme", "Initech"]
     assert [c.last_name for c in world.contacts()] == ["Lovelace"]
+
+
+def test_the_page_after_the_cloud_icon_toasts_the_syncs_end_even_if_it_ended_first(
+        backend: str, container: Container) -> None:
+    """A short sync can finish while the redirect after the cloud icon loads: the toast area
+    polls only running jobs, so the page names the job it started, to say how it ended."""
+    world, _fake, _ids, _acmes = two_sides(container)
+    with browser(container, world) as http:
+        page = post(http, "/settings/integrations/zoho-crm/sync")
+        again = http.get("/settings/integrations/zoho-crm").text
+    with Session(container.engine) as s:
+        [job] = s.scalars(select(Job).where(Job.task == PULL_TASK)).all()
+    assert "Initial synchronization started" in page
+    assert f'data-watched-jobs="{job.id}"' in page
+    assert "data-watched-jobs" not in again  # once

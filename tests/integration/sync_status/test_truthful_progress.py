@@ -76,3 +76,4 @@ def test_a_failed_sync_job_reports_failure_with_its_reason(synced: Synced) -> No
     assert answer["status"] == "failed"
     assert answer["error"].endswith("Zoho CRM did not answer.")
     assert answer["outcome"]["link"] == PAGE
+

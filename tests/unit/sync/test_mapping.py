@@ -155,6 +155,6 @@ def test_from_alix_keeps_the_mapped_fields_in_canonical_form() -> None:
 
 def test_crm_fields_list_what_to_ask_zoho_for() -> None:
     assert crm_fields(CONFIG, LinkKind.CONTACT) == (
-        "Email", "Last_Name", "First_Name", "Phone", "Account_Name",
+        "Email", "Last_Name", "First_Name", "Phone", "Account_Name", "Modified_By",
     )
-    assert crm_fields(CONFIG, LinkKind.BILLING)[-1] == "Account"
+    assert crm_fields(CONFIG, LinkKind.BILLING)[-2:] == ("Account", "Modified_By")

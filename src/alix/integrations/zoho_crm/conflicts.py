@@ -1,5 +1,5 @@
 """The open same-field conflicts of a connection as a person decides them: each with its base,
-ALIX's and Zoho's values, who changed ALIX's and when; and settling one with a typed value.
+ALIX's and Zoho's values, who changed each and when; and settling one with a typed value.
 
 Keep ALIX's / Keep Zoho's are the engine's keep_side; a typed value is read as the field's
 kind reads it (a number, a yes/no, a country...) and written by the engine's resolve_conflict,
@@ -43,8 +43,9 @@ KIND_LABELS = {
 
 
 @dataclass(frozen=True)
-class AlixEdit:
-    """Who last changed the field in ALIX, and when (from the outbox)."""
+class Edit:
+    """Who last changed the field on one side, and when (ALIX: the outbox; Zoho: the record's
+    Modified_By and Modified_Time when the conflict was found)."""
 
     by: str
     at: datetime
@@ -63,7 +64,8 @@ class ConflictView:
     noticed_at: datetime
     customer_id: int | None
     customer_name: str | None
-    alix_edit: AlixEdit | None
+    alix_edit: Edit | None
+    zoho_edit: Edit | None = None
 
     @property
     def kind_label(self) -> str:
@@ -105,7 +107,7 @@ def _owners(session: Session, org: int, rows: Sequence[Any]) -> dict[int, tuple[
 
 
 def _alix_edit(session: Session, org: int, kind: LinkKind, alix_id: int, field: str
-               ) -> AlixEdit | None:
+               ) -> Edit | None:
     """The newest change of the field made in ALIX (not by the sync itself)."""
     t = customer_outbox
     for row in session.execute(select(t.c.actor_id, t.c.created_at, t.c.changes).where(
@@ -115,8 +117,17 @@ def _alix_edit(session: Session, org: int, kind: LinkKind, alix_id: int, field: 
         if field in (row.changes or {}):
             user = session.get(User, row.actor_id) if row.actor_id is not None else None
             by = (user.name or user.email) if user is not None else "an API client"
-            return AlixEdit(by, row.created_at)
+            return Edit(by, row.created_at)
     return None
+
+
+def _zoho_edit(details: dict[str, Any]) -> Edit | None:
+    """Who changed the Zoho record, as the pull that found the conflict read it (conflicts
+    found before ALIX asked for Modified_By have none)."""
+    by, at = details.get("crm_by"), details.get("crm_at")
+    if not by or not at:
+        return None
+    return Edit(str(by), datetime.fromisoformat(str(at)))
 
 
 def conflict_page(session: Session, scope: SyncScope, cursor: int | None = None,
@@ -141,7 +152,7 @@ def conflict_page(session: Session, scope: SyncScope, cursor: int | None = None,
             details.get("base"), details.get("alix"), details.get("crm"), r.created_at,
             customer[0] if customer else None, customer[1] if customer else None,
             _alix_edit(session, scope.organisation_id, LinkKind(r.kind), int(r.alix_id),
-                       str(r.field))))
+                       str(r.field)), _zoho_edit(details)))
     return ConflictPage(views, rows[-1].id if more and rows else None)
 
 

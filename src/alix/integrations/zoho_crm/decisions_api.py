@@ -127,6 +127,8 @@ def conflict_list(admin: CurrentAdmin, container: ContainerDep,
         "noticed_at": c.noticed_at.isoformat(), "customer_id": c.customer_id,
         "alix_changed_by": c.alix_edit.by if c.alix_edit else None,
         "alix_changed_at": c.alix_edit.at.isoformat() if c.alix_edit else None,
+        "zoho_changed_by": c.zoho_edit.by if c.zoho_edit else None,
+        "zoho_changed_at": c.zoho_edit.at.isoformat() if c.zoho_edit else None,
     } for c in page.conflicts], "next_cursor": page.next_cursor}
 
 

@@ -15,9 +15,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from alix.db.session import unit_of_work
 from alix.errors import AlixError, Forbidden, ValidationFailed
 from alix.identity.tables import Organisation
+from alix.jobs.tables import Job
 from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
-from alix.web.templating import flash, render
+from alix.web.templating import flash, render, watch_job
 
 from . import onboarding, preflight, repository, service
 from .api import connection_json
@@ -247,10 +248,14 @@ def _save(
     done: str,
     work: Callable[[Session], object],
 ) -> Response:
-    """Run one command in a unit of work; flash its refusal message(s) or `done`."""
+    """Run one command in a unit of work; flash its refusal message(s) or `done`. A command
+    that starts a job has the next page toast how it ended."""
     try:
         with unit_of_work(container.session_factory) as session:
-            work(session)
+            result = work(session)
+            job_id = result.id if isinstance(result, Job) else None
+        if job_id is not None:
+            watch_job(request, job_id)
     except ValidationFailed as exc:
         for messages in exc.errors.values():
             for message in messages:

@@ -49,6 +49,10 @@
 
   // Progress of running jobs of the organisation: one toast per job with a bar.
   const shown = new Map();
+  // Jobs the action before this page started: their final toast shows even when they ended
+  // before the first poll below (a short sync can finish while the page loads).
+  const watched = new Set(((document.getElementById("toasts") || {}).dataset || {}).watchedJobs
+    ? document.getElementById("toasts").dataset.watchedJobs.split(",").map(Number) : []);
   async function pollJobs() {
     if (!document.querySelector(".sidebar")) return;
     try {
@@ -73,6 +77,10 @@
       }
       for (const [id, el] of shown) {
         if (!live.has(id)) { el.remove(); shown.delete(id); ended(id); }
+      }
+      for (const id of watched) {
+        watched.delete(id);
+        if (!live.has(id)) ended(id);  // ended already: say how; else the bar above has it
       }
       setTimeout(pollJobs, jobs.length ? 1000 : 5000);
     } catch (e) {

@@ -73,6 +73,9 @@ class FakeZohoCrm:
         self.channels: dict[str, Channel] = {}
         self.jobs: dict[str, list[dict[str, str]]] = {}
         self.calls = 0
+        # The Zoho user the calls act as: stamped on what they write, as Zoho does.
+        self.acting_user: dict[str, str] = {"id": "5725767000000411001", "name": "Fake Admin",
+                                            "email": "admin@example.com"}
 
     def add_fields(self, module: str, names: Sequence[str]) -> None:
         """Give `module` extra text fields (e.g. custom fields)."""
@@ -169,8 +172,10 @@ class FakeZohoCrm:
         table = self.records[module]
         existing = table.get(row.get("id", ""))
         if existing is None:
-            row = {**row, "id": self._new_id(), "Created_Time": now}
-        merged = {**(existing or {}), **row, "Modified_Time": now}
+            row = {**row, "id": self._new_id(), "Created_Time": now,
+                   "Created_By": dict(self.acting_user)}
+        merged = {**(existing or {}), **row, "Modified_Time": now,
+                  "Modified_By": dict(self.acting_user)}
         table[merged["id"]] = merged
         return WriteSuccess(
             index=index,
@@ -186,7 +191,7 @@ class FakeZohoCrm:
         row = {
             k: copy.deepcopy(v)
             for k, v in data.items()
-            if k not in ("Modified_Time", "Created_Time")
+            if k not in ("Modified_Time", "Created_Time", "Modified_By", "Created_By")
         }
         table = self.records[module]
         mandatory = MANDATORY.get(module, _CUSTOM_MANDATORY)

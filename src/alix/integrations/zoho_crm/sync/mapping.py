@@ -22,6 +22,7 @@ from .normalize import CODES_AS_GIVEN, Kind, Resolver, SyncValue, canonical_valu
 from .sources import Configuration, Row, ZohoRecord
 
 _INTEGER_CRM = frozenset({"integer", "bigint"})
+MODIFIED_BY = "Modified_By"
 _NUMERIC_CRM = frozenset({"double", "decimal", "currency", "percent"})
 
 
@@ -35,6 +36,7 @@ class Mapped:
     values: dict[str, SyncValue]
     account_id: str | None  # the Account's Zoho id: its own for Account kinds, the lookup's else
     fixed: dict[str, SyncValue] = field(default_factory=dict)
+    modified_by: str | None = None  # the Zoho user who changed it last, by name
 
     @property
     def name(self) -> str | None:
@@ -91,6 +93,9 @@ def crm_fields(config: Configuration, kind: LinkKind) -> tuple[str, ...]:
     lookup = account_lookup(config, kind)
     if lookup is not None:
         names.append(lookup)
+    # Who last changed the record, for a person deciding a conflict (a system field every
+    # module has; it counts toward the 50 fields a call may ask for, zoho-crm-api.md).
+    names.append(MODIFIED_BY)
     return tuple(dict.fromkeys(names))
 
 
@@ -102,6 +107,14 @@ def fixed_values(kind: LinkKind) -> dict[str, SyncValue]:
     return {"kind": address_kind, "is_main": True} if kind.is_main_address else {
         "kind": address_kind
     }
+
+
+def _user_name(value: object) -> str | None:
+    """A Zoho user field ({"name", "id", "email"}) as a person reads it."""
+    if not isinstance(value, Mapping):
+        return None
+    name = value.get("name") or value.get("email")
+    return str(name) if name else None
 
 
 def _lookup_id(value: object) -> str | None:
@@ -175,7 +188,8 @@ def compile_from_crm(
         )
         if kind is LinkKind.CONTACT:
             values[ACCOUNT] = account_id
-        return Mapped(kind, record.id, record.modified_time, values, account_id, dict(fixed))
+        return Mapped(kind, record.id, record.modified_time, values, account_id, dict(fixed),
+                      modified_by=_user_name(given.get(MODIFIED_BY)))
 
     return mapper
 

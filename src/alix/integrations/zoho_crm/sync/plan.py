@@ -59,6 +59,7 @@ class PullDecision:
     merge: MergeResult | None = None
     base: Mapping[str, SyncValue] | None = None
     candidates: tuple[int, ...] = ()
+    modified_by: str | None = None  # who changed the Zoho record last (Mapped.modified_by)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class _Planner:
         return PullDecision(
             action, record.kind, record.zoho_id, record.modified_time, reason=reason,
             alix_id=current.alix_id, parent=parent, values=result.to_alix, merge=result,
-            base=base,
+            base=base, modified_by=record.modified_by,
         )
 
     def linked(self, record: Mapped, link: Link) -> PullDecision:

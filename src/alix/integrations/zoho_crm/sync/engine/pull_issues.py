@@ -91,10 +91,13 @@ def conflict_reports(config: SyncConfiguration, decision: PullDecision
         details = {"base": _json(conflict.base), "alix": _json(conflict.alix),
                    "crm": _json(conflict.crm)}
         if conflict.resolution is Resolution.OPEN:
+            # Who changed it in Zoho, for the person who decides (the conflicts page).
+            changed = {"crm_by": decision.modified_by, "crm_at": decision.modified_time
+                       and decision.modified_time.isoformat()}
             open_conflicts.append(Report(
                 Direction.PULL, decision.kind, CONFLICT,
                 f"{what} {_field(conflict.field)}: {conflict.reason}", alix_id=alix_id,
-                zoho_id=decision.zoho_id, field=conflict.field, details=details))
+                zoho_id=decision.zoho_id, field=conflict.field, details=details | changed))
             continue
         won, lost = ((("ALIX", conflict.alix), ("Zoho", conflict.crm))
                      if conflict.resolution is Resolution.ALIX
