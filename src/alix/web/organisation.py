@@ -17,6 +17,7 @@ from alix.errors import ValidationFailed
 from alix.identity.service import add_currency
 from alix.identity.tables import Organisation
 from alix.integrations.zoho_crm.status_causes import retry_currency
+from alix.integrations.zoho_crm.sync.store.runs import person
 from alix.web.auth import CurrentAdmin
 from alix.web.dependencies import ContainerDep
 from alix.web.templating import flash, render
@@ -52,7 +53,7 @@ def add(request: Request, admin: CurrentAdmin, container: ContainerDep,
         with unit_of_work(container.session_factory) as session:
             added = add_currency(session, admin.organisation_id, code)
             outcome = retry_currency(session, container.queue, admin.organisation_id, added,
-                                     container.clock())
+                                     container.clock(), person(admin.name, admin.email))
     except ValidationFailed as exc:
         for messages in exc.errors.values():
             for message in messages:

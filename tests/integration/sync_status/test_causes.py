@@ -84,6 +84,7 @@ def test_adding_the_currency_on_settings_organisation_imports_everything_waiting
     assert all(i.next_retry_at == synced.clock() for i in synced.issues())
     [job] = synced.jobs(PULL_TASK)
     assert job.status == QUEUED
+    assert synced.admin.email in job.payload["started_by"]  # the admin who added it
     synced.pull()  # what the queued job runs
     assert synced.issues() == []
     assert "0 records need attention" in synced.http.get(PAGE).text

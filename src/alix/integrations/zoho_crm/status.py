@@ -428,11 +428,12 @@ def _retry(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
 
 
 def retry_ids(session: Session, queue: JobQueue, scope: SyncScope, now: datetime,
-              ids: Collection[int]) -> RetryOutcome:
-    """`retry` for the open issues among `ids` (a cause's records), in one go."""
+              ids: Collection[int], started_by: str | None = None) -> RetryOutcome:
+    """`retry` for the open issues among `ids` (a cause's records), in one go; `started_by`
+    names who asked (the pull's run records it)."""
     wanted = set(ids)
     return _retry(session, queue, scope, now,
-                  [t for t in _open_issues(session, scope, None) if t.id in wanted])
+                  [t for t in _open_issues(session, scope, None) if t.id in wanted], started_by)
 
 
 def dismiss(session: Session, scope: SyncScope, issue_id: int, now: datetime,

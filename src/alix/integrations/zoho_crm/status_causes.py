@@ -198,7 +198,7 @@ def cause_page(groups: Sequence[CauseGroup], chosen: CauseFilter, offset: int = 
 
 
 def retry_currency(session: Session, queue: JobQueue, organisation_id: int, code: str,
-                   now: datetime) -> RetryOutcome:
+                   now: datetime, started_by: str | None = None) -> RetryOutcome:
     """The organisation trades in `code` now: the records waiting on it (and their follow-on
     records) are due at once and the pull is queued. Nothing when Zoho CRM is not connected."""
     found = repository.connection_of(session, organisation_id)
@@ -208,6 +208,6 @@ def retry_currency(session: Session, queue: JobQueue, organisation_id: int, code
     ids = [i.id for group in causes(session, scope)
            if group.cause.field == CURRENCY and group.cause.value == code
            for i in (*group.issues, *group.followers)]
-    return retry_ids(session, queue, scope, now, ids)
+    return retry_ids(session, queue, scope, now, ids, started_by)
 
 
