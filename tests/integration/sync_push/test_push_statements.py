@@ -6,7 +6,7 @@ per table per call, so the push's database cost does not grow with the records i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -92,3 +92,24 @@ async def test_a_create_page_costs_the_same_statements_for_3_or_30_records(
             r["id"] for r in fake.records["Accounts"].values()
             if r["Account_Name"].startswith(f"Created{n} ")}
     assert counts[1] == counts[0]
+
+
+async def test_a_full_page_of_100_updates_costs_what_a_page_of_20_costs(
+    world: World, fake: FakeZohoCrm, engine: Engine
+) -> None:
+    """The issue's figure: a page of 100 pushed records (each read before its write) costs
+    the statements a page of 20 costs, so the push's database time does not grow per record."""
+    reads: list[int] = []
+    get_records = fake.get_records
+
+    async def counted(module: str, ids: Sequence[str], fields: Sequence[str] = ()) -> Any:
+        reads.append(len(ids))
+        return await get_records(module, ids, fields)
+
+    fake.get_records = counted  # type: ignore[method-assign]
+    twenty = await _statements_of_an_update_page(world, engine, 20)
+    hundred = await _statements_of_an_update_page(world, engine, 100)
+    assert hundred == twenty
+    assert reads == [20, 100]  # every update read first, one call per page
+    sites = {r["Website"] for r in fake.records["Accounts"].values()}
+    assert len(sites) == 120 and all("new" in s for s in sites)

@@ -222,11 +222,9 @@ def from_alix(
     *,
     resolver: Resolver = CODES_AS_GIVEN,
 ) -> dict[str, SyncValue]:
-    """An ALIX record's mapped values in canonical form: what merge compares with the CRM's."""
-    mapped = {r.alix_field for r in rows_of(config, kind)}
-    return canonical_values(
-        {name: values.get(name) for name in mapped}, kinds_of(config, kind), resolver=resolver
-    )
+    """An ALIX record's mapped values in canonical form: what merge compares with the CRM's.
+    A page maps through `alix_mapper` instead."""
+    return compile_to_crm(config, kind).from_alix(values, resolver=resolver)
 
 
 def _crm_value(value: SyncValue, crm_type: str) -> Any:
@@ -257,19 +255,71 @@ def to_crm(
 
     `only` limits it to those ALIX fields (the changed ones); `account_id` adds the Account
     lookup of a Contact or custom-module address, as `{"id": ...}`, as does a contact's
-    `kinds.ACCOUNT` value among `values` (a move merged or pushed like any field).
+    `kinds.ACCOUNT` value among `values` (a move merged or pushed like any field). A page maps
+    through `alix_mapper` instead.
     """
-    payload: dict[str, Any] = {}
-    for row in rows_of(config, kind):
-        if row.direction is not Direction.BOTH or row.crm_field == HOME_CURRENCY:
-            continue
-        if row.alix_field not in values or (only is not None and row.alix_field not in only):
-            continue
-        payload[row.crm_field] = _crm_value(values[row.alix_field], row.crm_type)
-    lookup = account_lookup(config, kind)
-    if account_id is None and ACCOUNT in values and (only is None or ACCOUNT in only):
-        moved_to = values[ACCOUNT]  # a contact's Account is a value like the others
-        account_id = None if moved_to is None else str(moved_to)
-    if lookup is not None and account_id is not None:
-        payload[lookup] = {"id": account_id}
-    return payload
+    return compile_to_crm(config, kind).to_crm(values, only=only, account_id=account_id)
+
+
+@dataclass(frozen=True)
+class AlixMapper:
+    """The ALIX -> CRM direction of one kind with everything the configuration decides (the
+    rows written, the comparison kinds, the read-only fields, the module, the Account lookup)
+    worked out once, not per record."""
+
+    kind: LinkKind
+    module: str | None
+    kinds: Mapping[str, Kind]
+    read_only: frozenset[str]
+    mapped: tuple[str, ...]  # every mapped ALIX field
+    writes: tuple[tuple[str, str, str], ...]  # (ALIX field, CRM field, CRM type) sent to Zoho
+    lookup: str | None
+
+    def from_alix(self, values: Mapping[str, object], *,
+                  resolver: Resolver = CODES_AS_GIVEN) -> dict[str, SyncValue]:
+        return canonical_values({name: values.get(name) for name in self.mapped}, self.kinds,
+                                resolver=resolver)
+
+    def to_crm(self, values: Mapping[str, SyncValue], *, only: Collection[str] | None = None,
+               account_id: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {}
+        for alix_field, crm_field, crm_type in self.writes:
+            if alix_field in values and (only is None or alix_field in only):
+                payload[crm_field] = _crm_value(values[alix_field], crm_type)
+        if account_id is None and ACCOUNT in values and (only is None or ACCOUNT in only):
+            moved_to = values[ACCOUNT]  # a contact's Account is a value like the others
+            account_id = None if moved_to is None else str(moved_to)
+        if self.lookup is not None and account_id is not None:
+            payload[self.lookup] = {"id": account_id}
+        return payload
+
+
+def compile_to_crm(config: Configuration, kind: LinkKind) -> AlixMapper:
+    rows = rows_of(config, kind)
+    return AlixMapper(
+        kind=kind,
+        module=crm_module(config, kind),
+        kinds=kinds_of(config, kind),
+        read_only=read_only_fields(config, kind),
+        mapped=tuple(dict.fromkeys(r.alix_field for r in rows)),
+        writes=tuple((r.alix_field, r.crm_field, r.crm_type) for r in rows
+                     if r.direction is Direction.BOTH and r.crm_field != HOME_CURRENCY),
+        lookup=account_lookup(config, kind),
+    )
+
+
+_COMPILED_ALIX: dict[tuple[Configuration, LinkKind], AlixMapper] = {}
+
+
+def alix_mapper(config: Configuration, kind: LinkKind) -> AlixMapper:
+    """compile_to_crm, compiled once per configuration and kind (as `crm_mapper`)."""
+    key = (config, kind)
+    try:
+        found = _COMPILED_ALIX.get(key)
+    except TypeError:
+        return compile_to_crm(config, kind)
+    if found is None:
+        if len(_COMPILED_ALIX) >= _KEEP:
+            _COMPILED_ALIX.clear()
+        found = _COMPILED_ALIX[key] = compile_to_crm(config, kind)
+    return found

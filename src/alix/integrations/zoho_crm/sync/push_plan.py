@@ -20,7 +20,7 @@ from alix.integrations.zoho_crm.rules import DeletePolicy
 
 from .kinds import ACCOUNT, LinkKind
 from .link import Link, Parent
-from .mapping import crm_module, kinds_of, read_only_fields, to_crm
+from .mapping import AlixMapper, alix_mapper
 from .normalize import Kind, SyncValue, key
 from .sources import Configuration
 
@@ -66,9 +66,8 @@ class PushDecision:
     reason: str = ""
 
 
-def _pushable(config: Configuration, kind: LinkKind, values: Mapping[str, SyncValue]
-              ) -> dict[str, SyncValue]:
-    read_only = read_only_fields(config, kind)
+def _pushable(mapper: AlixMapper, values: Mapping[str, SyncValue]) -> dict[str, SyncValue]:
+    read_only = mapper.read_only
     return {name: value for name, value in values.items() if name not in read_only}
 
 
@@ -101,9 +100,17 @@ class _Planner:
         self.deleted_customers = {
             i.alix_id for i in items if i.kind is LinkKind.CUSTOMER and i.values is None
         }
+        self.mappers: dict[LinkKind, AlixMapper] = {}
+
+    def mapper(self, kind: LinkKind) -> AlixMapper:
+        """The kind's compiled mapping: looked up once per plan, not per record."""
+        found = self.mappers.get(kind)
+        if found is None:
+            found = self.mappers[kind] = alix_mapper(self.config, kind)
+        return found
 
     def decision(self, item: PushItem, action: PushAction, **rest: Any) -> PushDecision:
-        return PushDecision(action, item.kind, item.alix_id, crm_module(self.config, item.kind),
+        return PushDecision(action, item.kind, item.alix_id, self.mapper(item.kind).module,
                             entry_ids=item.entry_ids, **rest)
 
     def skip(self, item: PushItem, why: str) -> PushDecision:
@@ -132,8 +139,9 @@ class _Planner:
         if item.customer_id in self.deleted_customers or policy is DeletePolicy.IGNORE:
             return self.decision(item, PushAction.TOMBSTONE, zoho_id=link.zoho_id,
                                  reason="The address goes with its Account.")
-        cleared = dict.fromkeys(_pushable(self.config, item.kind, link.base), None)
-        payload = to_crm(item.kind, cleared, self.config) | {"id": link.zoho_id}
+        mapper = self.mapper(item.kind)
+        cleared = dict.fromkeys(_pushable(mapper, link.base), None)
+        payload = mapper.to_crm(cleared) | {"id": link.zoho_id}
         return self.decision(item, PushAction.DELETE, zoho_id=link.zoho_id, payload=payload,
                              base=dict(link.base) | cleared)
 
@@ -141,8 +149,9 @@ class _Planner:
         if link.tombstoned:
             return self.skip(item, f"its Zoho record {link.zoho_id} was deleted; re-creating "
                                    "it is a person's decision.")
-        pushable = _pushable(self.config, item.kind, values)
-        changed = _changed(pushable, link.base, kinds_of(self.config, item.kind))
+        mapper = self.mapper(item.kind)
+        pushable = _pushable(mapper, values)
+        changed = _changed(pushable, link.base, mapper.kinds)
         if not changed:
             return self.decision(item, PushAction.DONE, zoho_id=link.zoho_id,
                                  reason="Nothing differs from the base.")
@@ -156,7 +165,7 @@ class _Planner:
         if ACCOUNT in changed and pushable[ACCOUNT] is None:  # moved to an unsynced customer
             return self.skip(item, f"it moved to customer {item.customer_id}, which is not "
                                        "synced with a Zoho Account yet.")
-        payload = to_crm(item.kind, pushable, self.config, only=changed) | {"id": link.zoho_id}
+        payload = mapper.to_crm(pushable, only=changed) | {"id": link.zoho_id}
         base = dict(link.base) | {name: pushable[name] for name in changed}
         return self.decision(item, PushAction.UPDATE, zoho_id=link.zoho_id, payload=payload,
                              base=base)
@@ -180,14 +189,15 @@ class _Planner:
         if crm is None:
             return False
         written = {name: crm.get(name) for name in pushable}
-        return bool(_changed(written, link.base, kinds_of(self.config, kind)))
+        return bool(_changed(written, link.base, self.mapper(kind).kinds))
 
     def unlinked(self, item: PushItem, values: Mapping[str, SyncValue]) -> PushDecision:
-        pushable = _pushable(self.config, item.kind, values)
+        mapper = self.mapper(item.kind)
+        pushable = _pushable(mapper, values)
         present = {name: value for name, value in pushable.items() if value is not None}
         if item.kind is LinkKind.CUSTOMER:
             return self.decision(item, PushAction.CREATE,
-                                 payload=to_crm(item.kind, present, self.config), base=pushable)
+                                 payload=mapper.to_crm(present), base=pushable)
         account = self.accounts.get(item.customer_id)
         if account is None and item.customer_id not in self.new_accounts:
             return self.skip(item, f"its customer {item.customer_id} is not synced with a Zoho "
@@ -201,10 +211,10 @@ class _Planner:
                             "never merged: pull it first, which links the two."),
                 )
             return self.decision(item, PushAction.UPDATE, parent=parent, base=pushable,
-                                 payload=to_crm(item.kind, present, self.config))
+                                 payload=mapper.to_crm(present))
         return self.decision(
             item, PushAction.CREATE, parent=parent, base=pushable,
-            payload=to_crm(item.kind, present, self.config, account_id=account),
+            payload=mapper.to_crm(present, account_id=account),
         )
 
 

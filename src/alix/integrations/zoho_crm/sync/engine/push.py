@@ -24,7 +24,12 @@ from alix.identity.tables import User
 from alix.integrations.zoho_crm.client.wire import Record
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
-from alix.integrations.zoho_crm.sync.mapping import Mapped, crm_fields, from_crm
+from alix.integrations.zoho_crm.sync.mapping import (
+    CrmMapper,
+    Mapped,
+    crm_fields,
+    crm_mapper,
+)
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision, plan_push
 from alix.integrations.zoho_crm.sync.store.issues import backoff
@@ -71,27 +76,46 @@ class PushReport:
             self.counts[name] = self.counts.get(name, 0) + n
 
 
-def _plan(ctx: SyncContext, batch: Batch, crm_modified: Mapping[str, datetime],
-          crm_values: Mapping[tuple[LinkKind, str], Mapping[str, SyncValue]] | None = None,
-          ) -> list[PushDecision]:
+def _plan(ctx: SyncContext, batch: Batch) -> list[PushDecision]:
+    """The page's plan before Zoho is read: which linked records it is about to update."""
     items = [i for i in batch.items if (i.kind, i.alix_id) not in batch.in_flight]
     decisions = plan_push(items, ctx.config, links=batch.links, accounts=batch.accounts,
-                          crm_modified=crm_modified, crm_values=crm_values)
+                          crm_modified={})
     return child_delete_policy(decisions, ctx.config.delete_alix_to_crm)
+
+
+def _replan(ctx: SyncContext, batch: Batch, first: Sequence[PushDecision],
+            crm_modified: Mapping[str, datetime],
+            crm_values: Mapping[tuple[LinkKind, str], Mapping[str, SyncValue]],
+            ) -> list[PushDecision]:
+    """The plan once Zoho was read. What Zoho holds now only turns a linked update into a
+    pull-first (push_plan's `moved`), so only the updates Zoho answered for are decided
+    again; the rest of the page keeps its first decision."""
+    again = {(d.kind, d.alix_id) for d in first
+             if d.action is PushAction.UPDATE and d.zoho_id in crm_modified}
+    if not again:
+        return list(first)
+    items = [i for i in batch.items if (i.kind, i.alix_id) in again]
+    redone = {(d.kind, d.alix_id): d for d in child_delete_policy(
+        plan_push(items, ctx.config, links=batch.links, accounts=batch.accounts,
+                  crm_modified=crm_modified, crm_values=crm_values),
+        ctx.config.delete_alix_to_crm)}
+    return [redone.get((d.kind, d.alix_id), d) for d in first]
 
 
 async def _read_targets(ctx: SyncContext, decisions: Sequence[PushDecision]
                         ) -> dict[str, Record]:
     """The Zoho records about to be overwritten (or merged), 100 ids per call per module."""
-    wanted: dict[str, tuple[set[str], set[str]]] = {}
+    wanted: dict[str, tuple[set[str], set[LinkKind]]] = {}
     for d in decisions:
         if d.zoho_id is None or d.action not in (PushAction.UPDATE, PushAction.PULL_FIRST):
             continue
-        ids, names = wanted.setdefault(d.module or "", (set(), set()))
+        ids, kinds = wanted.setdefault(d.module or "", (set(), set()))
         ids.add(d.zoho_id)
-        names.update(crm_fields(ctx.config, d.kind))
+        kinds.add(d.kind)
     found: dict[str, Record] = {}
-    for module, (ids, names) in wanted.items():
+    for module, (ids, kinds) in wanted.items():
+        names = {name for kind in kinds for name in crm_fields(ctx.config, kind)}
         for chunk in chunks(sorted(ids)):
             for record in await ctx.crm.get_records(module, chunk, sorted(names)):
                 found[record.id] = record
@@ -103,11 +127,14 @@ def _crm_values(ctx: SyncContext, decisions: Sequence[PushDecision],
                 ) -> dict[tuple[LinkKind, str], Mapping[str, SyncValue]]:
     """The mapped values Zoho holds now of the records about to be updated, per kind."""
     values: dict[tuple[LinkKind, str], Mapping[str, SyncValue]] = {}
+    mappers: dict[LinkKind, CrmMapper] = {}  # looked up once per kind, not per record
     for d in decisions:
         record = records.get(d.zoho_id or "")
         if record is None or d.action is not PushAction.UPDATE:
             continue
-        mapped = from_crm(record, d.kind, ctx.config, resolver=RESOLVER)
+        if d.kind not in mappers:
+            mappers[d.kind] = crm_mapper(ctx.config, d.kind, resolver=RESOLVER)
+        mapped = mappers[d.kind](record)
         if isinstance(mapped, Mapped):
             values[(d.kind, record.id)] = mapped.values
     return values
@@ -116,10 +143,10 @@ def _crm_values(ctx: SyncContext, decisions: Sequence[PushDecision],
 async def push_page(run: PushRun) -> None:
     """Plan and send one page; every Zoho answer is committed right after its call."""
     ctx, batch = run.ctx, run.batch
-    first = _plan(ctx, batch, {})
+    first = _plan(ctx, batch)
     records = await _read_targets(ctx, first)
     moved = {i: r.modified_time for i, r in records.items() if r.modified_time is not None}
-    groups = by_action(_plan(ctx, batch, moved, _crm_values(ctx, first, records)))
+    groups = by_action(_replan(ctx, batch, first, moved, _crm_values(ctx, first, records)))
     with unit_of_work(ctx.sessions) as session:
         merged = merge_first(run, session, groups[PushAction.PULL_FIRST], records)
         for d in groups[PushAction.SKIP]:
@@ -210,7 +237,7 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
             with unit_of_work(ctx.sessions) as session:
                 run.record(session, run_counts(page.counts))
             page = None  # recorded: a later failure must not count it twice
-            if len(batch.records) < page_size:
+            if not batch.more:
                 break
         else:
             report.more = True

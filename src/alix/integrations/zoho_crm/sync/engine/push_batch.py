@@ -20,7 +20,7 @@ from alix.customers.fields import Entity
 from alix.customers.outbox import PendingRecord
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind, address_link_kinds
 from alix.integrations.zoho_crm.sync.link import Link
-from alix.integrations.zoho_crm.sync.mapping import from_alix
+from alix.integrations.zoho_crm.sync.mapping import AlixMapper, alix_mapper
 from alix.integrations.zoho_crm.sync.push_plan import PushItem
 from alix.integrations.zoho_crm.sync.sources import Configuration
 from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids, pending_inserts
@@ -45,6 +45,7 @@ class Batch:
     links: Mapping[tuple[LinkKind, int], Link]
     in_flight: frozenset[tuple[LinkKind, int]] = field(default_factory=frozenset)
     retried: frozenset[tuple[int, ...]] = field(default_factory=frozenset)  # failed before
+    more: bool = False  # more records are due behind this page
 
     @property
     def accounts(self) -> dict[int, str]:
@@ -82,17 +83,23 @@ def load_batch(
     """Up to `limit` pending records (coalesced, due by `now`) with their state and links.
 
     A record gone from ALIX, or whose last row deletes it, becomes an item without values.
+    One record more is read than the page holds, so a full last page is known to be the last
+    without a query for an empty next one.
     """
-    records = tuple(outbox.pending_records(session, scope.organisation_id, now, limit=limit))
+    due = outbox.pending_records(session, scope.organisation_id, now, limit=limit + 1)
+    records = tuple(due[:limit])
     current = rows_by_key(session, scope.organisation_id,
                           ((r.entity, r.entity_id) for r in records))
     items: list[PushItem] = []
+    mappers: dict[LinkKind, AlixMapper] = {}  # compiled once per page and kind
     for record in records:
         row = current.get((record.entity, record.entity_id))
         gone = row is None or record.operation is Operation.DELETE
         for kind in _kinds(record, None if gone else row):
-            values = None if gone or row is None else from_alix(kind, row.values(), config,
-                                                                resolver=RESOLVER)
+            if kind not in mappers:
+                mappers[kind] = alix_mapper(config, kind)
+            values = None if gone or row is None else mappers[kind].from_alix(
+                row.values(), resolver=RESOLVER)
             owner = (record.customer_id if row is None or gone
                      else int(getattr(row, "customer_id", row.id)))
             items.append(PushItem(kind, record.entity_id, owner, values,
@@ -105,4 +112,5 @@ def load_batch(
     kept, links = follow_main_moves(session, scope, config, items, links, in_flight, now)
     versions = {key: row.version for key, row in current.items()}
     retried = frozenset(tuple(r.entry_ids) for r in records if r.attempts)
-    return Batch(records, kept, versions, current, links, in_flight, retried)
+    return Batch(records, kept, versions, current, links, in_flight, retried,
+                 more=len(due) > limit)

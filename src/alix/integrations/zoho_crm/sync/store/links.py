@@ -138,10 +138,12 @@ def links_by_alix_ids(
             zoho_links.c.connection_id == scope.connection_id,
             zoho_links.c.kind.in_([k.value for k in kinds]),
             zoho_links.c.alix_id.in_(list(alix_ids)),
-            zoho_links.c.zoho_id.is_not(None),
         )
     )
-    return {(link.kind, link.alix_id): link for link in (_link(r) for r in rows)}
+    # Markers are left out here, not in the query: a `zoho_id IS NOT NULL` there makes SQLite
+    # walk the (kind, zoho_id) key, every link of the kinds, instead of the (kind, alix_id) one.
+    return {(link.kind, link.alix_id): link
+            for link in (_link(r) for r in rows if r.zoho_id is not None)}
 
 
 def create_links(
