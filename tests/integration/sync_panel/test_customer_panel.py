@@ -4,14 +4,19 @@ last synced, its problems, and Create in Zoho, Sync now, Unlink and Link to an A
 from __future__ import annotations
 
 import anyio
+from sqlalchemy import delete
 
 from alix.bootstrap import Container
 from alix.customers import repository as repo
+from alix.customers.contacts import add_contact
 from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.identity.service import create_organisation, create_user
 from alix.integrations.zoho_crm.rules import ConflictPolicy
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.store import links as link_store
+from alix.integrations.zoho_crm.sync.store.tables import zoho_links
 from tests.integration.sync_panel.conftest import (
     ZOHO_URL,
     browser,
@@ -125,3 +130,32 @@ def test_another_organisations_customer_has_no_panel_actions(backend: str,
         answer = http.post(f"/customers/{theirs}/zoho-crm/unlink",
                            data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
         assert answer.status_code == 404
+
+
+def test_a_contact_not_in_zoho_yet_or_deleted_there_shows_its_own_state(
+        backend: str, container: Container) -> None:
+    """The customer is in sync; its contacts' own pairings differ: one never reached Zoho, the
+    other's Zoho record was deleted. The panel names each with its state."""
+    world, fake = world_of(container)
+    customer_id = new_customer(world)
+    anyio.run(world.push)
+    with unit_of_work(world.sessions) as session:
+        kept = add_contact(session, world.actor, customer_id,
+                           {"first_name": "Ada", "last_name": "Lovelace"}, clock=world.clock)
+        waiting = add_contact(session, world.actor, customer_id,
+                              {"first_name": "Charles", "last_name": "Babbage"},
+                              clock=world.clock)
+    anyio.run(world.push)
+    [contact] = [r for r in fake.records["Contacts"].values() if r["Last_Name"] == "Lovelace"]
+    with unit_of_work(world.sessions) as session:
+        link_store.tombstone(session, world.scope, [(LinkKind.CONTACT, str(contact["id"]))],
+                             world.clock())
+        # Babbage never reached Zoho: as if its create were lost before it was sent.
+        session.execute(delete(zoho_links).where(
+            zoho_links.c.kind == LinkKind.CONTACT.value, zoho_links.c.alix_id == waiting.id))
+    with browser(container, world) as http:
+        shown = panel(http.get(f"/customers/{customer_id}").text)
+    assert 'data-sync-state="in_sync"' in shown or "In sync" in shown
+    assert "Contact person <strong>Ada Lovelace</strong>: deleted in Zoho CRM" in shown
+    assert ("Contact person <strong>Charles Babbage</strong>: not in Zoho CRM yet" in shown)
+    assert kept.id != waiting.id

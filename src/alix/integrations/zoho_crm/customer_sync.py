@@ -30,6 +30,7 @@ from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
 
 from .mappers import ModuleKind
+from .repository import load_configuration
 from .sync.engine.context import CrmFactory, SyncContext, open_context
 from .sync.engine.hints import process_hints
 from .sync.engine.pull_issues import CONFLICT
@@ -87,8 +88,29 @@ class RecordIssue:
 
 
 @dataclass(frozen=True)
+class ChildSync:
+    """A contact person or address whose own pairing differs from its customer's: not in Zoho
+    CRM yet although its module syncs, or deleted there. (Its pending changes and problems are
+    the customer's too: the panel counts and lists them.)"""
+
+    what: str  # "Contact person" or "Billing address" ...
+    alix_id: int
+    name: str
+    state: str
+
+    @property
+    def label(self) -> str:
+        return _CHILD_LABELS[self.state]
+
+
+_CHILD_LABELS = {"not_linked": "not in Zoho CRM yet: the next push creates it",
+                 "deleted": "deleted in Zoho CRM"}
+
+
+@dataclass(frozen=True)
 class CustomerSync:
-    """The panel's facts: state, the linked Account, when they last agreed, open issues."""
+    """The panel's facts: state, the linked Account, when they last agreed, open issues, and
+    the contacts and addresses whose state differs."""
 
     state: str
     zoho_id: str | None
@@ -96,6 +118,7 @@ class CustomerSync:
     last_synced: datetime | None
     pending_changes: int
     issues: tuple[RecordIssue, ...]
+    children: tuple[ChildSync, ...] = ()
 
     @property
     def label(self) -> str:
@@ -173,7 +196,47 @@ def customer_sync(session: Session, scope: SyncScope, connection: ZohoConnection
                      pending=bool(pending))
     zoho_id = link.zoho_id if link is not None and link.zoho_id else None
     url = crm_web_url(connection, ACCOUNTS, zoho_id) if zoho_id else None
-    return CustomerSync(state, zoho_id, url, last if zoho_id else None, pending, issues)
+    children = _children(session, scope, customer_id) if zoho_id else ()
+    return CustomerSync(state, zoho_id, url, last if zoho_id else None, pending, issues,
+                        children)
+
+
+# Which integration modules sync an address of each kind: the custom module syncs them all, a
+# main-address module only the main one (the Account's address fields).
+_ADDRESS_MODULES = {"billing": (ModuleKind.BILLING, ModuleKind.MAIN_BILLING),
+                    "shipping": (ModuleKind.SHIPPING, ModuleKind.MAIN_SHIPPING)}
+
+
+def _children(session: Session, scope: SyncScope, customer_id: int) -> tuple[ChildSync, ...]:
+    """The linked customer's contacts and addresses that are not in Zoho CRM although their
+    module syncs, or whose Zoho record was deleted."""
+    org = scope.organisation_id
+    config = load_configuration(session, scope.connection_id)
+    contacts = repo.contacts_of(session, org, customer_id)
+    places = repo.addresses_of(session, org, customer_id)
+    links = link_store.links_by_alix_ids(
+        session, scope, [LinkKind.CONTACT, *_ADDRESS_KINDS],
+        sorted({c.id for c in contacts} | {a.id for a in places}))
+    found: list[ChildSync] = []
+
+    def add(what: str, alix_id: int, name: str, kinds: Sequence[LinkKind], syncs: bool) -> None:
+        mine = [links[(k, alix_id)] for k in kinds if (k, alix_id) in links]
+        if any(link.tombstoned for link in mine):
+            found.append(ChildSync(what, alix_id, name, "deleted"))
+        elif not mine and syncs:
+            found.append(ChildSync(what, alix_id, name, "not_linked"))
+
+    for c in contacts:
+        add("Contact person", c.id, " ".join(p for p in (c.first_name, c.last_name) if p),
+            [LinkKind.CONTACT], config.module(ModuleKind.CUSTOMERS).active)
+    for a in places:
+        custom, main = _ADDRESS_MODULES.get(a.kind, (None, None))
+        syncs = bool((custom and config.module(custom).active)
+                     or (main and a.is_main and config.module(main).active))
+        add(f"{a.kind.capitalize()} address", a.id,
+            ", ".join(p for p in (a.label, a.street, a.city) if p) or f"#{a.id}",
+            _ADDRESS_KINDS, syncs)
+    return tuple(found)
 
 
 def _touch(session: Session, actor: Actor, customer_id: int, now: datetime) -> None:
