@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,8 @@ from typing import Any
 STARTED = time.perf_counter()  # before any ALIX import: the child reports its start-up cost
 
 import httpx  # noqa: E402
+
+from _machine import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get("ALIX_BENCH_POSTGRES_URL",
@@ -240,12 +241,6 @@ def import_once(url: str, emulator: str, organisation_id: int, connection_id: in
 
 
 # -- the parent: emulator, floor, checks ------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @contextmanager
 def emulator_process(size: int) -> Iterator[str]:

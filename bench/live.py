@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +37,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from _machine import free_port, machine, pct
+
 CLIENT_ID = "1000.ALIXBENCH"
 CLIENT_SECRET = "alix-bench-secret"
 SECRET_KEY = "bench-secret-key-" + "x" * 40
@@ -49,29 +49,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- the machine -------------------------------------------------------------------------
-
-def cpu_probe() -> float:
-    """Milliseconds of a fixed pure-Python loop: grows when other processes take the cores."""
-    started = time.perf_counter()
-    total = 0
-    for i in range(1_000_000):
-        total += i % 7
-    return (time.perf_counter() - started) * 1000
-
-
-def machine() -> str:
-    return f"load {os.getloadavg()[0]:.1f}, probe {cpu_probe():.0f} ms"
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(probe: Callable[[], bool], what: str, timeout: float = 600.0,

@@ -31,7 +31,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -45,6 +44,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
+from _machine import free_port, machine, pct
 
 ROOT = Path(__file__).resolve().parent.parent
 ALIX = ROOT / ".venv" / "bin" / "alix"
@@ -63,29 +64,6 @@ POLL = 0.05
 
 
 # --- the machine -------------------------------------------------------------------------
-
-def cpu_probe() -> float:
-    """Milliseconds of a fixed pure-Python loop: grows when other processes take the cores."""
-    started = time.perf_counter()
-    total = 0
-    for i in range(1_000_000):
-        total += i % 7
-    return (time.perf_counter() - started) * 1000
-
-
-def machine() -> str:
-    return f"load {os.getloadavg()[0]:.1f}, probe {cpu_probe():.0f} ms"
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(probe: Callable[[], bool], what: str, timeout: float,

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s nullglob
 status=0
-for bench in bench/*.py; do
+for bench in bench/[!_]*.py; do
   echo "=== $bench"
   .venv/bin/python "$bench" || { echo "FAILED: $bench"; status=1; }
 done

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from alix.integrations.zoho_crm.connection import CALLBACK_PATH
 from tests.live import LiveServer, serve_alix
 from tests.support import ARTIFACTS, Account
+from zoho_emulator.testing import EmulatorServer
 
 CHROMIUM = os.environ.get("ALIX_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -71,3 +74,28 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def alix_on(emu: EmulatorServer, db: Path, client_id: str, client_secret: str
+            ) -> Iterator[LiveServer]:
+    """ALIX served live, with the emulator as its Zoho accounts server and registered there as
+    an OAuth client (so Connect walks the real consent flow)."""
+    with serve_alix(db, zoho_client_id=client_id, zoho_client_secret=client_secret,
+                    zoho_accounts_url=emu.base_url) as server:
+        emu.state.tokens.register_client(client_id, client_secret,
+                                         server.base_url + CALLBACK_PATH)
+        yield server
+
+
+@contextmanager
+def logged_in(browser: Browser, server: LiveServer, *, timeout_ms: int = 15_000
+              ) -> Iterator[Page]:
+    """A tab of a fresh browser context, logged in as the server's administrator."""
+    context = browser.new_context(base_url=server.base_url,
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    log_in(page, server.admin)
+    yield page
+    context.close()

@@ -10,9 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from alix.customers.service import currencies_of
-from alix.integrations.zoho_crm.connection import CALLBACK_PATH
-from tests.browser.conftest import log_in, screenshot
-from tests.live import LiveServer, serve_alix
+from tests.browser.conftest import alix_on, logged_in, screenshot
+from tests.live import LiveServer
 from zoho_emulator.testing import EmulatorServer
 
 CLIENT_ID = "1000.SYNCBROWSER"
@@ -27,22 +26,14 @@ def emu() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def alix(tmp_path: Path, emu: EmulatorServer) -> Iterator[LiveServer]:
-    with serve_alix(tmp_path / "sync.db", zoho_client_id=CLIENT_ID,
-                    zoho_client_secret=CLIENT_SECRET, zoho_accounts_url=emu.base_url) as server:
-        emu.state.tokens.register_client(CLIENT_ID, CLIENT_SECRET,
-                                         server.base_url + CALLBACK_PATH)
+    with alix_on(emu, tmp_path / "sync.db", CLIENT_ID, CLIENT_SECRET) as server:
         yield server
 
 
 @pytest.fixture
 def tab(browser: Browser, alix: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(base_url=alix.base_url,
-                                  viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    log_in(page, alix.admin)
-    yield page
-    context.close()
+    with logged_in(browser, alix) as page:
+        yield page
 
 
 def _importable(emu: EmulatorServer, alix: LiveServer) -> list[str]:

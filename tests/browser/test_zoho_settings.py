@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from alix.integrations.zoho_crm.connection import CALLBACK_PATH
-from tests.browser.conftest import log_in, screenshot
-from tests.live import LiveServer, serve_alix
+from tests.browser.conftest import alix_on, logged_in, screenshot
+from tests.live import LiveServer
 from zoho_emulator.testing import EmulatorServer
 
 CLIENT_ID = "1000.BROWSER"
@@ -26,22 +26,14 @@ def emu() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def zoho_server(tmp_path: Path, emu: EmulatorServer) -> Iterator[LiveServer]:
-    with serve_alix(tmp_path / "zoho.db", zoho_client_id=CLIENT_ID,
-                    zoho_client_secret=CLIENT_SECRET, zoho_accounts_url=emu.base_url) as server:
-        emu.state.tokens.register_client(CLIENT_ID, CLIENT_SECRET,
-                                         server.base_url + CALLBACK_PATH)
+    with alix_on(emu, tmp_path / "zoho.db", CLIENT_ID, CLIENT_SECRET) as server:
         yield server
 
 
 @pytest.fixture
 def tab(browser: Browser, zoho_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(base_url=zoho_server.base_url,
-                                  viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    log_in(page, zoho_server.admin)
-    yield page
-    context.close()
+    with logged_in(browser, zoho_server, timeout_ms=10_000) as page:
+        yield page
 
 
 def _consent(page: Page) -> None:
