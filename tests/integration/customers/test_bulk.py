@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-from sqlalchemy import Engine, event
 
 from alix.bootstrap import Container
 from alix.customers import addresses, bulk, outbox, service
@@ -16,6 +12,7 @@ from alix.customers.domain import Actor, NewCustomer
 from alix.customers.fields import Entity
 from alix.db.session import unit_of_work
 from tests.integration.customers.conftest import sample
+from tests.support import statements
 
 
 def _create(container: Container, actor: Actor, count: int) -> list[int]:
@@ -28,19 +25,6 @@ def _updates(container: Container, actor: Actor) -> list[outbox.OutboxEntry]:
         rows = outbox.entries(session, actor.organisation_id, status=None)
     return [e for e in rows if e.operation.value == "update"]
 
-
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_page_is_written_record_by_record_without_stopping_on_refusals(
@@ -83,7 +67,7 @@ def test_a_page_costs_the_same_statements_whatever_its_size(
     ids = _create(container, actor, 40)
     costs = []
     for chunk in (ids[:2], ids[2:40]):
-        with _statements(container.engine) as seen, \
+        with statements(container.engine) as seen, \
                 unit_of_work(container.session_factory) as session:
             results = bulk.update_customers(
                 session, actor, [RecordUpdate(i, {"notes": f"n{i}"}) for i in chunk])
@@ -194,7 +178,7 @@ def test_a_batch_of_new_customers_costs_the_same_statements_whatever_its_size(
 ) -> None:
     costs = []
     for names in (["Solo"], [f"Many {i}" for i in range(30)]):
-        with _statements(container.engine) as seen, \
+        with statements(container.engine) as seen, \
                 unit_of_work(container.session_factory) as session:
             service.create_customers(session, actor, [sample(n) for n in names])
         costs.append(len(seen))

@@ -6,12 +6,7 @@ bulk creation as the sync imports children); removing the rule from that path fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import Engine, event
 
 from alix.bootstrap import Container
 from alix.customers import addresses, bulk, contacts, outbox, service
@@ -21,7 +16,7 @@ from alix.customers.domain import Actor, NewCustomer, Operation
 from alix.customers.fields import Entity
 from alix.db.session import unit_of_work
 from alix.errors import ValidationFailed
-from tests.support import Account
+from tests.support import Account, statements
 
 
 def _primaries(container: Container, actor: Actor, customer_id: int) -> list[str]:
@@ -207,19 +202,6 @@ def test_new_children_are_refused_record_by_record_and_recorded_as_their_actor(
     assert rows[0].changes["last_name"] == (None, "Kept")
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
 
 def test_new_children_cost_the_same_statements_whatever_their_number(
     backend: str, container: Container, actor: Actor
@@ -227,7 +209,7 @@ def test_new_children_cost_the_same_statements_whatever_their_number(
     firms = _customers(container, actor, 30)
     costs = []
     for chunk in (firms[:1], firms[1:]):
-        with _statements(container.engine) as seen, \
+        with statements(container.engine) as seen, \
                 unit_of_work(container.session_factory) as session:
             results = bulk.create_children(session, actor, Entity.ADDRESS, [
                 NewChild(f, {"kind": "shipping", "is_main": True, "city": "Dock"})

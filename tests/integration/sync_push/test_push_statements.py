@@ -6,12 +6,11 @@ per table per call, so the push's database cost does not grow with the records i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
@@ -19,24 +18,12 @@ from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids
+from tests.support import statements
 
 from .conftest import World
 
 pytestmark = pytest.mark.anyio
 
-
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _customers(world: World, n: int, *, with_address: bool, prefix: str) -> list[int]:
@@ -59,7 +46,7 @@ async def _statements_of_an_update_page(world: World, engine: Engine, n: int) ->
     ids = _customers(world, n, with_address=True, prefix=f"Updated{n}")
     await world.push()
     _rename_sites(world, ids)
-    with _statements(engine) as seen:
+    with statements(engine) as seen:
         report = await world.push()
     assert report.counts.get("updated") == n
     return len(seen)
@@ -82,7 +69,7 @@ async def test_a_create_page_costs_the_same_statements_for_3_or_30_records(
     counts = []
     for n in (3, 30):
         ids = _customers(world, n, with_address=False, prefix=f"Created{n}")
-        with _statements(engine) as seen:
+        with statements(engine) as seen:
             report = await world.push()
         assert report.counts.get("created") == n
         counts.append(len(seen))
