@@ -123,7 +123,8 @@ def test_a_deletion_queues_the_pull_that_applies_deletions(world: World) -> None
     with world.ctx.sessions() as session:
         jobs = session.execute(select(Job.task, Job.payload, Job.lease_key)).all()
     assert jobs == [("zoho_crm.pull", {"connection_id": world.ctx.scope.connection_id,
-                                       "initial": False, "started_by": "Zoho notification"},
+                                       "initial": False, "deletions": True,
+                                       "started_by": "Zoho notification"},
                      lane_key(world.ctx.scope.connection_id))]
     assert world.pending() == 0
 

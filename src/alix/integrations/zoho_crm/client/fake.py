@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,6 +74,8 @@ class FakeZohoCrm:
         self.channels: dict[str, Channel] = {}
         self.jobs: dict[str, list[dict[str, str]]] = {}
         self.calls = 0
+        # Calls by operation, for tests that bound what a sync asks (e.g. "deleted").
+        self.asked: Counter[str] = Counter()
         # The Zoho user the calls act as: stamped on what they write, as Zoho does.
         self.acting_user: dict[str, str] = {"id": "5725767000000411001", "name": "Fake Admin",
                                             "email": "admin@example.com"}
@@ -273,6 +276,7 @@ class FakeZohoCrm:
 
     async def deleted_since(self, module: str, since: datetime | None) -> list[DeletedRecord]:
         self._module(module)
+        self.asked["deleted"] += 1
         found = [
             d
             for d in self.deleted[module]

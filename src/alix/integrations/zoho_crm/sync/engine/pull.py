@@ -79,6 +79,8 @@ class PullReport:
     # Changes seen past the run's upper bound (records or deletions of the settle window):
     # the next run picks them up, so whoever runs this one queues that run (pull_task).
     deferred: int = 0
+    # Of those, deletions: only then does the next run need `{module}/deleted` again.
+    deferred_deletions: int = 0
 
 
 def steps_of(config: SyncConfiguration) -> list[Step]:
@@ -237,6 +239,7 @@ class _Walker:
             # Deletions inside the settle window stay ahead of the new check time
             # (deleted_since is inclusive): the follow-up run applies them.
             self.report.deferred += len(gone) - len(ids)
+            self.report.deferred_deletions += len(gone) - len(ids)
             if ids:
                 await asyncio.to_thread(self.apply_deletions, step, ids)
         with unit_of_work(self.ctx.sessions) as session:
@@ -297,6 +300,7 @@ async def run_pull(
     progress: Progress | None = None,
     page_size: int = PAGE_SIZE,
     started_by: str | None = None,
+    deletions: bool = True,
 ) -> PullReport:
     """Pull what changed in Zoho CRM since the watermarks (everything the first time).
 
@@ -306,6 +310,10 @@ async def run_pull(
     Customers module is off. The run row is closed as succeeded or failed either way.
     `reconcile` records the run as the scheduled reconciliation; one that found nothing
     replaces the previous such run in the history instead of adding to it.
+    `deletions=False` skips the `{module}/deleted` pass and leaves its check time where it
+    was, so the next pass that does run (the reconciliation at the latest) asks from there:
+    the pull that only follows a settling change costs one listing call per module, not two
+    (issue 14: with notifications live, Zoho is polled only when needed).
     """
     steps = steps_of(ctx.config)
     if not steps:
@@ -335,8 +343,9 @@ async def run_pull(
     try:
         for s in steps:
             await walker.walk(s, windows[s.module])
-            await walker.deletions(s, windows[s.module].upper,
-                                   bookmarks[s.module].deletions_checked_at)
+            if deletions:
+                await walker.deletions(s, windows[s.module].upper,
+                                       bookmarks[s.module].deletions_checked_at)
             await walker.retry_due(s)
     except BaseException as exc:
         with unit_of_work(ctx.sessions) as session:

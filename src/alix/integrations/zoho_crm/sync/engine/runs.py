@@ -45,7 +45,8 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
                                 ctx.clock) as sync:
             report = await run_pull(sync, initial=bool(ctx.payload.get("initial")),
                                     reconcile=bool(ctx.payload.get("reconcile")),
-                                    progress=progress, started_by=started_by(ctx.payload))
+                                    progress=progress, started_by=started_by(ctx.payload),
+                                    deletions=wants_deletions(ctx.payload))
     except JobInterrupted:
         _record_interrupted(ctx, connection_id)
         raise
@@ -56,7 +57,21 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
         # after the window, or nothing would pull them before the next reconciliation.
         with unit_of_work(ctx.session_factory) as session:
             follow_up(session, ctx.queue, ctx.organisation_id, connection_id,
-                      started_by=started_by(ctx.payload))
+                      started_by=started_by(ctx.payload),
+                      deletions=report.deferred_deletions > 0)
+
+
+def wants_deletions(payload: dict[str, Any]) -> bool:
+    """Whether the pull asks Zoho for deleted records: all do (the reconciliation, a
+    person's sync, a deletion's notification, and jobs queued before the field existed)
+    except the follow-up of a pull that deferred only changed records."""
+    return bool(payload.get("deletions", True))
+
+
+def _check_deletions(job: Job) -> None:
+    """Make a queued pull ask for deleted records too (JSON columns change by assignment)."""
+    if not wants_deletions(job.payload):
+        job.payload = {**job.payload, "deletions": True}
 
 
 def started_by(payload: dict[str, Any]) -> str | None:
@@ -73,17 +88,22 @@ def _starter(started_by: str | None) -> dict[str, str]:
 
 
 def follow_up(session: Session, queue: JobQueue, organisation_id: int | None,
-              connection_id: int, *, started_by: str | None = None) -> Job:
+              connection_id: int, *, started_by: str | None = None,
+              deletions: bool = True) -> Job:
     """Queue the connection's next incremental pull for once the settle window has closed;
-    a pull already queued is returned instead (it defers again what is still too new).
-    `started_by`: who or what asked for it (a Zoho notification, the pull it follows)."""
+    a pull already queued is returned instead (it defers again what is still too new), made
+    to check deletions when this one must.
+    `started_by`: who or what asked for it (a Zoho notification, the pull it follows);
+    `deletions`: whether it asks Zoho for deleted records (see wants_deletions)."""
     queued = session.scalars(select(Job).where(
         Job.task == PULL_TASK, Job.lease_key == lane_key(connection_id), Job.status == QUEUED,
     ).limit(1)).first()
     if queued is not None:
+        if deletions:
+            _check_deletions(queued)
         return queued
     payload: dict[str, Any] = {"connection_id": connection_id, "initial": False,
-                               **_starter(started_by)}
+                               "deletions": deletions, **_starter(started_by)}
     return queue.enqueue(session, PULL_TASK, payload, organisation_id=organisation_id,
                          lease_key=lane_key(connection_id), max_attempts=3,
                          delay_seconds=SETTLE.total_seconds() + 1)
@@ -130,6 +150,8 @@ def start_pull(session: Session, queue: JobQueue, organisation_id: int, connecti
         Job.status.in_((QUEUED, RUNNING)),
     ).order_by(Job.id).limit(1)).first()
     if running is not None:
+        if running.status == QUEUED:
+            _check_deletions(running)  # a person's sync checks everything
         # Wake the runners once this transaction commits: a queued pull may be waiting for
         # its poll, an abandoned one for its reclaim.
         event.listen(session, "after_commit", lambda _s: queue.wake(), once=True)
