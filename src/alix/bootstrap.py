@@ -23,7 +23,7 @@ from alix.integrations.zoho_crm.sync.engine.context import CrmFactory
 from alix.integrations.zoho_crm.sync.engine.push_trigger import install_push_trigger
 from alix.jobs.deferral import BULK, MAINTENANCE, REALTIME, procrastinate_dispatcher
 from alix.jobs.queue import JobQueue, TaskContext, TaskFn, TaskRegistry
-from alix.jobs.runner import JobRunner
+from alix.jobs.runner import JobRunner, LoopResources
 from alix.jobs.scheduler import Scheduler
 from alix.settings import Settings
 
@@ -60,6 +60,11 @@ class Container:
         factory = metered(crm_factory or self.zoho.crm_factory, self.usage_listeners)
         self.zoho = replace(self.zoho, crm_factory=factory,
                             transport=transport or self.zoho.transport)
+
+    def loop_resources(self) -> tuple[LoopResources, ...]:
+        """What a long-lived job loop keeps between jobs: the production Zoho clients."""
+        clients = self.zoho.clients
+        return (clients,) if clients is not None else ()
 
     def close(self) -> None:
         if self.runner is not None:
@@ -112,7 +117,8 @@ def worker_wiring(container: Container) -> WorkerWiring:
     return WorkerWiring(
         database_url=container.settings.database_url, engine=container.engine,
         session_factory=container.session_factory, queue=container.queue,
-        clock=container.clock, queue_of=queue_of, scheduler=container.scheduler)
+        clock=container.clock, queue_of=queue_of, scheduler=container.scheduler,
+        loop_resources=container.loop_resources())
 
 
 def build_container(
@@ -154,5 +160,6 @@ def build_container(
     if settings.run_jobs_in_process if with_runner is None else with_runner:
         container.runner = JobRunner(engine, session_factory, queue, clock=clock,
                                      heartbeat_seconds=settings.job_heartbeat_seconds,
-                                     scheduler=scheduler)
+                                     scheduler=scheduler,
+                                     loop_resources=container.loop_resources())
     return container

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Development override: the accounts server of the local Zoho emulator. Empty in production,
     # where the data centre chosen at connect time decides the accounts server.
     zoho_accounts_url: str = ""
+    # The initial import reads a Zoho module of more records than this through bulk read
+    # (CSV exports of 200,000 records) instead of 200-record pages; 0 turns bulk read off.
+    zoho_bulk_read_above: int = 10_000
     session_max_age_seconds: int = 14 * 24 * 3600
     run_jobs_in_process: bool = True
     # A running job renews its heartbeat (and its lease) a few times per this period; a job

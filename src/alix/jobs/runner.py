@@ -15,8 +15,9 @@ import os
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Protocol
 
 import structlog
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
@@ -32,6 +33,15 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 60.0
 RETRY_BASE_SECONDS = 5.0
+
+
+class LoopResources(Protocol):
+    """Kept on a long-lived event loop between jobs, released when it ends (the Zoho CRM
+    integration keeps each connection's HTTP client: alix.integrations.zoho_crm.kept_clients)."""
+
+    def keep(self) -> None: ...
+
+    async def release(self) -> None: ...
 
 
 class JobRunner:
@@ -54,6 +64,7 @@ class JobRunner:
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         on_progress: ProgressListener | None = None,
         scheduler: Callable[[], object] | None = None,  # queues due schedules (alix.jobs.scheduler)
+        loop_resources: Sequence[LoopResources] = (),
     ) -> None:
         self._engine = engine
         self._sessions = session_factory
@@ -63,6 +74,7 @@ class JobRunner:
         self._threshold = heartbeat_seconds
         self._on_progress = on_progress
         self._scheduler = scheduler
+        self._resources = tuple(loop_resources)
         self.name = name or f"runner-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._leases = LeaseStore(engine, clock=clock)
         self._wake = threading.Event()
@@ -101,13 +113,20 @@ class JobRunner:
         asyncio.run(self._loop())
 
     async def _loop(self) -> None:
-        while not self._stop.is_set():
-            if self._scheduler is not None:
-                await asyncio.to_thread(self._scheduler)
-            ran = await self.run_pending()
-            if not ran:
-                await asyncio.to_thread(self._wake.wait, self._poll)
-                self._wake.clear()
+        # The thread's loop lives as long as the runner: what jobs open on it is kept.
+        for resource in self._resources:
+            resource.keep()
+        try:
+            while not self._stop.is_set():
+                if self._scheduler is not None:
+                    await asyncio.to_thread(self._scheduler)
+                ran = await self.run_pending()
+                if not ran:
+                    await asyncio.to_thread(self._wake.wait, self._poll)
+                    self._wake.clear()
+        finally:
+            for resource in self._resources:
+                await resource.release()
 
     async def run_pending(self, limit: int = 50) -> int:
         """Claim and run due jobs (and abandoned ones) one after the other; how many ran."""

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alix.clock import Clock
 from alix.jobs.deferral import MAINTENANCE, QueueOf, defer
 from alix.jobs.queue import JobQueue
-from alix.jobs.runner import JobRunner
+from alix.jobs.runner import JobRunner, LoopResources
 from alix.jobs.tables import QUEUED, RUNNING, Job
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,8 @@ class WorkerWiring:
     clock: Clock
     queue_of: QueueOf
     scheduler: Callable[[], object] | None = None
+    # Kept on each slot's event loop between its jobs (the Zoho clients), released at the end.
+    loop_resources: tuple[LoopResources, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,43 +126,86 @@ def every(seconds: int) -> str:
     return f"* * * * * */{seconds}"
 
 
+class _Slot:
+    """One concurrent job at a time: its runner, and the event loop its jobs run on.
+
+    The loop is created on first use and kept until the worker stops, so what jobs open on
+    it (each connection's Zoho client) serves the slot's next jobs too. Jobs run on a pool
+    thread, never on procrastinate's loop: a task blocking between awaits must not stall the
+    heartbeat that tells the other workers this one is alive.
+    """
+
+    def __init__(self, runner: JobRunner, resources: tuple[LoopResources, ...]) -> None:
+        self.runner = runner
+        self._resources = resources
+        self._loop: asyncio.Runner | None = None
+        self._lock = threading.Lock()  # the slot's job vs. the worker closing it
+
+    def run_job(self, job_id: int) -> bool:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.Runner()
+                self._loop.run(self._keep())
+            return self._loop.run(self.runner.run_job(job_id))
+
+    async def _keep(self) -> None:
+        for resource in self._resources:
+            resource.keep()
+
+    async def _release(self) -> None:
+        for resource in self._resources:
+            await resource.release()
+
+    def close(self) -> None:
+        """Release what the loop kept and close it; waits for a running job's page."""
+        with self._lock:
+            if self._loop is None:
+                return
+            try:
+                self._loop.run(self._release())
+            finally:
+                self._loop.close()
+                self._loop = None
+
+
 class RunnerPool:
     """One JobRunner per concurrent job: a runner's name is its lease owner, and two jobs of one
     process must not share an owner (a lease's owner may take it again)."""
 
     def __init__(self, wiring: WorkerWiring, options: WorkerOptions, name: str) -> None:
-        self._runners = [
-            JobRunner(wiring.engine, wiring.session_factory, wiring.queue, clock=wiring.clock,
-                      name=f"{name}-{slot}", heartbeat_seconds=options.stalled_seconds)
+        self._slots = [
+            _Slot(JobRunner(wiring.engine, wiring.session_factory, wiring.queue,
+                            clock=wiring.clock, name=f"{name}-{slot}",
+                            heartbeat_seconds=options.stalled_seconds),
+                  wiring.loop_resources)
             for slot in range(options.concurrency)
         ]
-        self._free: asyncio.Queue[JobRunner] | None = None
+        self._free: asyncio.Queue[_Slot] | None = None
         # Threads of their own: asyncio's default pool (cores + 4) would leave the relay and
         # the tick waiting behind long imports when the concurrency is higher.
         self.threads = ThreadPoolExecutor(options.concurrency, thread_name_prefix=name)
 
     @contextlib.asynccontextmanager
-    async def runner(self) -> AsyncIterator[JobRunner]:
+    async def slot(self) -> AsyncIterator[_Slot]:
         if self._free is None:  # created on the worker's event loop
             self._free = asyncio.Queue()
-            for runner in self._runners:
-                self._free.put_nowait(runner)
-        runner = await self._free.get()
+            for slot in self._slots:
+                self._free.put_nowait(slot)
+        slot = await self._free.get()
         try:
-            yield runner
+            yield slot
         finally:
-            self._free.put_nowait(runner)
+            self._free.put_nowait(slot)
 
     def request_stop(self) -> None:
         """Running jobs stop at their next checkpoint and go back to the queue."""
-        for runner in self._runners:
-            runner.request_stop()
+        for slot in self._slots:
+            slot.runner.request_stop()
 
-
-def _run_blocking(runner: JobRunner, job_id: int) -> bool:
-    # Its own event loop on a worker thread: a task blocking between awaits must not stall
-    # procrastinate's loop, whose heartbeat tells the other workers this one is alive.
-    return asyncio.run(runner.run_job(job_id))
+    def close(self) -> None:
+        """Close every slot's loop (each waits for its running job to stop at a checkpoint)."""
+        for slot in self._slots:
+            slot.close()
 
 
 def _follow_up(wiring: WorkerWiring, job_id: int, ran: bool) -> None:
@@ -198,9 +243,9 @@ def build_app(wiring: WorkerWiring, options: WorkerOptions, pool: RunnerPool) ->
 
     def task_runner(name: str) -> Callable[..., Any]:
         async def run(context: JobContext, job_id: int) -> None:
-            async with pool.runner() as runner:
+            async with pool.slot() as slot:
                 ran = await asyncio.get_running_loop().run_in_executor(
-                    pool.threads, _run_blocking, runner, job_id)
+                    pool.threads, slot.run_job, job_id)
             await asyncio.to_thread(_follow_up, wiring, job_id, ran)
 
         run.__name__ = run.__qualname__ = name.replace(".", "_")
@@ -265,6 +310,7 @@ async def run_worker(wiring: WorkerWiring, options: WorkerOptions) -> None:
                 await work
         finally:
             pool.threads.shutdown(wait=False)
+            await asyncio.to_thread(pool.close)
 
 
 @contextlib.contextmanager

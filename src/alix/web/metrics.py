@@ -48,7 +48,7 @@ from starlette.responses import JSONResponse, Response
 from alix.clock import Clock, as_utc
 from alix.customers.outbox import PENDING
 from alix.customers.tables import customer_outbox
-from alix.integrations.zoho_crm.client.credits import CreditMeter
+from alix.integrations.zoho_crm.metering import Usage
 from alix.integrations.zoho_crm.notifications import NOTIFICATION_REPLAYS
 from alix.integrations.zoho_crm.sync.store.issues import IssueStatus
 from alix.integrations.zoho_crm.sync.store.runs import RunKind
@@ -81,12 +81,12 @@ API_CREDITS_REMAINING = Gauge(
     registry=PROCESS_REGISTRY, multiprocess_mode="mostrecent")
 
 
-def record_api_usage(meter: CreditMeter) -> None:
-    """Add one closed client's calls and credits to this process's counters."""
-    API_CALLS.inc(meter.calls)
-    API_CREDITS.inc(meter.spent)
-    if meter.remaining is not None:
-        API_CREDITS_REMAINING.set(meter.remaining)
+def record_api_usage(usage: Usage) -> None:
+    """Add one use of a client's calls and credits to this process's counters."""
+    API_CALLS.inc(usage.calls)
+    API_CREDITS.inc(usage.credits)
+    if usage.remaining is not None:
+        API_CREDITS_REMAINING.set(usage.remaining)
 
 
 @dataclass(frozen=True)
@@ -238,8 +238,8 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-def _count_in_process(connection: ZohoConnection, meter: CreditMeter) -> None:
-    record_api_usage(meter)
+def _count_in_process(connection: ZohoConnection, usage: Usage) -> None:
+    record_api_usage(usage)
 
 
 def install(container: Container) -> None:

@@ -211,6 +211,27 @@ async def test_bulk_read_exports_every_record(backend: Backend) -> None:
     }
 
 
+def _as_listed(value: object) -> object:
+    """A value as both shapes compare: a lookup or user by its id."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+async def test_bulk_records_are_what_the_listing_gives(backend: Backend) -> None:
+    made = await insert_ok(backend, accounts(3, "Export"))
+    [contact] = await backend.crm.insert("Contacts", [
+        {"Last_Name": "Doe", "Email": "doe@export.example", "Account_Name": {"id": made[0].id}}])
+    assert isinstance(contact, WriteSuccess), contact
+    for module, fields in (("Accounts", ["Account_Name", "Billing_City", "Phone"]),
+                           ("Contacts", ["Last_Name", "Email", "Account_Name", "Owner"])):
+        listed = {r.id: r async for r in backend.crm.iter_records(module, fields)}
+        exported = {r.id: r async for r in backend.crm.bulk_records(module, fields)}
+        assert exported.keys() == listed.keys()
+        for rid, record in listed.items():
+            assert exported[rid].modified_time == record.modified_time
+            assert {f: _as_listed(exported[rid].values.get(f)) for f in fields} == {
+                f: _as_listed(record.values.get(f)) for f in fields}, module
+
+
 async def test_a_locked_record_is_refused_alone_and_left_unchanged(backend: Backend) -> None:
     locked, free = await insert_ok(backend, accounts(2, "Lock"))
     backend.lock("Accounts", locked.id)

@@ -14,6 +14,7 @@ from alix.customers.domain import Actor, Origin
 from alix.customers.service import update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.credits import CreditMeter
+from alix.integrations.zoho_crm.metering import Usage
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.store.issues import Direction, Report, record_issue
 from alix.web.app import create_app
@@ -102,7 +103,7 @@ def test_api_calls_and_credits_of_closed_clients_are_counted(scraper: TestClient
     meter = CreditMeter()
     meter.record("get_records", 1, {})
     meter.record("update", 3, {"x-api-credits-remaining": "120"})
-    record_api_usage(meter)
+    record_api_usage(Usage.since(meter, 0, 0))
     after = _scrape(scraper)
     assert after["alix_zoho_api_calls_total"] - before.get("alix_zoho_api_calls_total", 0) == 2
     assert after["alix_zoho_api_credits_total"] - before.get("alix_zoho_api_credits_total",

@@ -149,3 +149,31 @@ def test_the_cli_syncs_and_respects_the_connection_lane(
             customers.c.organisation_id == alix.admin.organisation_id)).scalar_one()
     assert imported > 0
     assert leases.acquire(lane_key(connection_id), "web-runner", 60), "the CLI released it"
+
+
+def test_a_large_module_is_imported_through_bulk_read(
+    alix: Alix, emu: EmulatorServer, backend: str
+) -> None:
+    """Above the threshold the initial sync exports Accounts and Contacts as CSV (bulk read)
+    instead of listing their pages, and imports the same: every Account but the rejected."""
+    from dataclasses import replace
+
+    alix.container.zoho = replace(alix.container.zoho, bulk_read_above=10)
+    connect(alix.http, emu)
+    activate_customers(alix)
+    before = emu.control("stats")["calls"]
+    started = _call(alix, "POST", "/sync", {})
+    job = run_job(alix.container, started.json()["job_id"])
+    assert "done" in job.progress_message, job.progress_message
+    calls = emu.control("stats")["calls"]
+    made = {name: n - before.get(name, 0) for name, n in calls.items()}
+    assert made.get("POST bulk/read") == 2, made  # one export per module
+    assert not made.get("GET {module}"), "no page of records was listed"
+    with Session(alix.container.engine) as session:
+        org = alix.admin.organisation_id
+        imported = session.execute(select(func.count()).select_from(customers).where(
+            customers.c.organisation_id == org)).scalar_one()
+        rejected = session.execute(select(func.count()).select_from(zoho_sync_issues).where(
+            zoho_sync_issues.c.kind == "customer",
+            zoho_sync_issues.c.status == "open")).scalar_one()
+    assert imported + rejected == ACCOUNTS and imported > 0

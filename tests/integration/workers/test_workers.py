@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import select, text
 
 from alix.bootstrap import Container, build_container, worker_wiring
+from alix.integrations.zoho_crm.kept_clients import KeptClients
 from alix.integrations.zoho_crm.sync.engine.schedule import SWEEP_TASK
 from alix.jobs.deferral import BULK, REALTIME, procrastinate_dispatcher
 from alix.jobs.lease import LeaseStore
@@ -28,9 +29,11 @@ from alix.jobs.scheduler import ScheduleSpec, put_schedule
 from alix.jobs.tables import DONE, QUEUED, Job
 from alix.jobs.workers import WorkerOptions, relay, run_worker
 from tests.integration.platform.logcapture import captured_logs
+from tests.integration.platform.test_kept_clients import all_done, queue_calls, register_call
 from tests.integration.workers.conftest import STALLED_SECONDS, StartWorker, url_of, wait_for
 from tests.integration.workers.tasks import STEPS_TASK, register_test_tasks, steps
 from tests.support import TEST_SECRET, make_settings
+from tests.unit.zoho_client.test_kept_clients import Opener
 
 pytestmark = pytest.mark.postgres
 
@@ -232,3 +235,16 @@ def test_a_workers_jobs_log_the_same_ids_as_the_in_process_runners(pg: Container
             for line in ours] == [(first, "test.logs", 7, 70), (second, "test.logs", 8, None)]
     done = [line for line in lines if str(line["event"]).startswith(f"Job {first} ")]
     assert done and all(line["run_id"] == 70 for line in done), done
+
+
+def test_a_worker_slot_keeps_a_connections_client_between_jobs(pg: Container) -> None:
+    opener = Opener()
+    clients = KeptClients(opener)
+    register_call(pg, clients)
+    queue_calls(pg, 1, 1, 1)
+    asyncio.run(run_worker(replace(worker_wiring(pg), loop_resources=(clients,)),
+                           WorkerOptions(concurrency=1, wait=False,
+                                         stalled_seconds=STALLED_SECONDS)))
+    assert all_done(pg)
+    assert len(opener.clients) == 1, "the slot's next jobs reused its client"
+    assert opener.clients[0].closed, "closed when the worker stopped"

@@ -113,13 +113,19 @@ async def test_a_batch_where_every_record_fails_does_not_raise(harness: Harness)
 async def test_a_bulk_read_result_is_unzipped_and_parsed_as_it_streams(harness: Harness) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        lines = ["id,Account_Name,Modified_Time"] + [
-            f'{n},"Name, {n}",2026-05-14T12:00:00+03:00' for n in range(3000)
+        lines = ["id,Account_Name,Modified_Time,Parent_Account,Active,Phone"] + [
+            f'{n},"Name, {n}",2026-05-14T12:00:00+03:00,{n + 10},{"true" if n % 2 else "false"},'
+            for n in range(3000)
         ]
         archive.writestr("5725767000000859031.csv", "\n".join(lines))
 
     def answer(request: httpx.Request) -> httpx.Response | None:
         path = request.url.path
+        if path.endswith("/settings/fields"):
+            return _json(200, {"fields": [
+                {"api_name": name, "data_type": kind} for name, kind in (
+                    ("Account_Name", "text"), ("Parent_Account", "lookup"),
+                    ("Active", "boolean"), ("Phone", "phone"))]})
         if path == "/crm/bulk/v8/read" and request.method == "POST":
             return _json(
                 201,
@@ -148,14 +154,16 @@ async def test_a_bulk_read_result_is_unzipped_and_parsed_as_it_streams(harness: 
             )
         if path == "/crm/bulk/v8/read/77/result":
             return httpx.Response(200, content=buffer.getvalue())
-        if path.endswith("/actions/count"):
-            return _json(200, {"count": 3000})
         return None
 
     harness.zoho.handler_override = answer
-    async with harness.client(bulk_read_above=2500) as client:
-        records = [r async for r in client.iter_records("Accounts", ["Account_Name"])]
+    async with harness.client() as client:
+        records = [r async for r in client.bulk_records("Accounts", ["Account_Name"])]
     assert len(records) == 3000
     assert records[5].values["Account_Name"] == "Name, 5" and records[5].modified_time == START
+    # The cells typed as the REST listing gives them: lookups as {"id"}, booleans, null.
+    assert (records[5].values["Parent_Account"], records[5].values["Active"],
+            records[4].values["Active"], records[5].values["Phone"]) == ({"id": "15"}, True,
+                                                                        False, None)
     created = next(q for q in harness.zoho.requests if q.url.path == "/crm/bulk/v8/read")
     assert json.loads(created.content)["query"]["module"] == {"api_name": "Accounts"}

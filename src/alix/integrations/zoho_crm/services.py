@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from alix.clock import Clock
 from alix.settings import Settings
 
-from .sync.engine.context import CrmFactory, http_crm_factory
+from .kept_clients import KeptClients
+from .sync.engine.context import CrmFactory, http_clients
 
 if TYPE_CHECKING:  # the type only: no HTTP library is loaded for it
     import httpx
@@ -33,9 +34,16 @@ class ZohoServices:
     # The connect flow's HTTP transport (OAuth exchange, revocation, first metadata read);
     # None: the network. Tests put an httpx.MockTransport or the emulator's ASGI app here.
     transport: httpx.AsyncBaseTransport | None = None
+    # The production clients, kept on the loops of runners and worker slots between jobs
+    # (they call keep/release); None where the factory is not the production one.
+    clients: KeptClients | None = None
+    # An initial import reads modules of more records than this through bulk read (None: off).
+    bulk_read_above: int | None = None
 
 
 def zoho_services(settings: Settings, engine: Engine, clock: Clock) -> ZohoServices:
     """The production services: the HTTP client of each stored connection, over the network."""
-    return ZohoServices(crm_factory=http_crm_factory(settings, engine, clock),
-                        public_url=settings.public_base)
+    clients = http_clients(settings, engine, clock)
+    return ZohoServices(crm_factory=clients.use, public_url=settings.public_base,
+                        clients=clients,
+                        bulk_read_above=settings.zoho_bulk_read_above or None)

@@ -14,8 +14,8 @@ from anyio.lowlevel import checkpoint
 
 from .errors import RequestRejected
 from .session import ZohoSession
-from .timestamps import format_datetime
-from .wire import BulkReadJob
+from .timestamps import format_datetime, parse_optional
+from .wire import BulkReadJob, Record
 
 READ = "/crm/bulk/v8/read"
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024  # bigger downloads spill to a temporary file
@@ -99,3 +99,30 @@ def _first(body: Any) -> dict[str, Any]:
     if isinstance(data, list) and data and isinstance(data[0], dict):
         return data[0]
     return {}
+
+
+_AS_ID = frozenset({"lookup", "ownerlookup", "userlookup"})
+
+
+def bulk_cell(value: str, data_type: str | None) -> Any:
+    """One CSV cell as the REST listing gives the field (see ZohoCrmClient.bulk_records)."""
+    if value == "":
+        return None
+    if data_type in _AS_ID:
+        return {"id": value}
+    if data_type == "boolean":
+        return value.strip().lower() == "true"
+    if data_type == "multiselectpicklist":
+        return [part for part in value.split(";") if part]
+    return value
+
+
+def bulk_record(row: dict[str, str], types: dict[str, str]) -> Record:
+    """A CSV row as a Record, its cells typed by the module's field types."""
+    values = {name: bulk_cell(cell, types.get(name)) for name, cell in row.items()}
+    return Record(
+        id=str(row["id"]),
+        modified_time=parse_optional(row.get("Modified_Time")),
+        created_time=parse_optional(row.get("Created_Time")),
+        values={**values, "id": str(row["id"])},
+    )

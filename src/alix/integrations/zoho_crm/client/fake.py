@@ -381,6 +381,16 @@ class FakeZohoCrm:
         self.jobs[job_id] = rows
         return BulkReadJob(id=job_id, state="ADDED")
 
+    async def bulk_records(
+        self, module: str, fields: Sequence[str], *, modified_since: datetime | None = None
+    ) -> AsyncIterator[Record]:
+        """What the listing gives, in id order as a bulk read's CSV comes (not by time)."""
+        self.asked["bulk"] += 1
+        found = [r async for r in self.iter_records(module, fields,
+                                                    modified_since=modified_since)]
+        for record in sorted(found, key=lambda r: int(r.id)):
+            yield record
+
     async def bulk_read_status(self, job_id: str) -> BulkReadJob:
         self.calls += 1
         if job_id not in self.jobs:

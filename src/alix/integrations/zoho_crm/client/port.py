@@ -123,6 +123,13 @@ class ZohoCrm(Protocol):
 
     async def bulk_read_status(self, job_id: str) -> BulkReadJob: ...
 
+    def bulk_records(
+        self, module: str, fields: Sequence[str], *, modified_since: datetime | None = None
+    ) -> AsyncIterator[Record]:
+        """Every record (modified since) through bulk read jobs, shaped as iter_records gives
+        them but in no particular order: the initial import of a large module."""
+        ...
+
     def download_bulk_read(self, job_id: str) -> AsyncIterator[dict[str, str]]:
         """The job's rows as CSV dicts (column = field API name), parsed as they stream in."""
         ...

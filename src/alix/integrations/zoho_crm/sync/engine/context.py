@@ -23,6 +23,7 @@ from alix.db.session import unit_of_work
 from alix.errors import Conflict, NotFound
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.config import SyncConfiguration
+from alix.integrations.zoho_crm.kept_clients import KeptClients
 from alix.integrations.zoho_crm.repository import load_configuration
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection
@@ -51,19 +52,18 @@ class SyncContext:
     clock: Clock
 
 
-def http_crm_factory(settings: Settings, engine: Engine, clock: Clock) -> CrmFactory:
-    """The production factory: the OAuth client of the stored connection."""
+def http_clients(settings: Settings, engine: Engine, clock: Clock) -> KeptClients:
+    """The production clients: the OAuth client of each stored connection, kept per
+    long-lived loop (see kept_clients)."""
     from alix.integrations.zoho_crm.connection import Connector
 
-    @asynccontextmanager
-    async def open_crm(connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
-        client = Connector(settings, engine, clock=clock).client_for(connection)
-        try:
-            yield client
-        finally:
-            await client.aclose()
+    return KeptClients(lambda connection: Connector(settings, engine, clock=clock)
+                       .client_for(connection))
 
-    return open_crm
+
+def http_crm_factory(settings: Settings, engine: Engine, clock: Clock) -> CrmFactory:
+    """The production factory: the OAuth client of the stored connection."""
+    return http_clients(settings, engine, clock).use
 
 
 def log_scope(scope: SyncScope) -> None:

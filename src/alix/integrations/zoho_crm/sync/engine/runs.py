@@ -46,7 +46,8 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
             report = await run_pull(sync, initial=bool(ctx.payload.get("initial")),
                                     reconcile=bool(ctx.payload.get("reconcile")),
                                     progress=progress, started_by=started_by(ctx.payload),
-                                    deletions=wants_deletions(ctx.payload))
+                                    deletions=wants_deletions(ctx.payload),
+                                    bulk_above=zoho.bulk_read_above)
     except JobInterrupted:
         _record_interrupted(ctx, connection_id)
         raise
