@@ -1,7 +1,7 @@
 """Initial import of N Accounts (2 Contacts, 1 custom-module address each) vs the machine floor.
 
     .venv/bin/python bench/initial_import.py [--size 10000] [--backends sqlite,postgres]
-        [--repeat 3] [--profile FILE]
+        [--repeat 3] [--profile FILE] [--airbyte]
 
 The emulator runs in a process of its own (`python -m zoho_emulator`), seeded with N Accounts,
 2 Contacts each (plus one Account-less Contact in ten, which is not imported) and one
@@ -17,6 +17,10 @@ issues. Both are the median of `--repeat` runs.
 Prints records/s, the ratio to the floor, record calls against ceil(records/200) per module, the
 start-up import time and the peak RSS of the import process. Exits 1 when any count is wrong
 (customers, contacts, addresses, links, open issues).
+
+`--airbyte` then times Airbyte's source-zoho-crm full read of the same emulator (bench/_airbyte.py,
+in a virtualenv of its own) against our import on SQLite (else the first backend), both from
+process start, and prints the ratio; where Airbyte cannot run, against the client's raw read.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ STARTED = time.perf_counter()  # before any ALIX import: the child reports its s
 
 import httpx  # noqa: E402
 
+import _airbyte  # noqa: E402
 from _machine import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -464,8 +469,10 @@ def run_child(url: str, emulator: str, ids: tuple[int, int], profile: str | None
 
 
 def bench_backend(backend: str, emulator: str, pages: dict[str, list[bytes]], want: Expected,
-                  repeat: int, profile: str | None, tmp: Path) -> list[str]:
-    """Floor and import, `repeat` times each; the table lines, and the counts checked."""
+                  repeat: int, profile: str | None, tmp: Path) -> tuple[list[str], float, float]:
+    """Floor and import, `repeat` times each; the table lines, then the medians of our import and
+    of the client's read alone, each from process start (start-up imports included), in seconds;
+    counts checked."""
     floors, runs, calls = [], [], []
     for n in range(repeat):
         with database(backend, tmp) as url:
@@ -490,6 +497,8 @@ def bench_backend(backend: str, emulator: str, pages: dict[str, list[bytes]], wa
     pages_needed = sum(math.ceil(n / PAGE) for n in want.records.values())
     worst = max(runs, key=lambda r: r["rss_mb"])
     read = statistics.median(r["read_only"] for r in runs)
+    ours_started = statistics.median(r["imports"] + r["seconds"] for r in runs)
+    read_started = statistics.median(r["imports"] + r["read_only"] for r in runs)
     return [
         f"{backend:<11}{'floor (json.loads + executemany)':<36}{records:>9}{floor:>9.2f}"
         f"{records / floor:>11,.0f}{'1/1':>9}",
@@ -500,7 +509,7 @@ def bench_backend(backend: str, emulator: str, pages: dict[str, list[bytes]], wa
         f"{'':<11}record calls {max(calls)} for ceil(records/200) = {pages_needed}; "
         f"start-up imports {statistics.median(r['imports'] for r in runs):.2f} s; "
         f"peak RSS {worst['rss_mb']:.0f} MB; outcomes {runs[0]['counts']}",
-    ]
+    ], ours_started, read_started
 
 
 def main() -> None:
@@ -509,6 +518,8 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", help="cProfile the first import into this file (.prof)")
+    parser.add_argument("--airbyte", action="store_true",
+                        help="compare with Airbyte's source-zoho-crm read (bench/_airbyte.py)")
     parser.add_argument("--child", nargs=4, metavar=("URL", "EMULATOR", "ORG", "CONNECTION"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -525,9 +536,17 @@ def main() -> None:
               f"median of {args.repeat}")
         print(f"{'database':<11}{'path':<36}{'records':>9}{'seconds':>9}{'records/s':>11}"
               f"{'of floor':>9}")
+        timed: dict[str, tuple[float, float]] = {}
         for backend in args.backends.split(","):
-            for line in bench_backend(backend, emulator, pages, want, args.repeat,
-                                      args.profile, Path(tmp)):
+            lines, ours, read = bench_backend(backend, emulator, pages, want, args.repeat,
+                                              args.profile, Path(tmp))
+            timed[backend] = (ours, read)
+            for line in lines:
+                print(line, flush=True)
+        if args.airbyte:
+            backend = "sqlite" if "sqlite" in timed else next(iter(timed))
+            for line in _airbyte.compare(emulator, Path(tmp), backend, *timed[backend],
+                                         want.records, args.repeat):
                 print(line, flush=True)
 
 
