@@ -1,11 +1,24 @@
-"""Delivering callbacks (notifications, bulk-read completion) to their URLs from a thread.
+"""Delivering callbacks (notifications, bulk-read completion) to their URLs from threads.
 
-Writes only enqueue; one background thread POSTs in order over a keep-alive httpx client, so a
-slow receiver never slows the API. Faults for notifications (set through test control) drop,
-duplicate, delay or reorder callbacks, or deliver them inline before the write's own HTTP
-response. A receiver answering non-2xx, or not answering, is retried `retries` times after
-`retry_delay_ms` (Zoho documents no retry; the default is no retry: README, Part 2 decisions).
-The thread stops after a short idle spell and restarts on demand; `close()` stops it for good.
+Writes only enqueue, so a slow receiver never slows the API. A pool of SENDERS threads POSTs
+the callbacks; each thread owns one keep-alive httpx client built when it starts, and thread
+and client live until `close()` (or until a dispatcher nobody closed is garbage collected), so
+the first callback after a quiet spell pays no thread start and no client set-up, nor a new
+connection while the receiver keeps the idle one open. Threads start on the first callback
+routed to them.
+
+Ordering: a callback goes to the sender chosen by its receiver (scheme, host and port of the
+URL), so every receiver, and so every notify_url, hears its callbacks in submission order (Zoho
+documents no order, but our tests and the fault semantics assume FIFO per channel). Routing by
+receiver rather than by full URL also keeps the order across several channels pointed at one
+receiver, as before the pool, and one connection per receiver. Distinct receivers mostly land
+on distinct senders, so a slow one holds up only the receivers that share its thread.
+
+Faults for notifications (set through test control) drop, duplicate, delay or reorder
+callbacks, or deliver them inline before the write's own HTTP response (over one more
+long-lived client, shared by inline deliveries). A receiver answering non-2xx, or not answering,
+is retried `retries` times after `retry_delay_ms` (Zoho documents no retry; the default is no
+retry: README, Part 2 decisions); callbacks queued behind it for the same receiver go ahead.
 """
 
 from __future__ import annotations
@@ -19,13 +32,16 @@ import socket
 import ssl
 import threading
 import time
+import weakref
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-IDLE_EXIT = 2.0  # seconds without work before the thread ends
+SENDERS = 3  # sender threads; a receiver's callbacks all go through one of them
 REORDER_FLUSH = 0.5  # a partly filled reorder window is released after this long
 LOG_SIZE = 10_000
 NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -69,28 +85,118 @@ class Delivery:
     attempt: int = 0
 
 
-class Dispatcher:
-    """A queue of deliveries and the thread that sends them; thread-safe `submit`."""
+@dataclass
+class Sender:
+    """One sender thread's queue: (due time, submission number, delivery), soonest first."""
 
-    def __init__(self) -> None:
+    heap: list[tuple[float, int, Delivery]]
+    wake: threading.Condition
+    thread: threading.Thread | None = None
+
+
+class Outbox:
+    """The deliveries waiting for each sender, and the reorder window.
+
+    Sender threads hold the outbox and only a weak reference to their dispatcher: a dispatcher
+    nobody closed (a test's emulator state) can still be collected, and its threads then end.
+    Methods named `*_locked` expect the caller to hold `lock`.
+    """
+
+    def __init__(self, senders: int) -> None:
+        self.lock = threading.Lock()
+        self.senders = [Sender([], threading.Condition(self.lock)) for _ in range(senders)]
+        self.held: list[Delivery] = []
+        self._held_since = 0.0
+        self._held_delay = 0.0
+        self._seq = itertools.count()
+        self.closed = False
+
+    def sender(self, url: str) -> Sender:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        return self.senders[zlib.crc32(origin.encode()) % len(self.senders)]
+
+    def push_locked(self, delivery: Delivery, delay: float) -> Sender:
+        """Queue on the receiver's sender and wake it."""
+        sender = self.sender(delivery.url)
+        heapq.heappush(sender.heap, (time.monotonic() + delay, next(self._seq), delivery))
+        sender.wake.notify()
+        return sender
+
+    def hold_locked(self, delivery: Delivery, window: int, delay: float) -> Sender:
+        """Hold for the reorder window; a full window goes out newest first."""
+        if not self.held:
+            self._held_since = time.monotonic()
+        self.held.append(delivery)
+        self._held_delay = delay
+        sender = self.sender(delivery.url)
+        # Its thread flushes a partial window in time: wake it to count down from now.
+        sender.wake.notify()
+        if len(self.held) >= window:
+            self._release_locked()
+        return sender
+
+    def _release_locked(self) -> None:
+        held, self.held = self.held, []
+        for delivery in reversed(held):
+            self.push_locked(delivery, self._held_delay)
+
+    def next(self, sender: Sender) -> Delivery | None:
+        """The sender's next due delivery, waiting for it as long as needed; None once closed."""
+        with self.lock:
+            while not self.closed:
+                now = time.monotonic()
+                if self.held and now - self._held_since >= REORDER_FLUSH:
+                    self._release_locked()
+                if sender.heap and sender.heap[0][0] <= now:
+                    return heapq.heappop(sender.heap)[2]
+                timeout: float | None = None
+                if sender.heap:
+                    timeout = sender.heap[0][0] - now
+                if self.held:
+                    flush = self._held_since + REORDER_FLUSH - now
+                    timeout = flush if timeout is None else min(timeout, flush)
+                sender.wake.wait(None if timeout is None else max(timeout, 0.001))
+            return None
+
+    def clear(self) -> None:
+        with self.lock:
+            for sender in self.senders:
+                sender.heap.clear()
+            self.held.clear()
+
+    def pending(self) -> int:
+        with self.lock:
+            return sum(len(sender.heap) for sender in self.senders) + len(self.held)
+
+    def close(self) -> list[threading.Thread]:
+        """Stop handing out deliveries; returns the threads to wait for."""
+        with self.lock:
+            self.closed = True
+            for sender in self.senders:
+                sender.wake.notify_all()
+            return [sender.thread for sender in self.senders if sender.thread is not None]
+
+
+class Dispatcher:
+    """The outbox, its sender threads and the notification faults; thread-safe `submit`."""
+
+    def __init__(self, senders: int = SENDERS) -> None:
         self.faults = DeliveryFaults()
         self.counts: Counter[str] = Counter()
         self.log: list[dict[str, Any]] = []
-        self._heap: list[tuple[float, int, Delivery]] = []
-        self._held: list[Delivery] = []
-        self._held_since = 0.0
-        self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self.clients_built = 0  # one per sender thread started, plus the inline one
+        self._outbox = Outbox(senders)
+        self._inline: httpx.Client | None = None
+        # Never closed and collected (a test's state): the threads end and close their clients.
+        weakref.finalize(self, self._outbox.close)
 
     def reset(self) -> None:
-        with self._cond:
+        with self._outbox.lock:
             self.faults = DeliveryFaults()
             self.counts.clear()
             self.log.clear()
-            self._heap.clear()
-            self._held.clear()
+        self._outbox.clear()
 
     def submit(self, delivery: Delivery) -> None:
         """Queue a callback, applying the notification faults; returns at once."""
@@ -107,83 +213,62 @@ class Dispatcher:
                 for one in batch:
                     self._send_inline(one)
                 return
-            with self._cond:
+            delay = faults.delay_ms / 1000
+            with self._outbox.lock:
                 for one in batch:
                     if faults.reorder_window > 1:
-                        self._hold(one)
+                        self._start_locked(
+                            self._outbox.hold_locked(one, faults.reorder_window, delay))
                     else:
-                        self._push(one, faults.delay_ms / 1000)
-                self._wake()
+                        self._start_locked(self._outbox.push_locked(one, delay))
             return
-        with self._cond:
-            self._push(delivery, 0.0)
-            self._wake()
+        self._queue(delivery, 0.0)
 
-    def _hold(self, delivery: Delivery) -> None:
-        if not self._held:
-            self._held_since = time.monotonic()
-        self._held.append(delivery)
-        if len(self._held) >= self.faults.reorder_window:
-            self._release_held()
+    def _queue(self, delivery: Delivery, delay: float) -> None:
+        with self._outbox.lock:
+            self._start_locked(self._outbox.push_locked(delivery, delay))
 
-    def _release_held(self) -> None:
-        held, self._held = self._held, []
-        for delivery in reversed(held):
-            self._push(delivery, self.faults.delay_ms / 1000)
-
-    def _push(self, delivery: Delivery, delay: float) -> None:
-        heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), delivery))
-
-    def _wake(self) -> None:
-        if self._closed:
+    def _start_locked(self, sender: Sender) -> None:
+        if self._outbox.closed or sender.thread is not None:
             return
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="zoho-emulator-callbacks",
-                                            daemon=True)
-            self._thread.start()
-        self._cond.notify()
+        sender.thread = threading.Thread(
+            target=self._serve, args=(weakref.ref(self), self._outbox, sender), daemon=True,
+            name="zoho-emulator-callbacks")
+        sender.thread.start()
 
-    def _next(self) -> Delivery | None:
-        """The next due delivery, waiting for it; None when idle for IDLE_EXIT or closed."""
-        idle_since = time.monotonic()
-        with self._cond:
-            while not self._closed:
-                now = time.monotonic()
-                if self._held and now - self._held_since >= REORDER_FLUSH:
-                    self._release_held()
-                if self._heap and self._heap[0][0] <= now:
-                    return heapq.heappop(self._heap)[2]
-                if not self._heap and not self._held:
-                    if now - idle_since >= IDLE_EXIT:
-                        self._thread = None
-                        return None
-                    timeout = IDLE_EXIT - (now - idle_since)
-                else:
-                    timeout = (self._heap[0][0] - now) if self._heap else REORDER_FLUSH
-                    if self._held:
-                        timeout = min(timeout, REORDER_FLUSH)
-                    idle_since = now
-                self._cond.wait(max(timeout, 0.001))
-            return None
+    @staticmethod
+    def _serve(owner: weakref.ref[Dispatcher], outbox: Outbox, sender: Sender) -> None:
+        """A sender thread: one client for its whole life; the dispatcher only while sending."""
+        dispatcher = owner()
+        if dispatcher is None:
+            return
+        client = dispatcher._client()
+        del dispatcher
+        with client:
+            while (delivery := outbox.next(sender)) is not None:
+                dispatcher = owner()
+                if dispatcher is None:
+                    return
+                dispatcher._send(client, delivery)
+                del dispatcher
 
     def _client(self) -> httpx.Client:
         # httpx writes headers and body separately: without TCP_NODELAY a keep-alive
         # receiver's delayed ACK stalls every callback by ~40 ms. The TLS context is shared:
-        # loading the CA bundle costs ~0.1 s, and inline delivery makes a client per callback.
+        # loading the CA bundle costs ~0.1 s.
         transport = httpx.HTTPTransport(socket_options=[NODELAY], verify=_tls_context())
+        with self._outbox.lock:
+            self.clients_built += 1
         return httpx.Client(timeout=self.faults.timeout_s, transport=transport)
-
-    def _run(self) -> None:
-        with self._client() as client:
-            while (delivery := self._next()) is not None:
-                self._send(client, delivery)
 
     def _send(self, client: httpx.Client, delivery: Delivery) -> None:
         delivery.attempt += 1
         status: int | None = None
         try:
+            # The timeout is read per callback: test control may change it at any time.
             response = client.post(delivery.url, content=json.dumps(delivery.body),
-                                   headers={"Content-Type": "application/json"})
+                                   headers={"Content-Type": "application/json"},
+                                   timeout=self.faults.timeout_s)
             status = response.status_code
         except httpx.HTTPError:
             status = None
@@ -192,14 +277,14 @@ class Dispatcher:
             return
         self._record(delivery, "failed", status)
         if delivery.attempt <= self.faults.retries:
-            with self._cond:
-                self._push(delivery, self.faults.retry_delay_ms / 1000)
-                self._cond.notify()
+            self._queue(delivery, self.faults.retry_delay_ms / 1000)
 
     def _send_inline(self, delivery: Delivery) -> None:
         # Blocks the event loop on purpose: the receiver sees the callback first.
-        with self._client() as client:
-            self._send(client, delivery)
+        if self._inline is None:
+            self._inline = self._client()
+            weakref.finalize(self, self._inline.close)
+        self._send(self._inline, delivery)
 
     def _record(self, delivery: Delivery, outcome: str, status: int | None) -> None:
         self.counts[outcome] += 1
@@ -209,20 +294,18 @@ class Dispatcher:
                  "operation": delivery.body.get("operation"),
                  "ids": delivery.body.get("ids"),
                  "latency_ms": round((time.perf_counter() - delivery.enqueued) * 1000, 3)}
-        with self._cond:
+        with self._outbox.lock:
             self.log.append(entry)
             if len(self.log) > LOG_SIZE:
                 del self.log[: len(self.log) - LOG_SIZE]
 
     def pending(self) -> int:
-        with self._cond:
-            return len(self._heap) + len(self._held)
+        return self._outbox.pending()
 
     def close(self) -> None:
-        """Stop the thread (pending deliveries are discarded) and wait for it."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
+        """Stop the threads (pending deliveries are discarded), wait for them, drop clients."""
+        for thread in self._outbox.close():
             thread.join(timeout=15)
+        inline, self._inline = self._inline, None
+        if inline is not None:
+            inline.close()

@@ -113,7 +113,10 @@ class SqliteData:
                 org.add_module(_module_from(spec))
             org.ids.restart_after(saved["last_id"])
         for table in ("records", "deleted"):
-            for org_id, module, rid, data in self.db.execute(f"select * from {table}"):
+            # In id order: a store's dict order is its id order (store.py), which unfiltered
+            # listings by id rely on after a restart.
+            for org_id, module, rid, data in self.db.execute(
+                    f"select org_id, module, id, data from {table} order by org_id, module, id"):
                 org = self.state.orgs.get(org_id)
                 store: ModuleStore | None = org.stores.get(module) if org else None
                 if store is None:

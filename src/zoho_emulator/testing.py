@@ -12,6 +12,7 @@ import httpx
 import uvicorn
 
 from .app import create_app
+from .features import ATTRIBUTE, Features
 from .seed import SeedSpec, seed_org
 from .state import EmulatorState
 
@@ -46,6 +47,11 @@ class EmulatorServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+        # The end of its life (stop/start keeps the state for outage tests): the callback
+        # senders and bulk-read builders of its state, if it made any, stop too.
+        made = getattr(self.state, ATTRIBUTE, None)
+        if isinstance(made, Features):
+            made.close()
 
     def start(self) -> None:
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
