@@ -5,6 +5,7 @@ check past the deletion and nothing pulled again."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,11 +19,14 @@ from alix.db.session import make_session_factory, unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.services import ZohoServices
+from alix.integrations.zoho_crm.sync.engine.pull import PullReport, run_pull
 from alix.integrations.zoho_crm.sync.engine.runs import start_pull
 from alix.integrations.zoho_crm.tables import ZohoConnection
 from alix.jobs.queue import JobQueue, TaskRegistry
 from alix.jobs.runner import JobRunner
 from tests.integration.sync_push.conftest import Clock, connect
+
+from .conftest import World
 
 
 class _Unattended:
@@ -100,3 +104,24 @@ def test_an_account_created_just_before_the_initial_sync_is_imported_without_a_c
     assert world.active() == {"Acme": True}
     world.poll(5)
     assert world.active() == {"Acme": True, "Globex": True}
+
+
+def test_a_pull_that_reaches_its_bound_with_pages_still_queued_ends(world: World) -> None:
+    """The walk stops at the first record past its bound while the reader has queued the
+    next pages and waits to queue more: it used to wait for ever for that reader, holding
+    the connection's lane (push and notifications stopped behind a reconciliation)."""
+    world.zoho("Accounts", *[{"Account_Name": f"Settled {i:02d}", "Currency": "CAD"}
+                             for i in range(10)])
+    world.clock.advance(10)
+    world.zoho("Accounts", *[{"Account_Name": f"Recent {i:02d}", "Currency": "CAD"}
+                             for i in range(40)])  # inside the settle window below
+
+    async def bounded() -> PullReport:
+        pull = asyncio.create_task(run_pull(world.ctx, page_size=5))
+        done, _ = await asyncio.wait({pull}, timeout=15)  # it takes well under a second
+        assert done, "the pull never ended"
+        return pull.result()
+
+    report = asyncio.run(bounded())
+    assert report.deferred == 1
+    assert sorted(world.customers()) == [f"Settled {i:02d}" for i in range(10)]

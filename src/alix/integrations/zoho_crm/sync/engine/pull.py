@@ -16,7 +16,6 @@ reads no record at all (Zoho answers 304). A crash mid-module leaves the last pa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -119,6 +118,18 @@ async def _pages(records: AsyncIterator[Any], size: int) -> AsyncIterator[list[A
         yield page
 
 
+async def _stopped(reader: asyncio.Task[None]) -> None:
+    """Cancel the page reader and wait for it; its error (not its cancellation) propagates,
+    and so does a cancellation of the walk itself (it used to be swallowed here)."""
+    reader.cancel()
+    try:
+        await reader
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
 class _Walker:
     """One run over the steps: reads pages, commits each with its watermark and progress."""
 
@@ -206,8 +217,15 @@ class _Walker:
                 async for page in _pages(read(step.module, fields,
                                               modified_since=window.since), self.page_size):
                     await queue.put(page)
-            finally:
-                await queue.put(None)
+            except asyncio.CancelledError:
+                # The loop below stopped reading (the bound reached, a page failed): no end
+                # mark, nobody would take it from a full queue and this task would never end
+                # (a reconciliation hung so, holding the connection's lane).
+                raise
+            except BaseException:
+                await queue.put(None)  # the loop still reads: it ends, then meets the error
+                raise
+            await queue.put(None)
 
         reader = asyncio.create_task(fetch())
         mark = window.start
@@ -224,9 +242,7 @@ class _Walker:
                     self.report.deferred += 1
                     break
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await _stopped(reader)
         # Read to the bound: everything up to it is seen (see the module docstring).
         done = Watermark(window.upper + ONE_SECOND)
         if mark.modified_time is None or done.modified_time > mark.modified_time:  # type: ignore[operator]
