@@ -1,7 +1,7 @@
 """Initial import of N Accounts (2 Contacts, 1 custom-module address each) vs the machine floor.
 
     .venv/bin/python bench/initial_import.py [--size 10000] [--backends sqlite,postgres]
-        [--repeat 3] [--profile FILE] [--airbyte]
+        [--repeat 3] [--profile FILE] [--airbyte] [--bulk-above N]
 
 The emulator runs in a process of its own (`python -m zoho_emulator`), seeded with N Accounts,
 2 Contacts each (plus one Account-less Contact in ten, which is not imported) and one
@@ -219,7 +219,9 @@ def import_once(url: str, emulator: str, organisation_id: int, connection_id: in
                 refresh_token=creds["refresh_token"], connection_id="bench",
                 store=InMemoryTokenStore(), override_url=emulator) as crm:
             ctx = SyncContext(scope, config, crm, actor, sessions, utc_now)
-            return await run_pull(ctx, initial=True)
+            bulk = os.environ.get("ALIX_BENCH_BULK_ABOVE")
+            return await run_pull(ctx, initial=True,
+                                  bulk_above=int(bulk) if bulk else None)
 
     async def read_only() -> None:
         async with ZohoCrmClient.connect(
@@ -230,18 +232,19 @@ def import_once(url: str, emulator: str, organisation_id: int, connection_id: in
                 async for _record in crm.iter_records(step.module, _fields(config, step)):
                     pass
 
-    before = record_calls(emulator)
+    before, exports = record_calls(emulator), bulk_jobs(emulator)
     started = time.perf_counter()
     report = profiled(pull, profile) if profile else asyncio.run(pull())
     seconds = time.perf_counter() - started
     rss = rss_peak_mb()
     calls = record_calls(emulator) - before
+    exports = bulk_jobs(emulator) - exports
     started = time.perf_counter()
     asyncio.run(read_only())
     read_seconds = time.perf_counter() - started
     engine.dispose()
     return {"seconds": seconds, "imports": imported, "rss_mb": rss, "read_only": read_seconds,
-            "calls": calls,
+            "calls": calls, "bulk_jobs": exports,
             "read": dict(report.read), "counts": dict(report.counts)}
 
 
@@ -271,6 +274,11 @@ def emulator_process(size: int) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def bulk_jobs(emulator: str) -> int:
+    calls = httpx.get(f"{emulator}/__emulator__/stats", timeout=60).json()["calls"]
+    return int(calls.get("POST bulk/read", 0))
 
 
 def record_calls(emulator: str) -> int:
@@ -506,7 +514,8 @@ def bench_backend(backend: str, emulator: str, pages: dict[str, list[bytes]], wa
         f"{records / ours:>11,.0f}{'1/' + format(ours / floor, '.1f'):>9}",
         f"{'':<11}{'  the client read alone, no writes':<36}{records:>9}{read:>9.2f}"
         f"{records / read:>11,.0f}{'1/' + format(read / floor, '.1f'):>9}",
-        f"{'':<11}record calls {max(calls)} for ceil(records/200) = {pages_needed}; "
+        f"{'':<11}record calls {max(calls)} for ceil(records/200) = {pages_needed}"
+        f"{' (bulk read jobs ' + str(runs[0]['bulk_jobs']) + ')' if runs[0]['bulk_jobs'] else ''}; "
         f"start-up imports {statistics.median(r['imports'] for r in runs):.2f} s; "
         f"peak RSS {worst['rss_mb']:.0f} MB; outcomes {runs[0]['counts']}",
     ], ours_started, read_started
@@ -518,11 +527,17 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", help="cProfile the first import into this file (.prof)")
+    parser.add_argument("--bulk-above", type=int, default=None,
+                        help="read modules of more records than this through bulk read (the "
+                             "setting ALIX_ZOHO_BULK_READ_ABOVE, 10000 in `alix sync`); "
+                             "default: pages only")
     parser.add_argument("--airbyte", action="store_true",
                         help="compare with Airbyte's source-zoho-crm read (bench/_airbyte.py)")
     parser.add_argument("--child", nargs=4, metavar=("URL", "EMULATOR", "ORG", "CONNECTION"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bulk_above is not None:
+        os.environ["ALIX_BENCH_BULK_ABOVE"] = str(args.bulk_above)  # the children read it
     if args.child:
         url, emulator, org, connection = args.child
         print(json.dumps(import_once(url, emulator, int(org), int(connection), args.profile)))
