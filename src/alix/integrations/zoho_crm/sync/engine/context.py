@@ -11,9 +11,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock
@@ -28,6 +29,7 @@ from alix.integrations.zoho_crm.repository import load_configuration
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection
 from alix.jobs.lease import LeaseStore
+from alix.jobs.tables import QUEUED, Job
 from alix.settings import Settings
 
 # Opens a Zoho CRM port for a stored connection; the default talks HTTP through the
@@ -38,6 +40,43 @@ CrmFactory = Callable[[ZohoConnection], AbstractAsyncContextManager[ZohoCrm]]
 def lane_key(connection_id: int) -> str:
     """The job lease key of a connection: its pull, push and hint processing never overlap."""
     return f"zoho_crm:connection:{connection_id}"
+
+
+# How long a push or hints job keeps the lane while another kind of job waits for it: then it
+# hands over at its next page and queues itself for the rest. Without it, CRM edits arriving
+# in bursts kept the hints job draining, and an ALIX edit's push waited for all of them.
+LANE_SLICE = timedelta(seconds=1)
+
+
+def lane_wanted(sessions: sessionmaker[Session], connection_id: int, task: str,
+                now: datetime) -> bool:
+    """Whether a job of another task is due on the connection's lane (one indexed query)."""
+    with sessions() as session:
+        return session.scalar(select(Job.id).where(
+            Job.lease_key == lane_key(connection_id), Job.status == QUEUED,
+            Job.task != task, Job.run_after <= now).limit(1)) is not None
+
+
+@dataclass
+class LaneSlice:
+    """A job's turn on its connection's lane: over once it has worked `LANE_SLICE` and
+    another kind of job waits (checked between pages)."""
+
+    sessions: sessionmaker[Session]
+    connection_id: int
+    task: str
+    clock: Clock
+    length: timedelta | None = None  # LANE_SLICE
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+        if self.length is None:
+            self.length = LANE_SLICE
+
+    def over(self) -> bool:
+        now = self.clock()
+        return (now - self.started >= (self.length or timedelta(0))
+                and lane_wanted(self.sessions, self.connection_id, self.task, now))
 
 
 @dataclass(frozen=True)

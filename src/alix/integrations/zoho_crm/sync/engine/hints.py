@@ -36,8 +36,9 @@ from ..store import links as link_store
 from ..store.inbox import Hint, mark_processed, pending_hints, purge_processed
 from ..store.runs import RunKind, Starter
 from .apply import pull_page
-from .context import SyncContext, open_context
+from .context import LaneSlice, SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
+from .hints_inbox import wake_worker
 from .job_run import LazyRun
 from .resolver import RESOLVER
 from .runs import follow_up
@@ -74,6 +75,7 @@ class HintOutcome:
 
     counts: Counter[str] = field(default_factory=Counter)
     reads: int = 0  # get_records calls
+    more: bool = False  # its turn on the lane ended with hints still pending
 
 
 @dataclass(frozen=True)
@@ -88,19 +90,21 @@ class _Applied:
 async def process_hints(
     ctx: SyncContext, *, on_delete: DeleteHandler | None = None, batch: int = BATCH,
     window: HintWindow | None = None, sleep: Sleep = asyncio.sleep,
-    started_by: str = Starter.NOTIFICATION.value,
+    started_by: str = Starter.NOTIFICATION.value, turn: LaneSlice | None = None,
 ) -> HintOutcome:
     """Drain the connection's inbox, oldest hints first; returns what it did.
 
     With a `window`, each round first lets hints gather (see HintWindow); without one, it
     reads what is pending at once (a drain of a backlog, tests). The first record applied
     starts a real-time run (see job_run; echoes and deletions alone record none), closed as
-    succeeded, or failed when an error stops the drain.
+    succeeded, or failed when an error stops the drain. With a `turn`, it stops between
+    rounds once its turn is over (outcome.more: the job queues itself for the rest).
     """
     outcome = HintOutcome()
     run = LazyRun(ctx.scope, RunKind.REALTIME, ctx.config.version, ctx.clock)
     try:
-        await _drain(ctx, _Applied(outcome, run, started_by), on_delete, batch, window, sleep)
+        await _drain(ctx, _Applied(outcome, run, started_by), on_delete, batch, window, sleep,
+                     turn)
     except BaseException as exc:
         run.close(ctx.sessions, f"Processing Zoho's notifications failed: {exc}")
         raise
@@ -109,7 +113,8 @@ async def process_hints(
 
 
 async def _drain(ctx: SyncContext, applied: _Applied, on_delete: DeleteHandler | None,
-                 batch: int, window: HintWindow | None, sleep: Sleep) -> None:
+                 batch: int, window: HintWindow | None, sleep: Sleep,
+                 turn: LaneSlice | None) -> None:
     while True:
         if window is not None:
             await _gather(ctx, window, sleep)
@@ -125,6 +130,9 @@ async def _drain(ctx: SyncContext, applied: _Applied, on_delete: DeleteHandler |
         # Parents first: a Contact hinted before its new Account still finds it imported.
         for module in sorted(by_module, key=lambda m: _rank(ctx, m)):
             await _apply_module(ctx, module, by_module[module], on_delete, applied)
+        if turn is not None and await asyncio.to_thread(turn.over):
+            applied.outcome.more = True
+            return
 
 
 async def _gather(ctx: SyncContext, window: HintWindow, sleep: Sleep) -> None:
@@ -227,7 +235,12 @@ async def drain_inbox(ctx: TaskContext, zoho: ZohoServices,
     try:
         async with open_context(ctx.session_factory, connection_id, zoho.crm_factory,
                                 ctx.clock) as sync:
-            outcome = await process_hints(sync, on_delete=on_delete, window=LIVE_WINDOW)
+            outcome = await process_hints(sync, on_delete=on_delete, window=LIVE_WINDOW,
+                                          turn=LaneSlice(ctx.session_factory, connection_id,
+                                                         TASK, ctx.clock))
+        if outcome.more:  # the rest after the job that waits for the lane
+            with unit_of_work(ctx.session_factory) as session:
+                wake_worker(session, ctx.queue, sync.scope)
     except (NotFound, Conflict) as exc:
         # Removed or disconnected: its hints wait (or went with it); nothing to retry.
         log.info("Zoho CRM hints of connection %s not processed: %s", connection_id, exc)

@@ -10,6 +10,7 @@ resolved first (push_recover). With nothing pending, the push reads nothing from
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from alix.integrations.zoho_crm.sync.store.issues import backoff
 from alix.integrations.zoho_crm.sync.store.runs import RunKind, Starter, person
 from alix.jobs.queue import TaskContext
 
-from .context import SyncContext, open_context
+from .context import LaneSlice, SyncContext, open_context
 from .job_run import LazyRun
 from .push_batch import Batch, load_batch
 from .push_merge import merge_first
@@ -207,12 +208,14 @@ def _quiet(run: LazyRun, report: PushReport) -> bool:
 
 
 async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
-               max_pages: int = PAGES_PER_JOB) -> PushReport:
+               max_pages: int = PAGES_PER_JOB, turn: LaneSlice | None = None) -> PushReport:
     """Push every pending ALIX change of the connection; idempotent, safe to replay.
 
     The first page with records starts the push's run (see job_run), closed as succeeded, or
     failed when a Zoho error stops it (auth, rate limits after retries). Those errors
     propagate: what was sent is committed, a replay re-plans the rest and sends nothing twice.
+    With a `turn`, it stops between pages once its turn is over (report.more: the job queues
+    the rest after the job that waits).
     """
     report = PushReport()
     run = LazyRun(ctx.scope, RunKind.PUSH, ctx.config.version, ctx.clock)
@@ -239,6 +242,9 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
             page = None  # recorded: a later failure must not count it twice
             if not batch.more:
                 break
+            if turn is not None and await asyncio.to_thread(turn.over):
+                report.more = True
+                break
         else:
             report.more = True
     except BaseException as exc:
@@ -257,7 +263,9 @@ async def push_task(task: TaskContext, zoho: ZohoServices) -> None:
     connection_id = int(task.payload["connection_id"])
     async with open_context(task.session_factory, connection_id, zoho.crm_factory,
                             task.clock) as ctx:
-        report = await push(ctx, page_size=PAGE_SIZE, max_pages=PAGES_PER_JOB)
+        report = await push(ctx, page_size=PAGE_SIZE, max_pages=PAGES_PER_JOB,
+                            turn=LaneSlice(task.session_factory, connection_id, PUSH_TASK,
+                                           task.clock))
     task.report_progress(report.records, report.records, f"Pushed {report.records} records.")
     if report.more:
         from .push_trigger import enqueue_push  # the trigger imports this module's task name
