@@ -16,6 +16,7 @@ from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.engine import context
 from alix.integrations.zoho_crm.sync.engine.hints_inbox import wake_worker
 from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
+from alix.integrations.zoho_crm.sync.engine.runs import start_for_organisation
 from alix.integrations.zoho_crm.sync.store.inbox import add_hints
 from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox
 from alix.jobs.tables import DONE, QUEUED
@@ -83,3 +84,27 @@ def test_a_zoho_edit_is_applied_between_the_pages_of_a_large_push(
     world.settle()
     assert all(str(r.get("Website", "")).startswith("https://c")
                for r in world.crm.records["Accounts"].values())
+
+
+def test_an_incremental_pull_hands_the_lane_to_a_push_and_its_rest_follows(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context, "LANE_SLICE", timedelta(0))
+    ids = [world.zoho_insert("Accounts", Account_Name=f"Company {i:03d}") for i in range(450)]
+    world.initial_sync()
+    world.clock.advance(2)
+    asyncio.run(world.crm.update("Accounts", [{"id": z, "Phone": "+1 555 0111"} for z in ids]))
+    world.clock.advance(3)  # settled: the whole change is the next pull's
+    with unit_of_work(world.container.session_factory) as session:
+        start_for_organisation(session, world.container.queue, world.scope.organisation_id,
+                               initial=False, started_by="person")
+    customer = world.customers()["Company 449"]
+    with unit_of_work(world.container.session_factory) as session:
+        update_customer(session, world.actor, customer.id, {"website": "https://c449.example"},
+                        clock=world.clock)
+    assert anyio.run(world.runner.run_pending, 2) == 2  # a page of the pull, then the push
+    assert world.crm.records["Accounts"][ids[-1]].get("Website") == "https://c449.example"
+    phones = [c.phone for c in world.customers().values()]
+    assert 0 < phones.count("+1 555 0111") < len(ids), "the pull's rest follows later"
+    world.wait(5)  # its follow-up, after the settle window
+    assert all(c.phone == "+1 555 0111" for c in world.customers().values())

@@ -45,7 +45,7 @@ def lane_key(connection_id: int) -> str:
 # How long a push or hints job keeps the lane while another kind of job waits for it: then it
 # hands over at its next page and queues itself for the rest. Without it, CRM edits arriving
 # in bursts kept the hints job draining, and an ALIX edit's push waited for all of them.
-LANE_SLICE = timedelta(seconds=1)
+LANE_SLICE = timedelta(seconds=0.5)
 
 
 def lane_wanted(sessions: sessionmaker[Session], connection_id: int, task: str,

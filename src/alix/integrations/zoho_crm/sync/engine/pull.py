@@ -48,7 +48,7 @@ from alix.integrations.zoho_crm.sync.store.issues import Direction
 from alix.integrations.zoho_crm.sync.watermark import Watermark, Window, advance, open_window
 
 from .apply import PageOutcome, pull_page
-from .context import SyncContext
+from .context import LaneSlice, SyncContext
 from .initial import keep_statistics
 from .main_moves import held_by_accounts
 from .pull_issues import REFETCHED_CODES
@@ -118,6 +118,10 @@ async def _pages(records: AsyncIterator[Any], size: int) -> AsyncIterator[list[A
         yield page
 
 
+class _HandedOver(Exception):
+    """The run's turn on the lane is over between two pages (see LaneSlice)."""
+
+
 async def _stopped(reader: asyncio.Task[None]) -> None:
     """Cancel the page reader and wait for it; its error (not its cancellation) propagates,
     and so does a cancellation of the walk itself (it used to be swallowed here)."""
@@ -135,8 +139,9 @@ class _Walker:
 
     def __init__(self, ctx: SyncContext, run_id: int, totals: dict[str, int | None],
                  progress: Progress | None, page_size: int, *, fast: bool = False,
-                 bulk_above: int | None = None) -> None:
+                 bulk_above: int | None = None, turn: LaneSlice | None = None) -> None:
         self.ctx = ctx
+        self.turn = turn
         # Modules with more records than this are read through bulk read (initial runs,
         # which count them first); None: never.
         self.bulk_above = bulk_above
@@ -241,6 +246,10 @@ class _Walker:
                 if step_ahead.reached_upper:
                     self.report.deferred += 1
                     break
+                if self.turn is not None and await asyncio.to_thread(self.turn.over):
+                    # The page's watermark is committed: the rest of the module (and of the
+                    # run) is the next pull's, queued after the job that waits for the lane.
+                    raise _HandedOver
         finally:
             await _stopped(reader)
         # Read to the bound: everything up to it is seen (see the module docstring).
@@ -361,6 +370,7 @@ async def run_pull(
     started_by: str | None = None,
     deletions: bool = True,
     bulk_above: int | None = None,
+    turn: LaneSlice | None = None,
 ) -> PullReport:
     """Pull what changed in Zoho CRM since the watermarks (everything the first time).
 
@@ -377,6 +387,8 @@ async def run_pull(
     `bulk_above`: an initial run reads a module of more records than this through Zoho's
     bulk read (200,000 records a job instead of 200 a call), falling back to the pages when
     the connection's scopes do not allow it.
+    `turn`: the run hands the lane over between pages once its turn is over (a push or
+    notifications wait); what is left is the next pull's (report.deferred).
     """
     steps = steps_of(ctx.config)
     if not steps:
@@ -401,7 +413,7 @@ async def run_pull(
         run_id = run_store.start_run(session, ctx.scope, kind, ctx.config.version, ctx.clock(),
                                      totals, started_by=started_by)
     walker = _Walker(ctx, run_id, totals, progress, page_size, fast=initial,
-                     bulk_above=bulk_above if initial else None)
+                     bulk_above=bulk_above if initial else None, turn=turn)
     if progress is not None:
         progress(0, walker.total, "Zoho CRM sync: starting")
     try:
@@ -411,6 +423,11 @@ async def run_pull(
                 await walker.deletions(s, windows[s.module].upper,
                                        bookmarks[s.module].deletions_checked_at)
             await walker.retry_due(s)
+    except _HandedOver:
+        # Succeeded so far; the next pull continues from the committed watermarks, and
+        # checks the deletions this one did not reach.
+        walker.report.deferred += 1
+        walker.report.deferred_deletions += int(deletions)
     except BaseException as exc:
         with unit_of_work(ctx.sessions) as session:
             run_store.finish_run(session, ctx.scope, run_id, run_store.RunStatus.FAILED,

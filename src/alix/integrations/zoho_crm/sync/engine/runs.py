@@ -18,7 +18,7 @@ from alix.integrations.zoho_crm.sync.watermark import SETTLE
 from alix.jobs.queue import JobInterrupted, JobQueue, TaskContext
 from alix.jobs.tables import QUEUED, RUNNING, Job
 
-from .context import lane_key, open_context
+from .context import LaneSlice, lane_key, open_context
 from .pull import run_pull, summary
 
 PULL_TASK = "zoho_crm.pull"
@@ -32,6 +32,7 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
     the job resumes from its watermarks); the run is then recorded as interrupted.
     """
     connection_id = int(ctx.payload["connection_id"])
+    initial = bool(ctx.payload.get("initial"))
 
     def progress(done: int, total: int | None, message: str) -> None:
         ctx.report_progress(done, total, message)
@@ -43,11 +44,16 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
     try:
         async with open_context(ctx.session_factory, connection_id, zoho.crm_factory,
                                 ctx.clock) as sync:
-            report = await run_pull(sync, initial=bool(ctx.payload.get("initial")),
+            report = await run_pull(sync, initial=initial,
                                     reconcile=bool(ctx.payload.get("reconcile")),
                                     progress=progress, started_by=started_by(ctx.payload),
                                     deletions=wants_deletions(ctx.payload),
-                                    bulk_above=zoho.bulk_read_above)
+                                    bulk_above=zoho.bulk_read_above,
+                                    # An initial import is one run a person watches; the
+                                    # incremental pulls take turns with push and hints.
+                                    turn=None if initial else LaneSlice(
+                                        ctx.session_factory, connection_id, PULL_TASK,
+                                        ctx.clock))
     except JobInterrupted:
         _record_interrupted(ctx, connection_id)
         raise
