@@ -42,9 +42,10 @@ def lane_key(connection_id: int) -> str:
     return f"zoho_crm:connection:{connection_id}"
 
 
-# How long a push or hints job keeps the lane while another kind of job waits for it: then it
-# hands over at its next page and queues itself for the rest. Without it, CRM edits arriving
-# in bursts kept the hints job draining, and an ALIX edit's push waited for all of them.
+# How long a push, hints or incremental pull job keeps the lane while another kind of job
+# waits for it: then it hands over at its next page and queues itself for the rest. Without
+# it, CRM edits arriving in bursts kept the hints job draining and an ALIX edit's push waited
+# for all of them; a reconciliation re-reading ALIX's own pushes held the lane for seconds.
 LANE_SLICE = timedelta(seconds=0.5)
 
 
