@@ -42,11 +42,16 @@ def lane_key(connection_id: int) -> str:
     return f"zoho_crm:connection:{connection_id}"
 
 
-# How long a push, hints or incremental pull job keeps the lane while another kind of job
-# waits for it: then it hands over at its next page and queues itself for the rest. Without
-# it, CRM edits arriving in bursts kept the hints job draining and an ALIX edit's push waited
-# for all of them; a reconciliation re-reading ALIX's own pushes held the lane for seconds.
+# How long a push keeps the connection's lane while another kind of job waits for it: then it
+# hands over at its next page and queues itself for the rest. Without turns, CRM edits
+# arriving in bursts kept the hints job draining and an ALIX edit's push waited for all of
+# them; a reconciliation re-reading ALIX's own pushes held the lane for seconds.
 LANE_SLICE = timedelta(seconds=0.5)
+# The other jobs' turns, as shares of it: notifications half (an ALIX edit waits less behind
+# a burst of Zoho edits), incremental pulls one page (background work nobody waits for,
+# resumed from their watermarks).
+HINTS_SHARE = 0.5
+PULL_SHARE = 0.0
 
 
 def lane_wanted(sessions: sessionmaker[Session], connection_id: int, task: str,
@@ -60,23 +65,22 @@ def lane_wanted(sessions: sessionmaker[Session], connection_id: int, task: str,
 
 @dataclass
 class LaneSlice:
-    """A job's turn on its connection's lane: over once it has worked `LANE_SLICE` and
-    another kind of job waits (checked between pages)."""
+    """A job's turn on its connection's lane: over once it has worked its share of
+    `LANE_SLICE` and another kind of job waits (checked between pages)."""
 
     sessions: sessionmaker[Session]
     connection_id: int
     task: str
     clock: Clock
-    length: timedelta | None = None  # LANE_SLICE
+    share: float = 1.0
 
     def __post_init__(self) -> None:
         self.started = self.clock()
-        if self.length is None:
-            self.length = LANE_SLICE
+        self.length = LANE_SLICE * self.share
 
     def over(self) -> bool:
         now = self.clock()
-        return (now - self.started >= (self.length or timedelta(0))
+        return (now - self.started >= self.length
                 and lane_wanted(self.sessions, self.connection_id, self.task, now))
 
 

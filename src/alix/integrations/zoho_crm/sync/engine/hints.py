@@ -36,7 +36,7 @@ from ..store import links as link_store
 from ..store.inbox import Hint, mark_processed, pending_hints, purge_processed
 from ..store.runs import RunKind, Starter
 from .apply import pull_page
-from .context import LaneSlice, SyncContext, open_context
+from .context import HINTS_SHARE, LaneSlice, SyncContext, open_context
 from .hints_echo import kinds_of_module, needs_no_fetch
 from .hints_inbox import wake_worker
 from .job_run import LazyRun
@@ -237,7 +237,7 @@ async def drain_inbox(ctx: TaskContext, zoho: ZohoServices,
                                 ctx.clock) as sync:
             outcome = await process_hints(sync, on_delete=on_delete, window=LIVE_WINDOW,
                                           turn=LaneSlice(ctx.session_factory, connection_id,
-                                                         TASK, ctx.clock))
+                                                         TASK, ctx.clock, HINTS_SHARE))
         if outcome.more:  # the rest after the job that waits for the lane
             with unit_of_work(ctx.session_factory) as session:
                 wake_worker(session, ctx.queue, sync.scope)

@@ -18,7 +18,7 @@ from alix.integrations.zoho_crm.sync.watermark import SETTLE
 from alix.jobs.queue import JobInterrupted, JobQueue, TaskContext
 from alix.jobs.tables import QUEUED, RUNNING, Job
 
-from .context import LaneSlice, lane_key, open_context
+from .context import PULL_SHARE, LaneSlice, lane_key, open_context
 from .pull import run_pull, summary
 
 PULL_TASK = "zoho_crm.pull"
@@ -53,7 +53,7 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
                                     # incremental pulls take turns with push and hints.
                                     turn=None if initial else LaneSlice(
                                         ctx.session_factory, connection_id, PULL_TASK,
-                                        ctx.clock))
+                                        ctx.clock, PULL_SHARE))
     except JobInterrupted:
         _record_interrupted(ctx, connection_id)
         raise
