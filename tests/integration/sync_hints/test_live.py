@@ -146,10 +146,15 @@ def test_crm_edits_reach_alix_through_callbacks(
         return stored[0].channel_id if stored and stored[0].expires_at else None
 
     channel_id = eventually(live_channel, "the notification channel")
-    # The next run of the channels task waits until a day before the granted expiry.
-    with container.session_factory() as session:
-        renewal = session.scalars(select(Job).where(Job.task == "zoho_crm.channels",
-                                                    Job.status == QUEUED)).one()
+    # The next run of the channels task waits until a day before the granted expiry. The task
+    # queues it after storing the channel, in a transaction of its own: wait for it too.
+
+    def queued_renewal() -> Job | None:
+        with container.session_factory() as session:
+            return session.scalars(select(Job).where(Job.task == "zoho_crm.channels",
+                                                     Job.status == QUEUED)).one_or_none()
+
+    renewal = eventually(queued_renewal, "the channel's renewal")
     assert renewal.run_after - container.clock() > timedelta(days=4)
 
     with _as_seller(emu) as crm:
