@@ -52,7 +52,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from _machine import free_port, machine, pct
+from _machine import answers, free_port, machine, pct, stop, wait_until
 
 CLIENT_ID = "1000.ALIXBENCH"
 CLIENT_SECRET = "alix-bench-secret"
@@ -67,17 +67,6 @@ ROUNDS = 5  # incremental syncs per size; the median is compared
 
 
 # --- the machine -------------------------------------------------------------------------
-
-
-def wait_until(probe: Callable[[], bool], what: str, timeout: float = 600.0,
-               every: float = 0.01) -> float:
-    """Seconds until probe() holds."""
-    started = time.perf_counter()
-    while not probe():
-        if time.perf_counter() - started > timeout:
-            raise RuntimeError(f"Timed out waiting for {what}.")
-        time.sleep(every)
-    return time.perf_counter() - started
 
 
 # --- the processes -----------------------------------------------------------------------
@@ -160,23 +149,11 @@ def process(args: list[str], url: str, timeout: float = 60
             ) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
-        wait_until(lambda: _answers(url), f"{args[:2]} to start", timeout=timeout, every=0.1)
+        wait_until(lambda: answers(url, 1), f"{args[:2]} to start", timeout=timeout,
+                   every=0.1)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:  # a job still running holds uvicorn's shutdown
-            proc.kill()
-            proc.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=1)
-    except httpx.TransportError:
-        return False
-    return True
+        stop(proc)
 
 
 @dataclass

@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from _machine import free_port, machine, pct
+from _machine import answers, free_port, machine, pct, stop, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ALIX = ROOT / ".venv" / "bin" / "alix"
@@ -64,17 +64,6 @@ POLL = 0.05
 
 
 # --- the machine -------------------------------------------------------------------------
-
-
-def wait_until(probe: Callable[[], bool], what: str, timeout: float,
-               every: float = POLL) -> float:
-    """Seconds until probe() holds; fails loudly past the timeout."""
-    started = time.perf_counter()
-    while not probe():
-        if time.perf_counter() - started > timeout:
-            raise SystemExit(f"FAILED: timed out after {timeout:.0f} s waiting for {what}.")
-        time.sleep(every)
-    return time.perf_counter() - started
 
 
 # --- the emulator, in a process of its own -----------------------------------------------
@@ -120,26 +109,13 @@ def process(args: list[str], url: str, env: dict[str, str] | None = None,
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         if url:
-            wait_until(lambda: proc.poll() is None and _answers(url), f"{args[:3]} to start",
+            wait_until(lambda: proc.poll() is None and answers(url), f"{args[:3]} to start",
                        timeout=300, every=0.2)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc, 20)
         if log and not isinstance(out, int):
             out.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=2)
-    except httpx.TransportError:
-        return False
-    return True
 
 
 @dataclass
@@ -293,7 +269,7 @@ def start_imports(engine: Any, orgs: Sequence[Org]) -> None:
         api(org.http, "POST", API + "/sync", {"initial": True})
     wait_until(lambda: len(sql(engine, "SELECT 1 FROM jobs WHERE task = 'zoho_crm.pull' AND "
                                "organisation_id = ANY(:orgs)", orgs=[o.id for o in orgs]))
-               == len(orgs), "the imports to be queued", timeout=60)
+               == len(orgs), "the imports to be queued", timeout=60, every=POLL)
 
 
 def editable(engine: Any, org: Org) -> list[tuple[int, str]]:
@@ -335,7 +311,7 @@ class Stream:
             row = seller.get(f"/Accounts/{zoho_id}").json()["data"][0]
             return bool(row.get("Website") == site)
 
-        wait_until(in_zoho, f"{site} in Zoho", timeout=120)
+        wait_until(in_zoho, f"{site} in Zoho", timeout=120, every=POLL)
         return started
 
     def edit_in_zoho(self, org: Org, customer: int, zoho_id: str, site: str) -> float:
@@ -349,7 +325,7 @@ class Stream:
                         id=customer)
             return bool(found[0][0] == site)
 
-        wait_until(in_alix, f"{site} in ALIX", timeout=120)
+        wait_until(in_alix, f"{site} in ALIX", timeout=120, every=POLL)
         return started
 
     def run(self, count: int | None, stop: threading.Event, tag: str) -> None:
