@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
+
 from alix.bootstrap import Container
 from alix.customers import addresses, bulk, outbox, service
 from alix.customers import repository as repo
@@ -209,3 +211,33 @@ def test_new_ids_follow_the_batch_order_and_the_largest_id_after_deletions(
         assert {p.customer_id for p in people} | {a.customer_id for a in places} == {customer_id}
     assert [(e.entity_id, e.changes["name"]) for e in created] == [
         (i, (None, n)) for i, n in zip(ids, names, strict=True)]
+
+
+def test_the_customers_of_a_page_of_children_are_found_by_id_not_by_organisation(
+    container: Container, actor: Actor, other_org_admin: Any
+) -> None:
+    # SQLite answered `organisation_id = ? AND id IN (...)` from the (organisation, name)
+    # index, reading every customer of the organisation for each page of new children: the
+    # initial import then slowed down with every page it had written.
+    ours = _create(container, actor, 3)
+    theirs_actor = Actor(other_org_admin.organisation_id, other_org_admin.user_id, actor.origin)
+    theirs = _create(container, theirs_actor, 1)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        seen.append((statement, parameters))
+
+    engine = container.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with unit_of_work(container.session_factory) as session:
+            found = repo.existing_ids(session, Entity.CUSTOMER, actor.organisation_id,
+                                      [*ours, *theirs, 999_999])
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert found == set(ours)  # another organisation's customer is not one of ours
+    statement, parameters = next((s, p) for s, p in seen if "FROM customers" in s)
+    with engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                                          parameters)]
+    assert plan and all("PRIMARY KEY" in step for step in plan), plan

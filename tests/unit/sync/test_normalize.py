@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
 
 from alix.integrations.zoho_crm.sync.normalize import (
+    CODES_AS_GIVEN,
     Kind,
     canonical,
     canonical_values,
+    compile_canonical,
     key,
     kind_of,
 )
@@ -94,3 +97,23 @@ def test_a_number_never_equals_its_text_nor_a_boolean_its_integer() -> None:
 )
 def test_kind_of(alix_type: str, crm_type: str, kind: Kind) -> None:
     assert kind_of(alix_type, crm_type) is kind
+
+
+_SAMPLES: tuple[object, ...] = (
+    None, "", "  ", " Acme ", "acme", "1.50", "3", 3, 2.5, Decimal("7.10"), True, False, "yes",
+    "off", "ca", " De ", "CA-QC", "ca-on", "Québec", "DE-BY", {"id": "42", "name": "Acme"},
+    {"name": "Only a name"}, {}, "x" * 3,
+)
+
+
+def test_a_compiled_canonicalizer_gives_what_canonical_values_gives() -> None:
+    # Seeded: records of random fields, kinds and values, each field order (the country first,
+    # last or absent, two countries) compared with the reference.
+    rng = random.Random(20261129)
+    for _ in range(2_000):
+        names = [f"f{i}" for i in range(rng.randint(0, 7))]
+        kinds = {name: rng.choice(list(Kind)) for name in names if rng.random() < 0.9}
+        values = {name: rng.choice(_SAMPLES) for name in names}
+        for resolver in (CODES_AS_GIVEN, _Geo()):
+            assert compile_canonical(names, kinds, resolver=resolver)(values) == \
+                canonical_values(values, kinds, resolver=resolver), (names, kinds, values)

@@ -9,6 +9,7 @@ used (`sync.store.runs.start_run`). The sync never reads the settings tables its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .mappers import MAPPERS, MODULES, MapperKind, ModuleKind
 from .rules import (
@@ -74,10 +75,20 @@ class SyncConfiguration:
     modules: tuple[ModuleConfig, ...]
 
     def module(self, kind: ModuleKind) -> ModuleConfig:
-        return next(m for m in self.modules if m.kind is kind)
+        return self._modules[kind]
 
     def mapper(self, kind: MapperKind) -> MapperConfig:
-        return next(mc for m in self.modules for mc in m.mappers if mc.kind is kind)
+        return self._mappers[kind]
+
+    # Looked up for every record of a page: built once per configuration (a frozen value,
+    # so the cache can never go stale; it lives outside the fields, eq and hash ignore it).
+    @cached_property
+    def _modules(self) -> dict[ModuleKind, ModuleConfig]:
+        return {m.kind: m for m in reversed(self.modules)}  # the first wins, as before
+
+    @cached_property
+    def _mappers(self) -> dict[MapperKind, MapperConfig]:
+        return {mc.kind: mc for m in reversed(self.modules) for mc in reversed(m.mappers)}
 
 
 def build(

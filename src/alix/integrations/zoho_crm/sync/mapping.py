@@ -18,7 +18,15 @@ from alix.integrations.zoho_crm.rules import Direction
 from alix.integrations.zoho_crm.schema import HOME_CURRENCY
 
 from .kinds import ACCOUNT, CONTACT_ACCOUNT_LOOKUP, LinkKind
-from .normalize import CODES_AS_GIVEN, Kind, Resolver, SyncValue, canonical_values, kind_of
+from .normalize import (
+    CODES_AS_GIVEN,
+    Canonicalizer,
+    Kind,
+    Resolver,
+    SyncValue,
+    compile_canonical,
+    kind_of,
+)
 from .sources import Configuration, Row, ZohoRecord
 
 _INTEGER_CRM = frozenset({"integer", "bigint"})
@@ -168,11 +176,13 @@ def compile_from_crm(
     fixed = fixed_values(kind)
     required = (("name", "Customer name"), ("currency", "Currency")) \
         if kind is LinkKind.CUSTOMER else ()
+    canonicalize = compile_canonical(tuple(dict.fromkeys(a for a, _c in sources)), kinds,
+                                     resolver=resolver)
 
     def mapper(record: ZohoRecord) -> Mapped | Rejection:
         given = record.values
         raw = {alix: home if crm == HOME_CURRENCY else given.get(crm) for alix, crm in sources}
-        values = canonical_values(raw, kinds, resolver=resolver)
+        values = canonicalize(raw)
         problems = _problems(kind, values)
         problems += [f"{label} is required." for name, label in required
                      if name not in values and f"{label} is required." not in problems]
@@ -274,11 +284,17 @@ class AlixMapper:
     mapped: tuple[str, ...]  # every mapped ALIX field
     writes: tuple[tuple[str, str, str], ...]  # (ALIX field, CRM field, CRM type) sent to Zoho
     lookup: str | None
+    # compile_canonical of `mapped` by resolver (few: the shell's and the pure core's).
+    canonicalizers: dict[Resolver, Canonicalizer] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def from_alix(self, values: Mapping[str, object], *,
                   resolver: Resolver = CODES_AS_GIVEN) -> dict[str, SyncValue]:
-        return canonical_values({name: values.get(name) for name in self.mapped}, self.kinds,
-                                resolver=resolver)
+        canonicalize = self.canonicalizers.get(resolver)
+        if canonicalize is None:
+            canonicalize = self.canonicalizers[resolver] = compile_canonical(
+                self.mapped, self.kinds, resolver=resolver)
+        return canonicalize({name: values.get(name) for name in self.mapped})
 
     def to_crm(self, values: Mapping[str, SyncValue], *, only: Collection[str] | None = None,
                account_id: str | None = None) -> dict[str, Any]:

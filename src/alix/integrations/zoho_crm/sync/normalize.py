@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
@@ -201,3 +201,34 @@ def canonical_values(
         name: canonical(value, kinds.get(name, Kind.TEXT), resolver=resolver, country=country)
         for name, value in values.items()
     }
+
+
+Canonicalizer = Callable[[Mapping[str, object]], dict[str, SyncValue]]
+_AS_TEXT = frozenset({Kind.TEXT, Kind.EMAIL})  # canonical() of these is _text() alone
+
+
+def compile_canonical(
+    names: Sequence[str], kinds: Mapping[str, Kind], *, resolver: Resolver = CODES_AS_GIVEN
+) -> Canonicalizer:
+    """canonical_values for records whose keys are exactly `names`, in that order (a mapper's
+    raw values), with each field's kind and the country field worked out once: a page maps
+    thousands of records through the same fields."""
+    fields = tuple((name, kinds.get(name, Kind.TEXT)) for name in names)
+    plan = tuple((name, kind, kind in _AS_TEXT) for name, kind in fields)
+    country_field = next((name for name, kind in fields if kind is Kind.COUNTRY), None)
+
+    def canonicalize(values: Mapping[str, object]) -> dict[str, SyncValue]:
+        country: str | None = None
+        if country_field is not None:
+            found = canonical(values[country_field], Kind.COUNTRY, resolver=resolver)
+            country = found if isinstance(found, str) else None
+        out: dict[str, SyncValue] = {}
+        for name, kind, as_text in plan:
+            value = values[name]
+            if as_text:
+                out[name] = (value.strip() or None) if type(value) is str else _text(value)
+            else:
+                out[name] = canonical(value, kind, resolver=resolver, country=country)
+        return out
+
+    return canonicalize

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -79,7 +79,9 @@ def _alix_value(value: SyncValue) -> Value:
 
 def _alix_values(values: Mapping[str, SyncValue]) -> dict[str, Value]:
     # A contact's Account is no field: its customer, which moves (moves.py) or is the parent.
-    return {name: _alix_value(v) for name, v in values.items() if name != ACCOUNT}
+    # _alix_value inlined (every value of every record written): `type(v) is int` is not a bool.
+    return {name: str(v) if type(v) is Decimal or type(v) is int else cast(Value, v)
+            for name, v in values.items() if name != ACCOUNT}
 
 
 

@@ -73,10 +73,13 @@ def load_page(session: Session, scope: SyncScope, config: SyncConfiguration,
     """Load, for the whole page at once, what `plan.plan_pull` decides on."""
     owners: dict[tuple[Entity, int], int] = {}
     mapped = [r for r in records if isinstance(r, Mapped)]
-    zoho_ids = {r.zoho_id for r in mapped} | {r.account_id for r in mapped if r.account_id}
-    kinds = {r.kind for r in mapped} | {LinkKind.CUSTOMER}
-    links = link_store.links_by_zoho_ids(session, scope, kinds, zoho_ids)
     own = {(r.kind, r.zoho_id) for r in mapped}  # a set: no link x record comparison
+    links = link_store.links_by_zoho_ids(session, scope, {r.kind for r in mapped},
+                                         {r.zoho_id for r in mapped})
+    # The Accounts the page's children point at: only whom they pair with (the plan's parent).
+    parents = {r.account_id for r in mapped if r.account_id
+               and (LinkKind.CUSTOMER, r.account_id) not in own}
+    links.update(link_store.pairings_by_zoho_ids(session, scope, LinkKind.CUSTOMER, parents))
     rows = rows_by_key(session, organisation_id, (
         (key[0].entity, link.alix_id) for key, link in links.items()
         if not link.tombstoned and key in own))

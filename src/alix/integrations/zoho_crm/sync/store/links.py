@@ -38,6 +38,18 @@ def encode_base(base: Mapping[str, SyncValue]) -> dict[str, Any]:
     return {k: {_DECIMAL: str(v)} if isinstance(v, Decimal) else v for k, v in base.items()}
 
 
+def _tagged(value: object) -> dict[str, str]:
+    if isinstance(value, Decimal):
+        return {_DECIMAL: str(value)}
+    raise TypeError(f"A base holds no {type(value).__name__}.")
+
+
+def base_json(base: Mapping[str, SyncValue]) -> str:
+    """encode_base as JSON text in one pass: json calls `_tagged` for the Decimals only, so a
+    base without numbers (nearly all) is not copied first."""
+    return json.dumps(base, default=_tagged)
+
+
 def decode_base(data: Mapping[str, Any] | None) -> dict[str, SyncValue]:
     """The inverse of encode_base."""
     out: dict[str, SyncValue] = {}
@@ -123,6 +135,25 @@ def links_by_zoho_ids(
     return {(link.kind, link.zoho_id): link for link in (_link(r) for r in rows)}
 
 
+def pairings_by_zoho_ids(
+    session: Session, scope: SyncScope, kind: LinkKind, zoho_ids: Collection[str]
+) -> dict[tuple[LinkKind, str], Link]:
+    """The links of records a page only points at (the Accounts of its contacts), by (kind,
+    Zoho id): who they pair with and whether they are tombstoned, without their bases (empty),
+    which a parent's plan never reads. One query; no JSON decoded per row.
+    """
+    if not zoho_ids:
+        return {}
+    rows = session.execute(
+        select(zoho_links.c.alix_id, zoho_links.c.zoho_id, zoho_links.c.tombstoned_at).where(
+            zoho_links.c.connection_id == scope.connection_id,
+            zoho_links.c.kind == kind.value,
+            among(session, zoho_links.c.zoho_id, zoho_ids),
+        )
+    )
+    return {(kind, zoho_id): Link(kind, alix_id, zoho_id, tombstoned=tombstoned is not None)
+            for alix_id, zoho_id, tombstoned in rows}
+
 
 def links_by_alix_ids(
     session: Session, scope: SyncScope, kinds: Collection[LinkKind], alix_ids: Collection[int]
@@ -204,13 +235,14 @@ def _insert_links(session: Session, scope: SyncScope, zoho_module: str, links: S
     def stamp(moment: datetime | None) -> Any:
         if moment is None or not sqlite:
             return moment
-        return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")  # as UtcDateTime stores it
+        # As UtcDateTime stores it ("%Y-%m-%d %H:%M:%S.%f"); isoformat is 3x cheaper.
+        return as_utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     at = stamp(now)
     org, conn = scope.organisation_id, scope.connection_id
     rows = [
         (org, conn, link.kind.value, link.alix_id, zoho_module, link.zoho_id,
-         json.dumps(encode_base(link.base)), stamp(link.base_modified_time), link.base_version,
+         base_json(link.base), stamp(link.base_modified_time), link.base_version,
          at if link.tombstoned else None, at, at)
         for link in links
     ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, any_, bindparam
+from sqlalchemy import ARRAY, ColumnElement, String, any_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 
@@ -14,7 +15,11 @@ def among(session: Session, column: ColumnElement[Any], values: Collection[Any]
     """`column IN values` with the values as one expanding parameter (not coerced one by one
     into the statement); on PostgreSQL `column = ANY(array)`, one parameter: a page's 200 to
     400 ids otherwise make a statement too long for psycopg's cache of parsed queries, parsed
-    again on every page."""
+    again on every page. On SQLite, `column IN (SELECT value FROM json_each(?))`, one JSON
+    parameter: an expanding one is rendered into the statement on every execution (a third of
+    a millisecond for 200 ids), where this statement is compiled once and SQLite still looks
+    each value up in the column's index."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(bindparam(None, list(values), expanding=True))
+    listed = bindparam(None, json.dumps(list(values)), type_=String)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
