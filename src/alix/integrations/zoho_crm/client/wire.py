@@ -161,7 +161,7 @@ class Currency:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One CRM record: its id and times typed (UTC), every value as Zoho sent it."""
 

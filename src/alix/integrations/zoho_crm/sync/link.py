@@ -10,7 +10,7 @@ from .kinds import LinkKind
 from .normalize import SyncValue
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """One synced pair and its base: every mapped value as both sides last agreed.
 
@@ -27,7 +27,7 @@ class Link:
     tombstoned: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Current:
     """An ALIX record now: its mapped values (canonical, mapping.from_alix) and when it changed."""
 
@@ -37,7 +37,7 @@ class Current:
     modified: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Parent:
     """The customer a contact or address hangs off, on both sides.
 

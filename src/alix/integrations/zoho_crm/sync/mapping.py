@@ -34,7 +34,7 @@ MODIFIED_BY = "Modified_By"
 _NUMERIC_CRM = frozenset({"double", "decimal", "currency", "percent"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mapped:
     """A Zoho record as ALIX values: mapped fields (canonical) plus the values fixed by its kind."""
 
@@ -52,7 +52,7 @@ class Mapped:
         return value if isinstance(value, str) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """A Zoho record that cannot become an ALIX record, and why, in a sentence."""
 

@@ -29,7 +29,7 @@ class Resolution(enum.StrEnum):
     CRM = "crm"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldConflict:
     """A field both sides changed differently since the base, and how it was settled."""
 
@@ -41,7 +41,7 @@ class FieldConflict:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MergeResult:
     """What to write to each side, the base once written, and the journaled conflicts."""
 

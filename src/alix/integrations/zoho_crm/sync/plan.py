@@ -38,7 +38,7 @@ class PullAction(enum.StrEnum):
     TOMBSTONED = "tombstoned"  # its pair was deleted: never resurrected silently
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PullDecision:
     """The decision for one Zoho record; `base` is the link's base to store (None: unchanged).
 

@@ -25,7 +25,7 @@ from .normalize import Kind, SyncValue, key
 from .sources import Configuration
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PushItem:
     """One ALIX record to push as one link kind: its mapped values now (None: deleted)."""
 
@@ -46,7 +46,7 @@ class PushAction(enum.StrEnum):
     SKIP = "skip"  # not pushed, with the reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PushDecision:
     """The decision for one record and kind; `base` is the link's base once Zoho accepts.
 
