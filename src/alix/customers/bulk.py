@@ -214,10 +214,11 @@ def _refuse_taken_flags(
     claimed = [index for index, values in valid.items() if flags.flagged(entity, values)]
     if not claimed:
         return {}
-    holders = repo.flagged_of(session, entity, org,
-                              sorted({children[index].customer_id for index in claimed}))
+    holders = repo.flag_holders(session, entity, org,
+                                sorted({children[index].customer_id for index in claimed}))
     ruling = flags.rule(
-        [flags.Held(h.id, flags.group_of(entity, h.customer_id, h.values())) for h in holders],
+        [flags.Held(row_id, flags.group_of(entity, customer_id, {"kind": kind}))
+         for row_id, customer_id, kind in holders],
         [flags.Claim(None, flags.group_of(entity, children[index].customer_id, valid[index]))
          for index in claimed],
         take_over=False,

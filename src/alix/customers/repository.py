@@ -25,6 +25,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -383,6 +384,24 @@ def flagged_of(
         .order_by(table.c.id)
     )
     return [_MODELS[entity](r) for r in rows]
+
+
+def flag_holders(
+    session: Session, entity: Entity, org_id: int, customer_ids: Sequence[int]
+) -> list[tuple[int, int, str]]:
+    """(id, customer id, kind) of the primary contacts or main addresses of the customers
+    given, in one query: what the flag rule groups holders by, without their rows (a page of
+    new addresses otherwise built two stored rows per customer only to read three values)."""
+    table = TABLES[entity]
+    flag = table.c.is_primary if entity is Entity.CONTACT else table.c.is_main
+    kind = table.c.kind if entity is Entity.ADDRESS else literal("")
+    rows = session.execute(
+        select(table.c.id, table.c.customer_id, kind)
+        .where(table.c.organisation_id == org_id, flag.is_(True),
+               table.c.customer_id.in_(sorted(set(customer_ids))))
+        .order_by(table.c.id)
+    )
+    return [(row_id, customer_id, str(kind or "")) for row_id, customer_id, kind in rows]
 
 
 @dataclass(frozen=True, slots=True)
