@@ -21,5 +21,8 @@ def among(session: Session, column: ColumnElement[Any], values: Collection[Any]
     each value up in the column's index."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    listed = bindparam(None, json.dumps(list(values)), type_=String)
+    # json_each yields JSON numbers as integers, which a TEXT column never equals (an
+    # expanding parameter took the column's affinity): ids for a text column go as text.
+    items = [str(v) for v in values] if isinstance(column.type, String) else list(values)
+    listed = bindparam(None, json.dumps(items), type_=String)
     return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
