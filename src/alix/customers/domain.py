@@ -149,7 +149,9 @@ def normalize_name(name: str) -> str:
 
 # Deliberately permissive: one @, no spaces, a dot in the domain. Deliverability is not ours.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-_PHONE = re.compile(r"^\+?[0-9 ().\-/]+(\s*(ext\.?|x)\s*[0-9]+)?$", re.IGNORECASE)
+# At least three digits (the lookahead), then digits and separators, an extension optional.
+_PHONE = re.compile(r"^(?=(?:[^0-9]*[0-9]){3})\+?[0-9 ().\-/]+(\s*(ext\.?|x)\s*[0-9]+)?$",
+                    re.IGNORECASE)
 _URL = re.compile(r"^(https?://)?[^\s/:]+\.[^\s/:]+(:\d+)?(/\S*)?$", re.IGNORECASE)
 _TRUE = frozenset({"true", "on", "1", "yes"})
 _FALSE = frozenset({"false", "off", "0", "no", ""})
@@ -162,7 +164,7 @@ def _email(f: Field, value: str, currencies: Sequence[str]) -> tuple[Value, str 
 
 
 def _phone(f: Field, value: str, currencies: Sequence[str]) -> tuple[Value, str | None]:
-    if not _PHONE.match(value) or sum(map(str.isdigit, value)) < 3:
+    if not _PHONE.match(value):
         return value, f"“{value}” is not a phone number: use digits, spaces and + ( ) - ."
     return value, None
 

@@ -35,6 +35,8 @@ def test_a_full_clean_trims_defaults_and_normalizes() -> None:
         (Entity.CUSTOMER, {"email": "a b@c.com"}, "email", "not a valid email address"),
         (Entity.CUSTOMER, {"phone": "call me"}, "phone", "not a phone number"),
         (Entity.CUSTOMER, {"phone": "+1"}, "phone", "not a phone number"),
+        (Entity.CUSTOMER, {"phone": "(1) 2"}, "phone", "not a phone number"),  # two digits
+        (Entity.CUSTOMER, {"phone": "1 ext 2"}, "phone", "not a phone number"),
         (Entity.CUSTOMER, {"website": "not a site"}, "website", "not a web address"),
         (Entity.CUSTOMER, {"is_active": "maybe"}, "is_active", "true or false"),
         (Entity.CUSTOMER, {"name": 42}, "name", "must be text"),
@@ -52,7 +54,8 @@ def test_bad_values_get_a_message_on_their_field(
     assert message in errors[field][0]
 
 
-@pytest.mark.parametrize("phone", ["+1 (514) 555-0100", "514.555.0100 ext. 12", "0049/30 1234"])
+@pytest.mark.parametrize("phone", ["+1 (514) 555-0100", "514.555.0100 ext. 12", "0049/30 1234",
+                                   "1-2-3", "12 ext 3"])
 def test_phones_people_write_are_accepted(phone: str) -> None:
     assert clean(Entity.CONTACT, {"phone": phone}, partial=True)[1] == {}
 
