@@ -2,7 +2,7 @@
 its own process, this driver in a third.
 
     .venv/bin/python bench/live.py [--accounts 10000] [--edits 200] [--burst 1000] [--idle 60]
-                                   [--big-accounts 100000]
+                                   [--big-accounts 100000] [--only push [--rounds 3]]
 
 Prints, each figure with the machine's load average and a fixed CPU probe beside it (a busy
 machine is visible, not hidden in the figure):
@@ -25,6 +25,9 @@ machine is visible, not hidden in the figure):
 - then, on a second emulator and ALIX holding `--big-accounts` Accounts (0 skips it), their
   seeding and initial import (minutes at 100k) and the incremental syncs again, and the ratio of
   ALIX's own times (goal < 1.2: the incremental cost does not grow with the data).
+
+`--only push` measures the push alone, `--rounds` times on the same ALIX (each round edits
+every pair again): the quick loop for work on the push's own cost.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import re
 import signal
 import sqlite3
@@ -209,6 +213,7 @@ class Alix:
     http: httpx.Client
     port: int
     emulator: str
+    pid: int = 0  # the ALIX process (its CPU time is read from /proc)
 
     def csrf(self) -> str:
         page = self.http.get("/settings/integrations").text
@@ -324,9 +329,9 @@ def live(accounts: int, tmp: Path) -> Iterator[tuple[Alix, Emulator]]:
         emu.control("config", {"credits_per_day": 10**9, "concurrency": 50})
         prepare_database(db, alix_port, emu.base_url)
         with process([str(Path(__file__).resolve()), "--serve-alix", str(db), str(alix_port),
-                      emu.base_url], alix_url + "/login"), \
+                      emu.base_url], alix_url + "/login") as served, \
                 httpx.Client(base_url=alix_url, timeout=60) as http:
-            alix = Alix(alix_url, db, http, alix_port, emu.base_url)
+            alix = Alix(alix_url, db, http, alix_port, emu.base_url, served.pid)
             connect(alix, emu)
             yield alix, emu
 
@@ -371,6 +376,16 @@ def edit_in_alix(alix: Alix, ids: Sequence[int], tag: str) -> None:
     container.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process used so far (user + system); 0 where /proc is missing. Less
+    disturbed by a busy machine than a wall-clock figure: the push's own cost beside it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def push_jobs_seconds(alix: Alix, since: str) -> float:
     total = 0.0
     for started, finished in alix.sql(
@@ -381,14 +396,21 @@ def push_jobs_seconds(alix: Alix, since: str) -> float:
     return total
 
 
-def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]]) -> None:
+def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]], tag: str = "push"
+                 ) -> None:
     wait_until(alix.nothing_pending, "a quiet outbox", every=0.2)
     since = alix.sql("SELECT datetime('now')")[0][0]
     before = emu.calls()
-    edit_in_alix(alix, [a for a, _ in pairs], "push")
+    edit_in_alix(alix, [a for a, _ in pairs], tag)
+    cpu = cpu_seconds(alix.pid)  # after the edits: they are the driver's, not ALIX's
     wall = wait_until(alix.nothing_pending, "the push", every=0.1)
+    cpu = cpu_seconds(alix.pid) - cpu
     after = emu.calls()
     seconds = push_jobs_seconds(alix, since) or wall
+    beside = {task: f"{count} in {total:.2f} s" for task, count, total in alix.sql(
+        "SELECT task, COUNT(*), SUM(julianday(finished_at) - julianday(started_at)) * 86400 "
+        "FROM jobs WHERE started_at >= ? AND task != 'zoho_crm.push' AND finished_at "
+        "IS NOT NULL GROUP BY task", since)}
     writes, reads = delta(before, after, *WRITES), delta(before, after, *READS)
     n = len(pairs)
     with emu.crm() as crm:
@@ -404,7 +426,9 @@ def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]]) -> Non
     print(f"push of {n} edits: {writes} write + {reads} read calls, push jobs {seconds:.2f} s "
           f"({n / seconds:,.0f} records/s; wall {wall:.1f} s incl. the runner's 2 s poll); "
           f"same calls straight to the emulator {direct:.2f} s: ratio {seconds / direct:.2f}x "
-          f"(goal <= 2x, >= 2,000 records/s)  [{machine()}]")
+          f"(goal <= 2x, >= 2,000 records/s); ALIX's CPU meanwhile {cpu:.2f} s "
+          f"({cpu / n * 1e6:.0f} us per record), other jobs meanwhile {beside or 'none'}  "
+          f"[{machine()}]")
 
 
 def to_crm_latencies(alix: Alix, emu: Emulator, count: int, pair: tuple[int, str]
@@ -727,6 +751,26 @@ def main_figures(args: argparse.Namespace, tmp: Path) -> float:
     return own
 
 
+def push_only_figures(args: argparse.Namespace, tmp: Path) -> None:
+    """`--only push`: the push figure `--rounds` times on one ALIX, nothing else."""
+    with live(args.accounts, tmp) as (alix, emu):
+        linked, seconds = initial_sync(alix)
+        print(f"emulator {args.accounts} Accounts; initial sync linked {linked} customers "
+              f"in {seconds:.1f} s  [{machine()}]")
+        pairs = linked_pairs(alix)
+        ids = [a for a, _ in pairs]
+        for k in range(args.rounds):
+            push_figures(alix, emu, pairs, f"push{k}")
+            if k == args.rounds - 1:
+                break
+            # The baseline's direct writes come back as notifications: the next round starts
+            # once they are pulled, so it measures the same push, not their hints beside it.
+            landed = wait_until(lambda: alix.websites(ids, "https://direct-") == len(ids),
+                                "the baseline's writes in ALIX", every=0.5)
+            alix.quiet()
+            print(f"  the baseline's writes were in ALIX {landed:.0f} s later")
+
+
 def big_figures(accounts: int, tmp: Path) -> float:
     """The incremental sync on a second pair holding `accounts` Accounts."""
     started = time.perf_counter()
@@ -746,6 +790,10 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=60)
     parser.add_argument("--big-accounts", type=int, default=100_000,
                         help="Accounts of the second incremental sync (0: skip it)")
+    parser.add_argument("--only", choices=("push",),
+                        help="measure this figure alone (the quick loop)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --only push: pushes measured one after the other")
     parser.add_argument("--serve-alix", nargs=3, metavar=("DB", "PORT", "EMULATOR"))
     parser.add_argument("--serve-emulator", nargs=3, metavar=("PORT", "ACCOUNTS", "REDIRECT"))
     args = parser.parse_args()
@@ -760,6 +808,9 @@ def main() -> None:
         return
     print(f"machine before: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.only == "push":
+            push_only_figures(args, Path(tmp))
+            return
         own = main_figures(args, Path(tmp))
         if args.big_accounts:
             big = big_figures(args.big_accounts, Path(tmp))

@@ -11,9 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    CompoundSelect,
+    bindparam,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from alix.customers.domain import Actor, Change, Operation, Origin, Value
@@ -24,6 +35,24 @@ PENDING = "pending"
 DONE = "done"
 SKIPPED = "skipped"
 FAILED = "failed"
+
+# The push's statements, built once: it runs them for every page, and building and keying a
+# statement cost as much as running it.
+_T = customer_outbox
+_DUE_ROWS = (
+    select(_T.c.id, _T.c.entity, _T.c.entity_id)
+    .where(_T.c.organisation_id == bindparam("org"), _T.c.status == PENDING,
+           or_(_T.c.retry_at.is_(None), _T.c.retry_at <= bindparam("now")),
+           _T.c.id > bindparam("after"))
+    .order_by(_T.c.id)
+    .limit(bindparam("step"))
+)
+_MARK_DONE = (
+    update(_T)
+    .where(_T.c.organisation_id == bindparam("org"),
+           _T.c.id.in_(bindparam("ids", expanding=True)), _T.c.status == PENDING)
+    .values(status=DONE, processed_at=bindparam("now"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,43 +81,21 @@ class OutboxEntry:
 class PendingRecord:
     """The pending rows of one record, coalesced: what the push looks at once.
 
-    The push sends the record's current state, not these values: `fields` only says what
-    changed. `entry_ids` are exactly the rows read, so marking them leaves any row written
-    after the read pending.
+    The push sends the record's current state, not the rows' values, so only what it decides
+    on is read back (`entries()` reads whole rows: the history). `entry_ids` are exactly the
+    rows read, so marking them leaves any row written after the read pending.
     """
 
     entity: Entity
     entity_id: int
-    customer_id: int
-    entries: tuple[OutboxEntry, ...]
-
-    @property
-    def entry_ids(self) -> list[int]:
-        """The ids of the outbox rows read, to mark done or failed."""
-        return [e.id for e in self.entries]
-
-    @property
-    def operation(self) -> Operation:
-        """Net effect: deleted if the last row deletes, created if the first creates, else
-        updated (a record created and deleted before any push comes out as a delete)."""
-        if self.entries[-1].operation is Operation.DELETE:
-            return Operation.DELETE
-        return self.entries[0].operation
-
-    @property
-    def fields(self) -> frozenset[str]:
-        """Every field any of the rows changed."""
-        return frozenset(name for e in self.entries for name in e.changes)
-
-    @property
-    def version(self) -> int:
-        """The record's version after the last row read."""
-        return self.entries[-1].version
-
-    @property
-    def attempts(self) -> int:
-        """How many times the push failed on this record so far."""
-        return max(e.attempts for e in self.entries)
+    customer_id: int  # the record's customer as of its last row
+    entry_ids: tuple[int, ...]
+    # Net effect: deleted if the last row deletes, created if the first creates, else updated
+    # (a record created and deleted before any push comes out as a delete).
+    operation: Operation
+    version: int  # the record's version after the last row read
+    attempts: int  # how many times the push failed on this record so far
+    actors: frozenset[int | None]  # who made the changes (None: nobody known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +175,7 @@ def entries(
 
 def mark_done(session: Session, org_id: int, ids: Sequence[int], now: datetime) -> None:
     """Mark rows processed; idempotent, so a replayed page changes nothing."""
-    t = customer_outbox
-    session.execute(
-        update(t)
-        .where(t.c.organisation_id == org_id, t.c.id.in_(list(ids)), t.c.status == PENDING)
-        .values(status=DONE, processed_at=now)
-    )
+    session.execute(_MARK_DONE, {"org": org_id, "ids": list(ids), "now": now})
 
 
 def _due_heads(
@@ -181,31 +183,59 @@ def _due_heads(
 ) -> list[tuple[str, int]]:
     """The first `limit` records with a due pending row, in the order of their first due row.
 
-    Walks due rows by id (ix_customer_outbox_pending) a few pages at a time and stops as
-    soon as `limit` records are found: a GROUP BY over every pending row would read the whole
-    backlog for each page the push takes, so a 10,000-row backlog cost its square.
+    Walks due rows by id (ix_customer_outbox_pending) and stops as soon as `limit` records are
+    found: a GROUP BY over every pending row would read the whole backlog for each page the
+    push takes, so a 10,000-row backlog cost its square. The first step reads `limit` rows,
+    all a page needs when each record has one row (the common case); later steps read more.
     """
-    t = customer_outbox
-    due = and_(t.c.organisation_id == org_id, t.c.status == PENDING,
-               or_(t.c.retry_at.is_(None), t.c.retry_at <= now))
-    step = max(limit * 4, 100)
+    step = limit
     heads: dict[tuple[str, int], None] = {}
     after = 0
     while len(heads) < limit:
-        rows = session.execute(
-            select(t.c.id, t.c.entity, t.c.entity_id)
-            .where(due, t.c.id > after)
-            .order_by(t.c.id)
-            .limit(step)
-        ).all()
-        for row in rows:
-            heads.setdefault((row.entity, row.entity_id), None)
+        rows = session.execute(_DUE_ROWS, {"org": org_id, "now": now, "after": after,
+                                           "step": step}).all()
+        for _, entity, entity_id in rows:
+            heads.setdefault((entity, entity_id), None)
             if len(heads) == limit:
                 break
         if len(rows) < step:
             break
-        after = rows[-1].id
+        after = rows[-1][0]
+        step = max(limit * 4, 100)
     return list(heads)
+
+
+@cache
+def _pending_rows_of(entities: tuple[str, ...]) -> CompoundSelect[Any]:
+    """The pending rows of a page's records, the ids of each entity in `ids_<entity>`, as
+    _coalesced reads them.
+
+    Written so SQLite looks each record up in ix_customer_outbox_pending_records: one entity
+    per SELECT, the status as a literal (the partial index's own condition) and no ORDER BY
+    (the caller sorts). An OR of entities, or ORDER BY id, made it walk every pending row of
+    the organisation instead, for each page: a backlog of n records cost n^2 / 200 rows.
+    """
+    return union_all(*(
+        select(_T.c.entity, _T.c.entity_id, _T.c.id, _T.c.customer_id, _T.c.operation,
+               _T.c.version, _T.c.attempts, _T.c.actor_id)
+        .where(_T.c.organisation_id == bindparam("org"),
+               _T.c.status == literal_column(f"'{PENDING}'"), _T.c.entity == entity,
+               _T.c.entity_id.in_(bindparam(f"ids_{entity}", expanding=True)))
+        for entity in entities))
+
+
+_OPERATIONS = {op.value: op for op in Operation}
+_ENTITIES = {entity.value: entity for entity in Entity}
+
+
+def _coalesced(entity: str, entity_id: int, rows: Sequence[Sequence[Any]]) -> PendingRecord:
+    """One record's pending rows, (id, customer_id, operation, version, attempts, actor_id)
+    each, in id order."""
+    last = rows[-1]
+    operation = _OPERATIONS[last[2] if last[2] == Operation.DELETE else rows[0][2]]
+    return PendingRecord(
+        _ENTITIES[entity], entity_id, last[1], tuple(r[0] for r in rows), operation,
+        last[3], max(r[4] for r in rows), frozenset(r[5] for r in rows))
 
 
 def pending_records(
@@ -215,30 +245,24 @@ def pending_records(
 
     Records come in the order of their first due row, each with all its pending rows in id
     order: a row waiting for its retry time comes along when a newer row makes the record due.
-    Reads only about as many rows as the page needs, whatever the backlog behind it.
+    Reads only about as many rows as the page needs, whatever the backlog behind it, and only
+    the columns the push decides on, as plain tuples (no JSON, no timestamps to convert).
     """
     heads = _due_heads(session, org_id, now, limit)
     if not heads:
         return []
-    t = customer_outbox
     by_entity: dict[str, list[int]] = {}
     for entity, entity_id in heads:
         by_entity.setdefault(entity, []).append(entity_id)
-    rows = session.execute(
-        select(t)
-        .where(t.c.organisation_id == org_id, t.c.status == PENDING,
-               or_(*(and_(t.c.entity == entity, t.c.entity_id.in_(ids))
-                     for entity, ids in by_entity.items())))
-        .order_by(t.c.id)
-    )
-    grouped: dict[tuple[str, int], list[OutboxEntry]] = {key: [] for key in heads}
+    params: dict[str, Any] = {f"ids_{entity}": ids for entity, ids in by_entity.items()}
+    rows = sorted(session.execute(_pending_rows_of(tuple(sorted(by_entity))),
+                                  {"org": org_id, **params}), key=itemgetter(2))
+    grouped: dict[tuple[str, int], list[Sequence[Any]]] = {key: [] for key in heads}
     for row in rows:
-        grouped[(row.entity, row.entity_id)].append(_entry(row))
-    return [
-        PendingRecord(Entity(entity), entity_id, found[-1].customer_id, tuple(found))
-        for (entity, entity_id), found in grouped.items()
-        if found  # marked done by another run between the two reads
-    ]
+        grouped[(row[0], row[1])].append(row[2:])
+    return [_coalesced(entity, entity_id, found)
+            for (entity, entity_id), found in grouped.items()
+            if found]  # marked done by another run between the two reads
 
 
 def mark_failed(

@@ -100,3 +100,23 @@ async def test_a_full_page_of_100_updates_costs_what_a_page_of_20_costs(
     assert reads == [20, 100]  # every update read first, one call per page
     sites = {r["Website"] for r in fake.records["Accounts"].values()}
     assert len(sites) == 120 and all("new" in s for s in sites)
+
+
+async def test_a_page_of_linked_records_does_not_look_for_creates_in_flight(
+    world: World, engine: Engine
+) -> None:
+    """A linked record has no pending marker (the marker is its link's row before Zoho's id),
+    so a page of updates reads no markers: only the run's recovery looks for old ones."""
+    ids = _customers(world, 3, with_address=True, prefix="Linked")
+    await world.push()
+    _rename_sites(world, ids)
+    with statements(engine) as seen:
+        report = await world.push()
+    assert report.counts.get("updated") == 3
+    markers = [s for s in seen if "ORDER BY zoho_links.pending_since" in s]  # pending_inserts
+    assert len(markers) == 1 and "zoho_links.pending_since <" in markers[0]  # the recovery's
+    new = _customers(world, 1, with_address=False, prefix="Unlinked")
+    with statements(engine) as seen:
+        report = await world.push()
+    assert report.counts.get("created") == 1 and new
+    assert len([s for s in seen if "ORDER BY zoho_links.pending_since" in s]) == 2

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from alix.customers.domain import Operation, Origin
+from alix.customers import outbox
+from alix.customers.domain import Operation
 from alix.customers.fields import Entity
-from alix.customers.outbox import OutboxEntry, PendingRecord
-
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _entry(entry_id: int, operation: Operation, version: int, *fields: str,
-           attempts: int = 0) -> OutboxEntry:
-    return OutboxEntry(entry_id, 1, Entity.CONTACT, 7, 3, operation,
-                       {f: (None, "x") for f in fields}, version, Origin.USER, 1, NOW,
-                       "pending", None, attempts)
+def _row(entry_id: int, operation: Operation, version: int, *, attempts: int = 0,
+         actor: int | None = 1) -> tuple[Any, ...]:
+    # As pending_records reads them: (id, customer_id, operation, version, attempts, actor_id).
+    return (entry_id, 3, operation.value, version, attempts, actor)
 
 
 @pytest.mark.parametrize(("operations", "net"), [
@@ -27,14 +24,15 @@ def _entry(entry_id: int, operation: Operation, version: int, *fields: str,
     ([Operation.CREATE, Operation.DELETE], Operation.DELETE),
 ])
 def test_the_net_operation_of_a_record(operations: list[Operation], net: Operation) -> None:
-    entries = tuple(_entry(i, op, i) for i, op in enumerate(operations, start=1))
-    assert PendingRecord(Entity.CONTACT, 7, 3, entries).operation is net
+    rows = [_row(i, op, i) for i, op in enumerate(operations, start=1)]
+    assert outbox._coalesced(Entity.CONTACT.value, 7, rows).operation is net
 
 
-def test_fields_version_attempts_and_ids_cover_every_row() -> None:
-    record = PendingRecord(Entity.CONTACT, 7, 3, (
-        _entry(10, Operation.UPDATE, 4, "email", attempts=2),
-        _entry(12, Operation.UPDATE, 5, "phone", "email"),
-    ))
-    assert record.fields == {"email", "phone"}
-    assert (record.version, record.attempts, record.entry_ids) == (5, 2, [10, 12])
+def test_version_attempts_actors_and_ids_cover_every_row() -> None:
+    record = outbox._coalesced(Entity.CONTACT.value, 7, [
+        _row(10, Operation.UPDATE, 4, attempts=2, actor=None),
+        _row(12, Operation.UPDATE, 5, actor=1),
+    ])
+    assert (record.entity, record.entity_id, record.customer_id) == (Entity.CONTACT, 7, 3)
+    assert (record.version, record.attempts, record.entry_ids) == (5, 2, (10, 12))
+    assert record.actors == frozenset({None, 1})

@@ -142,7 +142,8 @@ def _crm_values(ctx: SyncContext, decisions: Sequence[PushDecision],
 
 
 async def push_page(run: PushRun) -> None:
-    """Plan and send one page; every Zoho answer is committed right after its call."""
+    """Plan and send one page; every Zoho answer is committed right after its call (the
+    outbox rows are marked after the page: `finish`)."""
     ctx, batch = run.ctx, run.batch
     first = _plan(ctx, batch)
     records = await _read_targets(ctx, first)
@@ -164,31 +165,30 @@ async def push_page(run: PushRun) -> None:
                                if (d.kind, d.alix_id) not in riding), *merged])
     await send_creates(run, [d for d in creates if d.kind.rank > 0])
     await send_deletes(run, [*groups[PushAction.DELETE], *groups[PushAction.TOMBSTONE]])
-    _finish(run)
 
 
-def _finish(run: PushRun) -> None:
-    """Mark the page's outbox rows: done, or failed with the retry time of their issue."""
+def finish(run: PushRun, session: Session) -> None:
+    """Mark the page's outbox rows, once it was sent: done, or failed with the retry time of
+    their issue. In the caller's transaction, the one recording the page in its run."""
     ctx, batch = run.ctx, run.batch
     failures = dict(run.failures)
     for item in batch.items:
         if (item.kind, item.alix_id) in batch.in_flight and item.entry_ids not in failures:
-            record = next(r for r in batch.records if tuple(r.entry_ids) == item.entry_ids)
+            record = next(r for r in batch.records if r.entry_ids == item.entry_ids)
             failures[item.entry_ids] = Failure(
                 item.entry_ids,
                 f"A create of ALIX {item.kind.entity.value} {item.alix_id} is still in flight.",
                 run.now + backoff(record.attempts + 1),
             )
-    done = [i for r in batch.records for i in r.entry_ids if tuple(r.entry_ids) not in failures]
-    with unit_of_work(ctx.sessions) as session:
-        outbox.mark_done(session, ctx.scope.organisation_id, done, run.now)
-        outbox.mark_failed(session, ctx.scope.organisation_id, list(failures.values()), run.now)
+    done = [i for r in batch.records if r.entry_ids not in failures for i in r.entry_ids]
+    outbox.mark_done(session, ctx.scope.organisation_id, done, run.now)
+    outbox.mark_failed(session, ctx.scope.organisation_id, list(failures.values()), run.now)
 
 
 def started_by(session: Session, records: Sequence[PendingRecord]) -> str:
     """Who a push run names: the person whose changes it sends when they are one person's,
     else "ALIX change" (several people, an import, a system user)."""
-    actors = {entry.actor_id for record in records for entry in record.entries}
+    actors = {actor for record in records for actor in record.actors}
     if len(actors) == 1 and (actor := actors.pop()) is not None:
         user = session.get(User, actor)
         if user is not None and not user.is_system:
@@ -238,6 +238,7 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
             report.records += len(batch.records)
             report.add(page.counts)
             with unit_of_work(ctx.sessions) as session:
+                finish(page, session)
                 run.record(session, run_counts(page.counts))
             page = None  # recorded: a later failure must not count it twice
             if not batch.more:

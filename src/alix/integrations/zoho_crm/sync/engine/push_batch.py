@@ -1,8 +1,8 @@
 """One page of push work read from the database: pending outbox records, their state, links.
 
 Three queries for the ALIX side (one per entity with pending rows), one for the links of every
-record and of their customers, one for the creates still in flight. The result is what the pure
-`push_plan.plan_push` decides on.
+record and of their customers, one for the creates still in flight when a record of the page
+has no link. The result is what the pure `push_plan.plan_push` decides on.
 """
 
 from __future__ import annotations
@@ -77,6 +77,16 @@ def _with_accounts(items: Sequence[PushItem], links: Mapping[tuple[LinkKind, int
     return out
 
 
+def _in_flight(session: Session, scope: SyncScope, items: Sequence[PushItem],
+               links: Mapping[tuple[LinkKind, int], Link]) -> frozenset[tuple[LinkKind, int]]:
+    """The creates in flight, where the page has a record without a link: a linked record
+    has no pending marker (the marker is its link's row, before Zoho's id), so a page of
+    updates, the common page, needs no query for them."""
+    if all((i.kind, i.alix_id) in links for i in items):
+        return frozenset()
+    return frozenset((p.kind, p.alix_id) for p in pending_inserts(session, scope))
+
+
 def load_batch(
     session: Session, scope: SyncScope, config: Configuration, now: datetime, *, limit: int = 100
 ) -> Batch:
@@ -102,15 +112,14 @@ def load_batch(
                 row.values(), resolver=RESOLVER)
             owner = (record.customer_id if row is None or gone
                      else int(getattr(row, "customer_id", row.id)))
-            items.append(PushItem(kind, record.entity_id, owner, values,
-                                  tuple(record.entry_ids)))
+            items.append(PushItem(kind, record.entity_id, owner, values, record.entry_ids))
     alix_ids = {i.alix_id for i in items} | {i.customer_id for i in items}
     kinds = {i.kind for i in items} | {LinkKind.CUSTOMER}
     links = links_by_alix_ids(session, scope, kinds, alix_ids)
-    in_flight = frozenset((p.kind, p.alix_id) for p in pending_inserts(session, scope))
+    in_flight = _in_flight(session, scope, items, links)
     items = _with_accounts(items, links)
     kept, links = follow_main_moves(session, scope, config, items, links, in_flight, now)
     versions = {key: row.version for key, row in current.items()}
-    retried = frozenset(tuple(r.entry_ids) for r in records if r.attempts)
+    retried = frozenset(r.entry_ids for r in records if r.attempts)
     return Batch(records, kept, versions, current, links, in_flight, retried,
                  more=len(due) > limit)
