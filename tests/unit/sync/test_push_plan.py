@@ -17,6 +17,7 @@ from alix.integrations.zoho_crm.sync.push_plan import (
     PushDecision,
     PushItem,
     plan_push,
+    recheck_updates,
 )
 from alix.integrations.zoho_crm.sync.sources import Configuration
 from tests.unit.sync.configuration import T0, configuration
@@ -177,3 +178,22 @@ def test_an_inactive_module_pushes_nothing() -> None:
     assert "shipping_addresses module is off" in d.reason
     off = configuration(inactive=(ModuleKind.CUSTOMERS,))
     assert _one(PushItem(C, 7, 7, ACME), config=off).action is PushAction.SKIP
+
+
+def test_rechecking_the_updates_decides_as_planning_again() -> None:
+    """recheck_updates, the push's second look once Zoho was read, gives plan_push's decisions
+    with Zoho's Modified_Time and values: later -> pull first, equal -> the values decide."""
+    items = [PushItem(C, i, i, ACME | {"website": "https://new.example"}) for i in (1, 2, 3, 4)]
+    links = {(C, i): Link(C, i, f"z{i}", ACME, T0, 3) for i in (1, 2, 3, 4)}
+    later, earlier = T0 + timedelta(seconds=1), T0 - timedelta(seconds=1)
+    crm_modified = {"z1": later, "z2": T0, "z3": T0, "z4": earlier}
+    crm_values: dict[tuple[LinkKind, str], Mapping[str, SyncValue]] = {
+        (C, "z2"): ACME | {"website": "https://crm.example"}, (C, "z3"): ACME}
+    first = plan_push(items, CONFIG, links=links, accounts={}, crm_modified={})
+    again = plan_push(items, CONFIG, links=links, accounts={}, crm_modified=crm_modified,
+                      crm_values=crm_values)
+    rechecked = recheck_updates(first, items, CONFIG, links=links, crm_modified=crm_modified,
+                                crm_values=crm_values)
+    assert rechecked == list(again)
+    assert [d.action for d in rechecked] == [PushAction.PULL_FIRST, PushAction.PULL_FIRST,
+                                             PushAction.UPDATE, PushAction.UPDATE]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +78,54 @@ def _changed(
         name for name, value in values.items()
         if key(value, kinds.get(name, Kind.TEXT)) != key(base.get(name), kinds.get(name, Kind.TEXT))
     ]
+
+
+def _moved(mapper: AlixMapper, link: Link, modified: datetime,
+           pushable: Mapping[str, SyncValue], crm: Mapping[str, SyncValue] | None) -> bool:
+    """Whether the CRM changed the record since the base, so writing would overwrite it.
+
+    A later Modified_Time means moved. An equal one proves nothing: Zoho's Modified_Time
+    has one-second resolution (zoho-crm-api.md, Modified_Time), and our own write stored
+    its time as the base, so a CRM user's save in that same second carries the base's
+    time. Then the values decide (`crm`: the record's mapped values in Zoho now): a field this
+    push writes that holds a CRM value other than the base's was changed in Zoho.
+    """
+    base_time = link.base_modified_time
+    if base_time is None or modified > base_time:
+        return True
+    if modified < base_time or crm is None:
+        return False
+    written = {name: crm.get(name) for name in pushable}
+    return bool(_changed(written, link.base, mapper.kinds))
+
+
+def _pull_first(decision: PushDecision, now: datetime) -> PushDecision:
+    return replace(decision, action=PushAction.PULL_FIRST, payload={}, base=None, reason=(
+        f"Zoho record {decision.zoho_id} changed at {now.isoformat()}, after the base: pull "
+        "and merge before writing."))
+
+
+def recheck_updates(
+    decisions: Sequence[PushDecision], items: Sequence[PushItem], config: Configuration, *,
+    links: Mapping[tuple[LinkKind, int], Link], crm_modified: Mapping[str, datetime],
+    crm_values: Mapping[tuple[LinkKind, str], Mapping[str, SyncValue]],
+) -> list[PushDecision]:
+    """plan_push's decisions once Zoho was read, without planning again: what Zoho holds now
+    only turns a linked update into a pull-first (`_moved`), so each update Zoho answered
+    for is checked, the rest kept. The same decisions as plan_push with crm_modified."""
+    values = {(i.kind, i.alix_id): i.values for i in items}
+    mappers: dict[LinkKind, AlixMapper] = {}
+    out = []
+    for d in decisions:
+        now = crm_modified.get(d.zoho_id or "") if d.action is PushAction.UPDATE else None
+        link = links.get((d.kind, d.alix_id))
+        if now is not None and link is not None:
+            mapper = mappers.get(d.kind) or mappers.setdefault(d.kind, alix_mapper(config, d.kind))
+            pushable = _pushable(mapper, values.get((d.kind, d.alix_id)) or {})
+            if _moved(mapper, link, now, pushable, crm_values.get((d.kind, link.zoho_id))):
+                d = _pull_first(d, now)
+        out.append(d)
+    return out
 
 
 class _Planner:
@@ -157,11 +205,8 @@ class _Planner:
                                  reason="Nothing differs from the base.")
         now = self.crm_modified.get(link.zoho_id)
         if now is not None and self.moved(item.kind, link, now, pushable):
-            return self.decision(
-                item, PushAction.PULL_FIRST, zoho_id=link.zoho_id,
-                reason=(f"Zoho record {link.zoho_id} changed at {now.isoformat()}, after the "
-                        "base: pull and merge before writing."),
-            )
+            return _pull_first(self.decision(item, PushAction.PULL_FIRST, zoho_id=link.zoho_id),
+                               now)
         if ACCOUNT in changed and pushable[ACCOUNT] is None:  # moved to an unsynced customer
             return self.skip(item, f"it moved to customer {item.customer_id}, which is not "
                                        "synced with a Zoho Account yet.")
@@ -172,24 +217,8 @@ class _Planner:
 
     def moved(self, kind: LinkKind, link: Link, modified: datetime,
               pushable: Mapping[str, SyncValue]) -> bool:
-        """Whether the CRM changed the record since the base, so writing would overwrite it.
-
-        A later Modified_Time means moved. An equal one proves nothing: Zoho's Modified_Time
-        has one-second resolution (zoho-crm-api.md, Modified_Time), and our own write stored
-        its time as the base, so a CRM user's save in that same second carries the base's
-        time. Then the values decide: a field this push writes that holds a CRM value other
-        than the base's was changed in Zoho.
-        """
-        base_time = link.base_modified_time
-        if base_time is None or modified > base_time:
-            return True
-        if modified < base_time:
-            return False
-        crm = self.crm_values.get((kind, link.zoho_id))
-        if crm is None:
-            return False
-        written = {name: crm.get(name) for name in pushable}
-        return bool(_changed(written, link.base, self.mapper(kind).kinds))
+        return _moved(self.mapper(kind), link, modified, pushable,
+                      self.crm_values.get((kind, link.zoho_id)))
 
     def unlinked(self, item: PushItem, values: Mapping[str, SyncValue]) -> PushDecision:
         mapper = self.mapper(item.kind)

@@ -32,7 +32,12 @@ from alix.integrations.zoho_crm.sync.mapping import (
     crm_mapper,
 )
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
-from alix.integrations.zoho_crm.sync.push_plan import PushAction, PushDecision, plan_push
+from alix.integrations.zoho_crm.sync.push_plan import (
+    PushAction,
+    PushDecision,
+    plan_push,
+    recheck_updates,
+)
 from alix.integrations.zoho_crm.sync.store.issues import backoff
 from alix.integrations.zoho_crm.sync.store.runs import RunKind, Starter, person
 from alix.jobs.queue import TaskContext
@@ -89,19 +94,9 @@ def _replan(ctx: SyncContext, batch: Batch, first: Sequence[PushDecision],
             crm_modified: Mapping[str, datetime],
             crm_values: Mapping[tuple[LinkKind, str], Mapping[str, SyncValue]],
             ) -> list[PushDecision]:
-    """The plan once Zoho was read. What Zoho holds now only turns a linked update into a
-    pull-first (push_plan's `moved`), so only the updates Zoho answered for are decided
-    again; the rest of the page keeps its first decision."""
-    again = {(d.kind, d.alix_id) for d in first
-             if d.action is PushAction.UPDATE and d.zoho_id in crm_modified}
-    if not again:
-        return list(first)
-    items = [i for i in batch.items if (i.kind, i.alix_id) in again]
-    redone = {(d.kind, d.alix_id): d for d in child_delete_policy(
-        plan_push(items, ctx.config, links=batch.links, accounts=batch.accounts,
-                  crm_modified=crm_modified, crm_values=crm_values),
-        ctx.config.delete_alix_to_crm)}
-    return [redone.get((d.kind, d.alix_id), d) for d in first]
+    """The plan once Zoho was read: the updates Zoho answered for, checked again."""
+    return recheck_updates(first, batch.items, ctx.config, links=batch.links,
+                           crm_modified=crm_modified, crm_values=crm_values)
 
 
 async def _read_targets(ctx: SyncContext, decisions: Sequence[PushDecision]

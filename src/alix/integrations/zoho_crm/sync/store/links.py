@@ -83,6 +83,9 @@ _LINK_COLUMNS = (
 )
 
 
+_KINDS = {kind.value: kind for kind in LinkKind}
+
+
 def _link(row: Any) -> Link:  # a Row of _LINK_COLUMNS
     return Link(
         kind=LinkKind(row.kind),
@@ -173,8 +176,13 @@ def links_by_alix_ids(
     )
     # Markers are left out here, not in the query: a `zoho_id IS NOT NULL` there makes SQLite
     # walk the (kind, zoho_id) key, every link of the kinds, instead of the (kind, alix_id) one.
-    return {(link.kind, link.alix_id): link
-            for link in (_link(r) for r in rows if r.zoho_id is not None)}
+    found: dict[tuple[LinkKind, int], Link] = {}
+    for kind, alix_id, zoho_id, base, modified, version, tombstoned_at in rows:
+        if zoho_id is not None:
+            link_kind = _KINDS[kind]
+            found[(link_kind, alix_id)] = Link(link_kind, alix_id, zoho_id, decode_base(base),
+                                               modified, version, tombstoned_at is not None)
+    return found
 
 
 def create_links(
@@ -255,36 +263,30 @@ def _insert_links(session: Session, scope: SyncScope, zoho_module: str, links: S
 def update_bases(session: Session, scope: SyncScope, links: Sequence[Link], now: datetime) -> int:
     """Store new bases (values, Modified_Time, ALIX version), matched by (kind, Zoho id).
 
-    One executemany; the link's tombstone is left as it is (see tombstone). Returns how many
-    links were updated (a link that does not exist is not created).
+    One DB-API executemany of tuples, as _insert_links: each base's JSON and the timestamps
+    formatted here, once, instead of per value by the column types. The link's tombstone is
+    left as it is (see tombstone). Returns how many links were updated (a link that does not
+    exist is not created).
     """
     if not links:
         return 0
-    stmt = (
-        update(zoho_links)
-        .where(
-            zoho_links.c.connection_id == scope.connection_id,
-            zoho_links.c.kind == bindparam("b_kind"),
-            zoho_links.c.zoho_id == bindparam("b_zoho_id"),
-        )
-        .values(
-            base=bindparam("b_base"),
-            base_modified_time=bindparam("b_modified"),
-            base_version=bindparam("b_version"),
-            updated_at=now,
-        )
-    )
-    params = [
-        {
-            "b_kind": link.kind.value,
-            "b_zoho_id": link.zoho_id,
-            "b_base": encode_base(link.base),
-            "b_modified": link.base_modified_time,
-            "b_version": link.base_version,
-        }
-        for link in links
-    ]
-    return int(session.execute(stmt, params).rowcount)  # type: ignore[attr-defined]
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+
+    def stamp(moment: datetime | None) -> Any:
+        if moment is None or not sqlite:
+            return moment
+        return as_utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    at, conn = stamp(now), scope.connection_id
+    rows = [(base_json(link.base), stamp(link.base_modified_time), link.base_version, at,
+             conn, link.kind.value, link.zoho_id) for link in links]
+    mark = "?" if sqlite else "%s"
+    result = connection.exec_driver_sql(
+        f"UPDATE zoho_links SET base = {mark}, base_modified_time = {mark}, "
+        f"base_version = {mark}, updated_at = {mark} "
+        f"WHERE connection_id = {mark} AND kind = {mark} AND zoho_id = {mark}", rows)
+    return int(result.rowcount)
 
 
 def tombstone(
