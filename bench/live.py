@@ -733,13 +733,18 @@ def idle_figures(alix: Alix, emu: Emulator, seconds: float) -> None:
           f"{period}; channel expires {renewal} UTC  [{machine()}]")
 
 
+def synced_pairs(alix: Alix, accounts: int) -> list[tuple[int, str]]:
+    """The initial sync, printed; then the (ALIX id, Zoho id) pairs the figures edit."""
+    linked, seconds = initial_sync(alix)
+    print(f"emulator {accounts} Accounts; initial sync linked {linked} customers "
+          f"in {seconds:.1f} s  [{machine()}]")
+    return linked_pairs(alix)
+
+
 def main_figures(args: argparse.Namespace, tmp: Path) -> float:
     """The figures on the `--accounts` pair; gives the incremental sync's median own time."""
     with live(args.accounts, tmp) as (alix, emu):
-        linked, seconds = initial_sync(alix)
-        print(f"emulator {args.accounts} Accounts; initial sync linked {linked} customers "
-              f"in {seconds:.1f} s  [{machine()}]")
-        pairs = linked_pairs(alix)
+        pairs = synced_pairs(alix, args.accounts)
         print(f"{len(pairs)} of them with a unique name are edited below")
         push_figures(alix, emu, pairs)
         latency_figures(alix, emu, args.edits, pairs)
@@ -754,10 +759,7 @@ def main_figures(args: argparse.Namespace, tmp: Path) -> float:
 def push_only_figures(args: argparse.Namespace, tmp: Path) -> None:
     """`--only push`: the push figure `--rounds` times on one ALIX, nothing else."""
     with live(args.accounts, tmp) as (alix, emu):
-        linked, seconds = initial_sync(alix)
-        print(f"emulator {args.accounts} Accounts; initial sync linked {linked} customers "
-              f"in {seconds:.1f} s  [{machine()}]")
-        pairs = linked_pairs(alix)
+        pairs = synced_pairs(alix, args.accounts)
         ids = [a for a, _ in pairs]
         for k in range(args.rounds):
             push_figures(alix, emu, pairs, f"push{k}")

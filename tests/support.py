@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,3 +93,23 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def query_plan(engine: Engine, run: Callable[[], Any], marker: str) -> tuple[Any, list[str]]:
+    """What run() returns, and SQLite's plan (EXPLAIN QUERY PLAN, its detail column) of the
+    first statement it sent that contains `marker`, with the parameters it was sent with."""
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        result = run()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    statement, parameters = next((s, p) for s, p in seen if marker in s)
+    with engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                                          parameters)]
+    return result, plan

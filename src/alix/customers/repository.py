@@ -34,10 +34,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import table as table_clause
 
-from alix.clock import as_utc
 from alix.customers.domain import Address, ContactPerson, Customer, normalize_name
 from alix.customers.fields import Entity
 from alix.customers.tables import addresses, contact_persons, customers
+from alix.db.base import driver_timestamp
 from alix.errors import Conflict, NotFound, ValidationFailed
 
 TABLES: dict[Entity, Table] = {
@@ -225,9 +225,7 @@ def db_timestamp(session: Session, moment: datetime) -> Any:
     """An aware UTC datetime as insert_tuples writes it: the text SQLAlchemy stores on SQLite
     (UtcDateTime drops the offset there), the datetime itself for PostgreSQL's driver.
     Format it once per page, not once per row."""
-    if session.connection().dialect.name == "sqlite":
-        return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return moment
+    return driver_timestamp(moment, sqlite=session.connection().dialect.name == "sqlite")
 
 
 # SQLite's own table of AUTOINCREMENT counters, one row per table (https://sqlite.org/autoinc.html).

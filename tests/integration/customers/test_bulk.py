@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from alix.bootstrap import Container
 from alix.customers import addresses, bulk, outbox, service
@@ -14,7 +15,7 @@ from alix.customers.domain import Actor, NewCustomer
 from alix.customers.fields import Entity
 from alix.db.session import unit_of_work
 from tests.integration.customers.conftest import sample
-from tests.support import statements
+from tests.support import Account, query_plan, statements
 
 
 def _create(container: Container, actor: Actor, count: int) -> list[int]:
@@ -213,53 +214,43 @@ def test_new_ids_follow_the_batch_order_and_the_largest_id_after_deletions(
         (i, (None, n)) for i, n in zip(ids, names, strict=True)]
 
 
-def _plan_of(container: Container, read: Any) -> tuple[Any, list[str]]:
-    """What `read(session)` returns, and SQLite's plan of its query on the customers."""
-    seen: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        seen.append((statement, parameters))
-
-    engine = container.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
+def _by_key(container: Container, read: Callable[[Session], Any]) -> tuple[Any, list[str]]:
+    """What read(session) returns, and SQLite's plan of its query on the customers."""
+    def run() -> Any:
         with unit_of_work(container.session_factory) as session:
-            found = read(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    statement, parameters = next((s, p) for s, p in seen if "FROM customers" in s)
-    with engine.connect() as conn:
-        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
-                                                          parameters)]
-    return found, plan
+            return read(session)
+    return query_plan(container.engine, run, "FROM customers")
+
+
+def _two_organisations(container: Container, actor: Actor, other: Account
+                       ) -> tuple[list[int], list[int]]:
+    """Three customers of ours, one of another organisation."""
+    theirs = Actor(other.organisation_id, other.user_id, actor.origin)
+    return _create(container, actor, 3), _create(container, theirs, 1)
 
 
 def test_the_rows_of_a_page_are_read_by_id_not_by_organisation(
-    container: Container, actor: Actor, other_org_admin: Any
+    container: Container, actor: Actor, other_org_admin: Account
 ) -> None:
     # As below, for the rows every pull and push page reads: SQLite walked the organisation's
     # (organisation, name) index and sorted it (22.5 ms a page at 100k customers, 3.4 by key).
-    ours = _create(container, actor, 3)
-    theirs_actor = Actor(other_org_admin.organisation_id, other_org_admin.user_id, actor.origin)
-    theirs = _create(container, theirs_actor, 1)
+    ours, theirs = _two_organisations(container, actor, other_org_admin)
     # A page's worth of ids: with a handful, SQLite picked the key anyway.
     page = [*theirs, *reversed(ours), *range(900_000, 900_100)]
-    found, plan = _plan_of(container, lambda session: repo.by_ids(
+    found, plan = _by_key(container, lambda session: repo.by_ids(
         session, Entity.CUSTOMER, actor.organisation_id, page))
     assert [c.id for c in found] == sorted(ours)  # by id, another organisation's left out
     assert plan and all("PRIMARY KEY" in step for step in plan), plan
 
 
 def test_the_customers_of_a_page_of_children_are_found_by_id_not_by_organisation(
-    container: Container, actor: Actor, other_org_admin: Any
+    container: Container, actor: Actor, other_org_admin: Account
 ) -> None:
     # SQLite answered `organisation_id = ? AND id IN (...)` from the (organisation, name)
     # index, reading every customer of the organisation for each page of new children: the
     # initial import then slowed down with every page it had written.
-    ours = _create(container, actor, 3)
-    theirs_actor = Actor(other_org_admin.organisation_id, other_org_admin.user_id, actor.origin)
-    theirs = _create(container, theirs_actor, 1)
-    found, plan = _plan_of(container, lambda session: repo.existing_ids(
+    ours, theirs = _two_organisations(container, actor, other_org_admin)
+    found, plan = _by_key(container, lambda session: repo.existing_ids(
         session, Entity.CUSTOMER, actor.organisation_id, [*ours, *theirs, 999_999]))
     assert found == set(ours)  # another organisation's customer is not one of ours
     assert plan and all("PRIMARY KEY" in step for step in plan), plan

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from alix.bootstrap import Container
 from alix.customers import outbox, service
 from alix.customers.domain import Actor, Operation
 from alix.customers.fields import Entity
 from alix.db.session import unit_of_work
+from tests.support import query_plan
 
 
 def _pending(container: Container, actor: Actor, minutes: float = 0, limit: int = 100
@@ -98,22 +96,9 @@ def test_a_pages_pending_rows_are_found_by_record_not_by_walking_the_backlog(
 ) -> None:
     # Read with an OR of entities and ORDER BY id, SQLite walked every pending row of the
     # organisation for each page the push took: a backlog of n records cost n^2 / 200 rows.
-    seen: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        seen.append((statement, parameters))
-
-    engine = container.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        records = _pending(container, actor)
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
+    records, plan = query_plan(container.engine, lambda: _pending(container, actor),
+                               "customer_outbox.actor_id")
     assert {r.entity for r in records} == {Entity.CUSTOMER, Entity.CONTACT, Entity.ADDRESS}
-    statement, parameters = next((s, p) for s, p in seen if "customer_outbox.actor_id" in s)
-    with engine.connect() as conn:
-        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
-                                                          parameters)]
     searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
     assert len(searches) == 3, plan  # one per entity
     assert all("ix_customer_outbox_pending_records (organisation_id=? AND entity=? AND "

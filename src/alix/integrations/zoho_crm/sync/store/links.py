@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alix.clock import as_utc
+from alix.db.base import driver_timestamp
 
 from ..kinds import LinkKind
 from ..link import Link
@@ -239,13 +240,7 @@ def _insert_links(session: Session, scope: SyncScope, zoho_module: str, links: S
     here, once (a page's links share `now`), instead of per value by the column types."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-
-    def stamp(moment: datetime | None) -> Any:
-        if moment is None or not sqlite:
-            return moment
-        # As UtcDateTime stores it ("%Y-%m-%d %H:%M:%S.%f"); isoformat is 3x cheaper.
-        return as_utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
-
+    stamp = partial(driver_timestamp, sqlite=sqlite)
     at = stamp(now)
     org, conn = scope.organisation_id, scope.connection_id
     rows = [
@@ -272,12 +267,7 @@ def update_bases(session: Session, scope: SyncScope, links: Sequence[Link], now:
         return 0
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-
-    def stamp(moment: datetime | None) -> Any:
-        if moment is None or not sqlite:
-            return moment
-        return as_utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
-
+    stamp = partial(driver_timestamp, sqlite=sqlite)
     at, conn = stamp(now), scope.connection_id
     rows = [(base_json(link.base), stamp(link.base_modified_time), link.base_version, at,
              conn, link.kind.value, link.zoho_id) for link in links]
