@@ -8,7 +8,7 @@ work, so the sync cannot echo its own writes back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -179,7 +179,8 @@ def mark_done(session: Session, org_id: int, ids: Sequence[int], now: datetime) 
 
 
 def _due_heads(
-    session: Session, org_id: int, now: datetime, limit: int
+    session: Session, org_id: int, now: datetime, limit: int,
+    exclude: Collection[tuple[str, int]] = (),
 ) -> list[tuple[str, int]]:
     """The first `limit` records with a due pending row, in the order of their first due row.
 
@@ -187,14 +188,17 @@ def _due_heads(
     found: a GROUP BY over every pending row would read the whole backlog for each page the
     push takes, so a 10,000-row backlog cost its square. The first step reads `limit` rows,
     all a page needs when each record has one row (the common case); later steps read more.
+    Records of `exclude` are passed over.
     """
-    step = limit
+    step = limit + len(exclude)  # the excluded page's rows come first: read past them
     heads: dict[tuple[str, int], None] = {}
     after = 0
     while len(heads) < limit:
         rows = session.execute(_DUE_ROWS, {"org": org_id, "now": now, "after": after,
                                            "step": step}).all()
         for _, entity, entity_id in rows:
+            if (entity, entity_id) in exclude:
+                continue
             heads.setdefault((entity, entity_id), None)
             if len(heads) == limit:
                 break
@@ -239,16 +243,19 @@ def _coalesced(entity: str, entity_id: int, rows: Sequence[Sequence[Any]]) -> Pe
 
 
 def pending_records(
-    session: Session, org_id: int, now: datetime, *, limit: int = 100
+    session: Session, org_id: int, now: datetime, *, limit: int = 100,
+    exclude: Collection[tuple[Entity, int]] = (),
 ) -> list[PendingRecord]:
-    """Up to limit records with pending rows due by now, coalesced.
+    """Up to limit records with pending rows due by now, coalesced; none of `exclude` (the
+    records of a page still being sent: the next page is read before it is marked).
 
     Records come in the order of their first due row, each with all its pending rows in id
     order: a row waiting for its retry time comes along when a newer row makes the record due.
     Reads only about as many rows as the page needs, whatever the backlog behind it, and only
     the columns the push decides on, as plain tuples (no JSON, no timestamps to convert).
     """
-    heads = _due_heads(session, org_id, now, limit)
+    heads = _due_heads(session, org_id, now, limit,
+                       {(entity.value, entity_id) for entity, entity_id in exclude})
     if not heads:
         return []
     by_entity: dict[str, list[int]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import pytest
 
 from alix.integrations.zoho_crm.client import (
@@ -200,10 +201,13 @@ async def test_notification_channels_can_be_created_renewed_listed_and_deleted(
 async def test_bulk_read_exports_every_record(backend: Backend) -> None:
     made = await insert_ok(backend, accounts(40, "Bulk"))
     job = await backend.crm.create_bulk_read("Accounts", ["Account_Name"])
-    for _ in range(100):
+    # The emulator runs a job on its own clock (a step in each state): poll as a client does,
+    # with a pause, not as fast as the loop goes (100 quick polls can all come too early).
+    for _ in range(500):
         job = await backend.crm.bulk_read_status(job.id)
         if job.done:
             break
+        await anyio.sleep(0.01)
     assert job.state == "COMPLETED"
     rows = [row async for row in backend.crm.download_bulk_read(job.id)]
     assert {row["id"]: row["Account_Name"] for row in rows} == {

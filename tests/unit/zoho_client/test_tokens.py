@@ -193,3 +193,39 @@ async def test_a_slow_refresh_leaves_a_sqlite_database_writable(tmp_path: Path) 
         assert conn.exec_driver_sql("SELECT count(*) FROM notes").scalar() == 1
     refresher.dispose()
     other.dispose()
+
+
+class CountingStore(InMemoryTokenStore):
+    """An in-memory store that counts its reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    async def load(self, connection_id: str) -> AccessToken | None:
+        self.loads += 1
+        return await super().load(connection_id)
+
+
+async def test_a_client_reads_the_shared_store_once_while_its_token_lives(
+        harness: Harness) -> None:
+    """The SQL store costs a database round trip per read: once per token, not per call."""
+    harness.zoho.seed(1)
+    store = CountingStore()
+    harness.store = store
+    async with harness.client() as client:
+        for _ in range(5):
+            await client.get_records("Accounts", ["5725767000004100001"], ["Account_Name"])
+    assert harness.zoho.minted == 1
+    assert store.loads == 1
+
+
+async def test_a_token_zoho_rejected_is_refreshed_though_it_was_in_hand(
+        harness: Harness) -> None:
+    harness.zoho.seed(1)
+    async with harness.client() as client:
+        await client.get_records("Accounts", ["5725767000004100001"], ["Account_Name"])
+        harness.zoho.valid_tokens.clear()  # revoked at Zoho, still in the client's hand
+        found = await client.get_records("Accounts", ["5725767000004100001"], ["Account_Name"])
+    assert [r.id for r in found] == ["5725767000004100001"]
+    assert harness.zoho.minted == 2

@@ -44,6 +44,11 @@ class ZohoAuth(httpx.Auth):
         self._store = store
         self._connection_id = connection_id
         self._clock = clock
+        # The token last used, kept while it has life left: reading the shared store on every
+        # call cost a database round trip (in a worker thread) per request. A token another
+        # process refreshed meanwhile does not make this one invalid (Zoho keeps up to 15 live
+        # tokens, zoho-crm-api.md 2.3); a revoked one answers 401 and is refreshed below.
+        self._token: AccessToken | None = None
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         raise RuntimeError("The Zoho client is asynchronous; use httpx.AsyncClient.")
@@ -62,20 +67,30 @@ class ZohoAuth(httpx.Auth):
         yield request
 
     async def current_token(self) -> AccessToken:
-        """The stored token if it has life left, else a refreshed one."""
+        """The token in hand or the stored one if it has life left, else a refreshed one."""
+        now = self._clock()
+        if self._token is not None and self._token.usable_at(now):
+            return self._token
         token = await self._store.load(self._connection_id)
-        if token is not None and token.usable_at(self._clock()):
+        if token is not None and token.usable_at(now):
+            self._token = token
             return token
         return await self.refresh(stale=token)
+
+    def forget(self) -> None:
+        """Drop the token in hand (it was revoked): the next call reads the store."""
+        self._token = None
 
     async def refresh(self, *, stale: AccessToken | None) -> AccessToken:
         """Replace `stale` unless another worker already did while we waited for the lock."""
         async with self._store.locked(self._connection_id) as slot:
             current = slot.current
             if current is not None and current != stale and current.usable_at(self._clock()):
+                self._token = current
                 return current
             fresh = await self._accounts.refresh(self._refresh_token)
             await slot.replace(fresh)
+            self._token = fresh
             return fresh
 
 

@@ -168,6 +168,7 @@ class ZohoCrmClient:
         """Revoke the connection's refresh token and forget its access token."""
         await self.accounts.revoke(self._refresh_token)
         await self._store.clear(self._connection_id)
+        self.auth.forget()
 
     @asynccontextmanager
     async def _schema(self, module: str) -> AsyncIterator[None]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from .errors import RequestRejected
 
 
+# A page of records or write answers repeats a handful of seconds: parsed once each.
+@functools.lru_cache(maxsize=1024)
 def parse_datetime(value: str) -> datetime:
     """Parse Zoho's `yyyy-MM-ddTHH:mm:ss±HH:mm` (or `Z`) into a timezone-aware UTC datetime.
 

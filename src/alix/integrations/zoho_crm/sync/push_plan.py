@@ -74,10 +74,17 @@ def _pushable(mapper: AlixMapper, values: Mapping[str, SyncValue]) -> dict[str, 
 def _changed(
     values: Mapping[str, SyncValue], base: Mapping[str, SyncValue], kinds: Mapping[str, Kind]
 ) -> list[str]:
-    return [
-        name for name, value in values.items()
-        if key(value, kinds.get(name, Kind.TEXT)) != key(base.get(name), kinds.get(name, Kind.TEXT))
-    ]
+    out = []
+    for name, value in values.items():
+        was = base.get(name)
+        # Values of one type that are equal have equal keys: most fields of a page are
+        # unchanged, and their keys need not be built (a bool and an int never pass here).
+        if type(value) is type(was) and value == was:
+            continue
+        kind = kinds.get(name, Kind.TEXT)
+        if key(value, kind) != key(was, kind):
+            out.append(name)
+    return out
 
 
 def _moved(mapper: AlixMapper, link: Link, modified: datetime,

@@ -11,6 +11,7 @@ resolved first (push_recover). With nothing pending, the push reads nothing from
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -136,14 +137,35 @@ def _crm_values(ctx: SyncContext, decisions: Sequence[PushDecision],
     return values
 
 
-async def push_page(run: PushRun) -> None:
-    """Plan and send one page; every Zoho answer is committed right after its call (the
-    outbox rows are marked after the page: `finish`)."""
-    ctx, batch = run.ctx, run.batch
+@dataclass(slots=True)
+class Prepared:
+    """A page planned and its Zoho records read: what sending it starts from."""
+
+    batch: Batch
+    now: datetime
+    first: list[PushDecision]
+    records: dict[str, Record]
+
+
+async def prepare(ctx: SyncContext, batch: Batch, now: datetime) -> Prepared:
+    """Plan the page and read the Zoho records it is about to update (push_merge's input)."""
     first = _plan(ctx, batch)
-    records = await _read_targets(ctx, first)
+    return Prepared(batch, now, first, await _read_targets(ctx, first))
+
+
+# What a page may do for the next page to be read while it is sent: only write records and
+# bases of its own. A create (a parent's new link), a delete or tombstone (a parent's link
+# gone), a merge (ALIX rows and links rewritten) can change what the next page plans.
+_PAGE_LOCAL = frozenset({PushAction.UPDATE, PushAction.DONE, PushAction.SKIP})
+
+
+def settle(run: PushRun, prepared: Prepared) -> Mapping[PushAction, list[PushDecision]]:
+    """The page's decisions once Zoho was read; merges and skips are recorded (one
+    transaction), the rest is what `send` sends."""
+    ctx, batch, records = run.ctx, run.batch, prepared.records
     moved = {i: r.modified_time for i, r in records.items() if r.modified_time is not None}
-    groups = by_action(_replan(ctx, batch, first, moved, _crm_values(ctx, first, records)))
+    groups = by_action(_replan(ctx, batch, prepared.first, moved,
+                               _crm_values(ctx, prepared.first, records)))
     with unit_of_work(ctx.sessions) as session:
         merged = merge_first(run, session, groups[PushAction.PULL_FIRST], records)
         for d in groups[PushAction.SKIP]:
@@ -152,14 +174,32 @@ async def push_page(run: PushRun) -> None:
                 run.fail(session, d, "skipped", d.reason,
                          retry=link is None or not link.tombstoned)
         run.count("unchanged", len(groups[PushAction.DONE]))
+    run.merged = merged
+    return groups
+
+
+def page_local(groups: Mapping[PushAction, Sequence[PushDecision]]) -> bool:
+    """Whether sending these decisions leaves every other record's plan as it was."""
+    return all(not decisions for action, decisions in groups.items()
+               if action not in _PAGE_LOCAL)
+
+
+async def send(run: PushRun, groups: Mapping[PushAction, list[PushDecision]]) -> None:
+    """Send the page; every Zoho answer is committed right after its call (the outbox rows
+    are marked after the page: `finish`)."""
     creates = groups[PushAction.CREATE]
     riders = riders_of(creates, groups[PushAction.UPDATE])
     riding = {(d.kind, d.alix_id) for group in riders.values() for d in group}
     await send_creates(run, [d for d in creates if d.kind.rank == 0], riders)
     await send_updates(run, [*(d for d in groups[PushAction.UPDATE]
-                               if (d.kind, d.alix_id) not in riding), *merged])
+                               if (d.kind, d.alix_id) not in riding), *run.merged])
     await send_creates(run, [d for d in creates if d.kind.rank > 0])
     await send_deletes(run, [*groups[PushAction.DELETE], *groups[PushAction.TOMBSTONE]])
+
+
+async def push_page(run: PushRun) -> None:
+    """Plan, read Zoho, and send one page (the push reads the next page meanwhile)."""
+    await send(run, settle(run, await prepare(run.ctx, run.batch, run.now)))
 
 
 def finish(run: PushRun, session: Session) -> None:
@@ -202,6 +242,30 @@ def _quiet(run: LazyRun, report: PushReport) -> bool:
         n for what, n in run_counts(report.counts).items() if what != "unchanged")
 
 
+async def _read_ahead(ctx: SyncContext, sending: Batch, page_size: int,
+                      turn: LaneSlice | None) -> Prepared | None:
+    """The page after `sending`, read and prepared while `sending` waits for Zoho: the wait
+    for one page's calls is spent on the next page's reads and plan. None when the job's
+    turn is over (it hands over after the page it sends)."""
+    if turn is not None and await asyncio.to_thread(turn.over):
+        return None
+    now = ctx.clock()
+    exclude = [(r.entity, r.entity_id) for r in sending.records]
+    with unit_of_work(ctx.sessions) as session:
+        batch = load_batch(session, ctx.scope, ctx.config, now, limit=page_size,
+                           exclude=exclude)
+    return await prepare(ctx, batch, now)
+
+
+async def _settled(task: asyncio.Task[Prepared | None] | None) -> None:
+    """Wait out a read-ahead that is no longer wanted (it only read)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
 async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
                max_pages: int = PAGES_PER_JOB, turn: LaneSlice | None = None) -> PushReport:
     """Push every pending ALIX change of the connection; idempotent, safe to replay.
@@ -211,39 +275,64 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
     propagate: what was sent is committed, a replay re-plans the rest and sends nothing twice.
     With a `turn`, it stops between pages once its turn is over (report.more: the job queues
     the rest after the job that waits).
+
+    While a page of updates is sent, the next page is read and its Zoho records fetched
+    (`_read_ahead`), leaving out the records being sent. A page that creates, deletes, merges
+    or links can change the next page's plan: the next page is then read after it.
     """
     report = PushReport()
     run = LazyRun(ctx.scope, RunKind.PUSH, ctx.config.version, ctx.clock)
     page: PushRun | None = None
+    ahead: asyncio.Task[Prepared | None] | None = None
     try:
         recovered = await recover_pending(ctx, before=ctx.clock())
         report.add({"recovered": recovered})
-        for _ in range(max_pages):
-            now = ctx.clock()
-            with unit_of_work(ctx.sessions) as session:
-                batch = load_batch(session, ctx.scope, ctx.config, now, limit=page_size)
-                if run.run_id is None and (batch.records or recovered):
-                    run.start(session, started_by(session, batch.records))
-                    run.record(session, {"recovered": recovered})
-            if not batch.records:
-                break
-            page = PushRun(ctx, batch, now)
-            await push_page(page)
+        prepared: Prepared | None = None
+        for number in range(max_pages):
+            if prepared is None:
+                now = ctx.clock()
+                with unit_of_work(ctx.sessions) as session:
+                    batch = load_batch(session, ctx.scope, ctx.config, now, limit=page_size)
+                    if run.run_id is None and (batch.records or recovered):
+                        run.start(session, started_by(session, batch.records))
+                        run.record(session, {"recovered": recovered})
+                if not batch.records:
+                    break
+                prepared = await prepare(ctx, batch, now)
+            batch = prepared.batch
+            page = PushRun(ctx, batch, prepared.now)
+            groups = settle(page, prepared)
+            if batch.more and number + 1 < max_pages and page_local(groups):
+                ahead = asyncio.create_task(_read_ahead(ctx, batch, page_size, turn))
+            await send(page, groups)
             report.pages += 1
             report.records += len(batch.records)
             report.add(page.counts)
             with unit_of_work(ctx.sessions) as session:
                 finish(page, session)
                 run.record(session, run_counts(page.counts))
-            page = None  # recorded: a later failure must not count it twice
+            relinked, page, prepared = page.relinked, None, None  # recorded: not twice
             if not batch.more:
                 break
+            if ahead is not None:
+                task, ahead = ahead, None
+                if relinked:  # the page linked records after the next one was planned
+                    await _settled(task)
+                else:
+                    prepared = await task
+                    if prepared is None:
+                        report.more = True
+                        break
+                    if not prepared.batch.records:
+                        break
+                    continue
             if turn is not None and await asyncio.to_thread(turn.over):
                 report.more = True
                 break
         else:
             report.more = True
     except BaseException as exc:
+        await _settled(ahead)
         if page is not None and run.run_id is not None:  # what the page sent before it stopped
             with unit_of_work(ctx.sessions) as session:
                 run.record(session, run_counts(page.counts))

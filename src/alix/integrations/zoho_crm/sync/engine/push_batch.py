@@ -7,7 +7,7 @@ has no link. The result is what the pure `push_plan.plan_push` decides on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -88,15 +88,18 @@ def _in_flight(session: Session, scope: SyncScope, items: Sequence[PushItem],
 
 
 def load_batch(
-    session: Session, scope: SyncScope, config: Configuration, now: datetime, *, limit: int = 100
+    session: Session, scope: SyncScope, config: Configuration, now: datetime, *, limit: int = 100,
+    exclude: Collection[RecordKey] = (),
 ) -> Batch:
-    """Up to `limit` pending records (coalesced, due by `now`) with their state and links.
+    """Up to `limit` pending records (coalesced, due by `now`) with their state and links,
+    none of `exclude` (the page being sent while this one is read).
 
     A record gone from ALIX, or whose last row deletes it, becomes an item without values.
     One record more is read than the page holds, so a full last page is known to be the last
     without a query for an empty next one.
     """
-    due = outbox.pending_records(session, scope.organisation_id, now, limit=limit + 1)
+    due = outbox.pending_records(session, scope.organisation_id, now, limit=limit + 1,
+                                 exclude=exclude)
     records = tuple(due[:limit])
     current = rows_by_key(session, scope.organisation_id,
                           ((r.entity, r.entity_id) for r in records))
@@ -121,5 +124,7 @@ def load_batch(
     kept, links = follow_main_moves(session, scope, config, items, links, in_flight, now)
     versions = {key: row.version for key, row in current.items()}
     retried = frozenset(r.entry_ids for r in records if r.attempts)
+    # With records left out, more may be due: one of them edited again while its page was
+    # sent has a new row, for a page after this one.
     return Batch(records, kept, versions, current, links, in_flight, retried,
-                 more=len(due) > limit)
+                 more=len(due) > limit or bool(exclude))

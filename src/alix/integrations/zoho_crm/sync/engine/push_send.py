@@ -61,6 +61,8 @@ class PushRun:
     # Pairs the merge-first linked in this page (a main address never merged before).
     linked: set[tuple[LinkKind, int]] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    merged: list[PushDecision] = field(default_factory=list)  # merged first, still to send
+    relinked: bool = False  # links were created: plans of other records may differ now
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n
@@ -185,6 +187,7 @@ def _record_creates(run: PushRun, session: Any, module: str,
                          f"ALIX {rider.kind.entity.value} {rider.alix_id} waits for "
                          f"its customer {d.alix_id} to be created in Zoho.")
     complete_pending(session, run.ctx.scope, created, run.now)
+    run.relinked = run.relinked or bool(created)
     if riding:
         create_links(session, run.ctx.scope, module, riding, run.now)
     if refused:
@@ -261,6 +264,7 @@ def _create_links(run: PushRun, session: Any, module: str,
                   ) -> list[tuple[PushDecision, Link]]:
     """Store first links in one statement; when one of them is refused (all or nothing),
     one by one, so only the refused pair becomes an issue. Returns the pairs stored."""
+    run.relinked = run.relinked or bool(new_links)
     try:
         create_links(session, run.ctx.scope, module, [link for _, link in new_links], run.now)
         return list(new_links)

@@ -45,10 +45,14 @@ def _tagged(value: object) -> dict[str, str]:
     raise TypeError(f"A base holds no {type(value).__name__}.")
 
 
+# One encoder for every base: json.dumps with `default` builds a new encoder on each call.
+_BASE_ENCODER = json.JSONEncoder(default=_tagged)
+
+
 def base_json(base: Mapping[str, SyncValue]) -> str:
     """encode_base as JSON text in one pass: json calls `_tagged` for the Decimals only, so a
     base without numbers (nearly all) is not copied first."""
-    return json.dumps(base, default=_tagged)
+    return _BASE_ENCODER.encode(base)
 
 
 def decode_base(data: Mapping[str, Any] | None) -> dict[str, SyncValue]:
@@ -267,7 +271,14 @@ def update_bases(session: Session, scope: SyncScope, links: Sequence[Link], now:
         return 0
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    stamp = partial(driver_timestamp, sqlite=sqlite)
+    # A page's answers carry a few distinct Modified_Times: each is formatted once.
+    stamps: dict[datetime | None, Any] = {}
+
+    def stamp(moment: datetime | None) -> Any:
+        if moment not in stamps:
+            stamps[moment] = driver_timestamp(moment, sqlite=sqlite)
+        return stamps[moment]
+
     at, conn = stamp(now), scope.connection_id
     rows = [(base_json(link.base), stamp(link.base_modified_time), link.base_version, at,
              conn, link.kind.value, link.zoho_id) for link in links]
