@@ -43,7 +43,7 @@ class SlowZoho(FakeZohoCrm):
         self.during_update: list[Any] = []
 
     async def get_records(self, module: str, ids: Sequence[str],
-                          fields: Sequence[str]) -> list[Record]:
+                          fields: Sequence[str] = ()) -> list[Record]:
         self.log.append(f"get {module} {len(ids)}")
         return await super().get_records(module, ids, fields)
 
