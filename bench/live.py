@@ -386,14 +386,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def push_jobs_seconds(alix: Alix, since: str) -> float:
-    total = 0.0
+def push_jobs_seconds(alix: Alix, since: str) -> tuple[float, int]:
+    """The push jobs' summed time since `since`, and how many ran (a push hands over to
+    waiting hints jobs between pages, so one push is several jobs)."""
+    total, jobs = 0.0, 0
     for started, finished in alix.sql(
             "SELECT started_at, finished_at FROM jobs WHERE task = 'zoho_crm.push' AND "
             "status = 'done' AND started_at >= ?", since):
         total += (datetime.fromisoformat(finished) - datetime.fromisoformat(started)
                   ).total_seconds()
-    return total
+        jobs += 1
+    return total, jobs
 
 
 def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]], tag: str = "push"
@@ -406,7 +409,8 @@ def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]], tag: s
     wall = wait_until(alix.nothing_pending, "the push", every=0.1)
     cpu = cpu_seconds(alix.pid) - cpu
     after = emu.calls()
-    seconds = push_jobs_seconds(alix, since) or wall
+    seconds, jobs = push_jobs_seconds(alix, since)
+    seconds = seconds or wall
     beside = {task: f"{count} in {total:.2f} s" for task, count, total in alix.sql(
         "SELECT task, COUNT(*), SUM(julianday(finished_at) - julianday(started_at)) * 86400 "
         "FROM jobs WHERE started_at >= ? AND task != 'zoho_crm.push' AND finished_at "
@@ -423,7 +427,7 @@ def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]], tag: s
             crm.put("/Accounts", json={"data": [
                 {"id": z, "Website": f"https://direct-{z}.example"} for z in chunk]})
         direct = time.perf_counter() - started
-    print(f"push of {n} edits: {writes} write + {reads} read calls, push jobs {seconds:.2f} s "
+    print(f"push of {n} edits: {writes} write + {reads} read calls, push jobs {seconds:.2f} s in {jobs} jobs "
           f"({n / seconds:,.0f} records/s; wall {wall:.1f} s incl. the runner's 2 s poll); "
           f"same calls straight to the emulator {direct:.2f} s: ratio {seconds / direct:.2f}x "
           f"(goal <= 2x, >= 2,000 records/s); ALIX's CPU meanwhile {cpu:.2f} s "

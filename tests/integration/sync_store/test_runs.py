@@ -30,7 +30,8 @@ def test_a_run_from_start_to_finish(session: Session, scope: SyncScope) -> None:
                           counts={"created": 150, "linked": 50})
     store.record_progress(session, scope, run_id, module="Accounts", done=50,
                           counts={"created": 40, "conflict": 1})
-    run = store.record_progress(session, scope, run_id, module="Contacts", done=10, total=30)
+    store.record_progress(session, scope, run_id, module="Contacts", done=10, total=30)
+    run = store.get_run(session, scope, run_id)
     store.finish_run(session, scope, run_id, RunStatus.SUCCEEDED, NOW + timedelta(minutes=2))
     session.commit()
     assert run.progress["Contacts"] == ModuleProgress(10, 30)

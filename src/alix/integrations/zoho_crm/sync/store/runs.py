@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -170,21 +170,26 @@ def record_progress(
     done: int = 0,
     total: int | None = None,
     counts: Mapping[str, int] | None = None,
-) -> Run:
+) -> None:
     """Add a page's work: `done` records of `module` (and its total when now known), and
     the page's outcome `counts`, both added to what the run has."""
-    run = get_run(session, scope, run_id)
-    progress = dict(run.progress)
+    # The two columns a page adds to, not the whole run: this runs once per page of every job.
+    row = session.execute(select(zoho_sync_runs.c.progress, zoho_sync_runs.c.counts).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id, zoho_sync_runs.c.id == run_id,
+    )).first()
+    if row is None:
+        raise NotFound(f"No sync run {run_id} on connection {scope.connection_id}.")
+    progress = {str(m): ModuleProgress(int(p["done"]), p.get("total"))
+                for m, p in row.progress.items()}
     if module is not None:
         before = progress.get(module, ModuleProgress(0, None))
         progress[module] = ModuleProgress(before.done + done,
                                           total if total is not None else before.total)
-    merged = dict(run.counts)
+    merged = {str(k): int(v) for k, v in row.counts.items()}
     for outcome, n in (counts or {}).items():
         merged[outcome] = merged.get(outcome, 0) + n
     session.execute(update(zoho_sync_runs).where(zoho_sync_runs.c.id == run_id).values(
         progress=_progress_json(progress), counts=merged))
-    return replace(run, progress=progress, counts=merged)
 
 
 def finish_run(
