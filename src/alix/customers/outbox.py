@@ -236,6 +236,9 @@ def _coalesced(entity: str, entity_id: int, rows: Sequence[Sequence[Any]]) -> Pe
     """One record's pending rows, (id, customer_id, operation, version, attempts, actor_id)
     each, in id order."""
     last = rows[-1]
+    if len(rows) == 1:  # the common case: one pending row, no folding
+        return PendingRecord(_ENTITIES[entity], entity_id, last[1], (last[0],),
+                             _OPERATIONS[last[2]], last[3], last[4], frozenset((last[5],)))
     operation = _OPERATIONS[last[2] if last[2] == Operation.DELETE else rows[0][2]]
     return PendingRecord(
         _ENTITIES[entity], entity_id, last[1], tuple(r[0] for r in rows), operation,

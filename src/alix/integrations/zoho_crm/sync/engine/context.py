@@ -83,6 +83,13 @@ class LaneSlice:
         return (now - self.started >= self.length
                 and lane_wanted(self.sessions, self.connection_id, self.task, now))
 
+    async def ended(self) -> bool:
+        """`over`, from a job's loop: the database is asked (in a worker thread) only once
+        the share is used, not after every page."""
+        if self.clock() - self.started < self.length:
+            return False
+        return await asyncio.to_thread(self.over)
+
 
 @dataclass(frozen=True)
 class SyncContext:

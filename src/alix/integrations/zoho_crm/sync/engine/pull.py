@@ -246,7 +246,7 @@ class _Walker:
                 if step_ahead.reached_upper:
                     self.report.deferred += 1
                     break
-                if self.turn is not None and await asyncio.to_thread(self.turn.over):
+                if self.turn is not None and await self.turn.ended():
                     # The page's watermark is committed: the rest of the module (and of the
                     # run) is the next pull's, queued after the job that waits for the lane.
                     raise _HandedOver

@@ -247,7 +247,7 @@ async def _read_ahead(ctx: SyncContext, sending: Batch, page_size: int,
     """The page after `sending`, read and prepared while `sending` waits for Zoho: the wait
     for one page's calls is spent on the next page's reads and plan. None when the job's
     turn is over (it hands over after the page it sends)."""
-    if turn is not None and await asyncio.to_thread(turn.over):
+    if turn is not None and await turn.ended():
         return None
     now = ctx.clock()
     exclude = [(r.entity, r.entity_id) for r in sending.records]
@@ -326,7 +326,7 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
                     if not prepared.batch.records:
                         break
                     continue
-            if turn is not None and await asyncio.to_thread(turn.over):
+            if turn is not None and await turn.ended():
                 report.more = True
                 break
         else:
