@@ -116,10 +116,16 @@ async def _drain(ctx: SyncContext, applied: _Applied, on_delete: DeleteHandler |
                  batch: int, window: HintWindow | None, sleep: Sleep,
                  turn: LaneSlice | None) -> None:
     while True:
+        gathered = None
         if window is not None:
-            await _gather(ctx, window, sleep)
+            gathered = await _gather(ctx, window, sleep)
+            if window.ids < batch:  # its read may hold fewer records than the round takes
+                gathered = None
         with unit_of_work(ctx.sessions) as session:
-            hints = pending_hints(session, ctx.scope, limit=batch)
+            # The gathering's last read serves the round: hints arriving since have new row
+            # ids and stay pending for the next round (mark_processed closes the ids read).
+            hints = (gathered[:batch] if gathered is not None
+                     else pending_hints(session, ctx.scope, limit=batch))
             if not hints:
                 purge_processed(session, ctx.scope, ctx.clock() - KEEP_PROCESSED)
                 return
@@ -135,23 +141,30 @@ async def _drain(ctx: SyncContext, applied: _Applied, on_delete: DeleteHandler |
             return
 
 
-async def _gather(ctx: SyncContext, window: HintWindow, sleep: Sleep) -> None:
+async def _gather(ctx: SyncContext, window: HintWindow, sleep: Sleep) -> list[Hint] | None:
     """Wait until `window.ids` records are pending or the oldest pending hint is
     `window.seconds` old; never longer than `window.seconds` in all, whatever the clock says
-    (a hint stamped by a clock ahead of ours cannot hold the lane)."""
+    (a hint stamped by a clock ahead of ours cannot hold the lane).
+
+    Returns the hints of the read that ended the wait, so the round need not read them again;
+    None when no read did (the inbox is empty, or the wait ran out during a pause).
+    """
     slept = 0.0
     while slept < window.seconds:
         with unit_of_work(ctx.sessions) as session:
             hints = pending_hints(session, ctx.scope, limit=window.ids)
-        if not hints or len(hints) >= window.ids:
-            return
+        if not hints:
+            return None
+        if len(hints) >= window.ids:
+            return hints
         oldest = min(h.first_received_at for h in hints)
         left = window.seconds - (ctx.clock() - oldest).total_seconds()
         if left <= 0:
-            return
+            return hints
         pause = min(left, window.step, window.seconds - slept)
         await sleep(pause)
         slept += pause
+    return None
 
 
 def _rank(ctx: SyncContext, module: str) -> int:

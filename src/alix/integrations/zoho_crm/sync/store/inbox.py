@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import CompoundSelect, bindparam, delete, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from .scope import SyncScope
@@ -69,13 +71,18 @@ def add_hints(
             zoho_inbox.c.processed_at.is_(None),
         )
     ).all()
-    seen: list[tuple[str, Any]] = [(r.zoho_id, r.affected) for r in pending]
+    # The affected values seen per record: a callback of 100 ids compares each hint with its
+    # own record's, not with every hint of the callback.
+    seen: dict[str, list[Any]] = {}
+    for r in pending:
+        seen.setdefault(r.zoho_id, []).append(r.affected)
     rows: list[dict[str, Any]] = []
     for zoho_id, affected in hints:
         value = dict(affected) if affected is not None else None
-        if (zoho_id, value) in seen:
+        known = seen.setdefault(zoho_id, [])
+        if value in known:
             continue
-        seen.append((zoho_id, value))
+        known.append(value)
         rows.append({
             **scope.stamp(), "module": module, "zoho_id": zoho_id, "operation": operation,
             "affected": value, "received_at": now, "processed_at": None,
@@ -85,33 +92,39 @@ def add_hints(
     return len(rows)
 
 
-def pending_hints(session: Session, scope: SyncScope, limit: int = 100) -> list[Hint]:
-    """Up to `limit` records with pending hints, in the order their first hint arrived.
+# Pending rows of a connection in id order, after a row id: walks ix_zoho_inbox_pending_order,
+# which holds pending rows only, so the 7 days of processed rows kept are never read.
+_PENDING_AFTER = (
+    select(zoho_inbox.c.id, zoho_inbox.c.module, zoho_inbox.c.zoho_id)
+    .where(zoho_inbox.c.connection_id == bindparam("connection"),
+           zoho_inbox.c.processed_at.is_(None), zoho_inbox.c.id > bindparam("after"))
+    .order_by(zoho_inbox.c.id)
+    .limit(bindparam("step"))
+)
 
-    One query: the records are chosen by their oldest pending row, and all their pending rows
-    come with them.
+
+def pending_hints(session: Session, scope: SyncScope, limit: int = 100) -> list[Hint]:
+    """Up to `limit` records with pending hints, in the order their first hint arrived, each
+    with all its pending rows in id order.
+
+    Reads about as many rows as the round needs, whatever the backlog behind it: two queries,
+    one choosing the records, one reading their rows.
     """
-    first = func.min(zoho_inbox.c.id).label("first_id")
-    chosen = (
-        select(zoho_inbox.c.module, zoho_inbox.c.zoho_id, first)
-        .where(zoho_inbox.c.connection_id == scope.connection_id,
-               zoho_inbox.c.processed_at.is_(None))
-        .group_by(zoho_inbox.c.module, zoho_inbox.c.zoho_id)
-        .order_by(first)
-        .limit(limit)
-        .subquery()
-    )
-    rows = session.execute(
-        select(zoho_inbox, chosen.c.first_id)
-        .join(chosen, and_(chosen.c.module == zoho_inbox.c.module,
-                           chosen.c.zoho_id == zoho_inbox.c.zoho_id))
-        .where(zoho_inbox.c.connection_id == scope.connection_id,
-               zoho_inbox.c.processed_at.is_(None))
-        .order_by(chosen.c.first_id, zoho_inbox.c.id)
-    ).all()
-    grouped: dict[tuple[str, str], list[Any]] = {}
+    heads = _first_pending_records(session, scope.connection_id, limit)
+    if not heads:
+        return []
+    by_module: dict[str, list[str]] = {}
+    for module, zoho_id in heads:
+        by_module.setdefault(module, []).append(zoho_id)
+    params: dict[str, Any] = {"connection": scope.connection_id}
+    for i, (module, ids) in enumerate(by_module.items()):
+        params[f"module_{i}"] = module
+        params[f"ids_{i}"] = ids
+    rows = sorted(session.execute(_pending_rows_of(len(by_module)), params).all(),
+                  key=attrgetter("id"))
+    grouped: dict[tuple[str, str], list[Any]] = {key: [] for key in heads}
     for row in rows:
-        grouped.setdefault((row.module, row.zoho_id), []).append(row)
+        grouped[(row.module, row.zoho_id)].append(row)
     return [
         Hint(
             module=module,
@@ -122,7 +135,50 @@ def pending_hints(session: Session, scope: SyncScope, limit: int = 100) -> list[
             first_received_at=group[0].received_at,
         )
         for (module, zoho_id), group in grouped.items()
+        if group  # closed by another worker between the two reads
     ]
+
+
+def _first_pending_records(session: Session, connection_id: int, limit: int
+                           ) -> list[tuple[str, str]]:
+    """The first `limit` records with pending rows, in the order of their oldest pending row.
+
+    Walks pending rows by id and stops once `limit` records are found: a GROUP BY over every
+    pending row read the whole backlog for each round, so a push of 10,000 records, whose
+    10,000 echo hints take 100 rounds, cost its square. The first step reads `limit` rows, all
+    a round needs when each record has one row (the common case); later steps read more.
+    """
+    heads: dict[tuple[str, str], None] = {}
+    after, step = 0, limit
+    while len(heads) < limit:
+        rows = session.execute(_PENDING_AFTER, {"connection": connection_id, "after": after,
+                                                "step": step}).all()
+        for _, module, zoho_id in rows:
+            heads.setdefault((module, zoho_id), None)
+            if len(heads) == limit:
+                break
+        if len(rows) < step:
+            break
+        after = rows[-1][0]
+        step = max(limit * 4, 100)
+    return list(heads)
+
+
+@cache
+def _pending_rows_of(modules: int) -> CompoundSelect[Any]:
+    """The pending rows of a round's records: module `module_<i>`, Zoho ids `ids_<i>`.
+
+    One module per SELECT, with the partial index's own condition, and no ORDER BY (the caller
+    sorts), so SQLite looks each record up in ix_zoho_inbox_pending instead of walking the
+    connection's pending rows.
+    """
+    t = zoho_inbox
+    return union_all(*(
+        select(t.c.id, t.c.module, t.c.zoho_id, t.c.operation, t.c.affected, t.c.received_at)
+        .where(t.c.connection_id == bindparam("connection"), t.c.processed_at.is_(None),
+               t.c.module == bindparam(f"module_{i}"),
+               t.c.zoho_id.in_(bindparam(f"ids_{i}", expanding=True)))
+        for i in range(modules)))
 
 
 def mark_processed(

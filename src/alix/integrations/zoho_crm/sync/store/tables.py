@@ -103,12 +103,20 @@ zoho_inbox = Table(
     Column("affected", JSON),
     Column("received_at", UtcDateTime, nullable=False),
     Column("processed_at", UtcDateTime),
-    # The worker's query: pending hints of a connection, grouped by record, oldest first.
+    # The worker reads a round's records' pending rows, record by record.
     Index(
         "ix_zoho_inbox_pending",
         "connection_id",
         "module",
         "zoho_id",
+        "id",
+        sqlite_where=text("processed_at IS NULL"),
+        postgresql_where=text("processed_at IS NULL"),
+    ),
+    # Which records come next: pending rows in id order, without the processed rows kept.
+    Index(
+        "ix_zoho_inbox_pending_order",
+        "connection_id",
         "id",
         sqlite_where=text("processed_at IS NULL"),
         postgresql_where=text("processed_at IS NULL"),
