@@ -427,8 +427,9 @@ def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]], tag: s
             crm.put("/Accounts", json={"data": [
                 {"id": z, "Website": f"https://direct-{z}.example"} for z in chunk]})
         direct = time.perf_counter() - started
-    print(f"push of {n} edits: {writes} write + {reads} read calls, push jobs {seconds:.2f} s in {jobs} jobs "
-          f"({n / seconds:,.0f} records/s; wall {wall:.1f} s incl. the runner's 2 s poll); "
+    print(f"push of {n} edits: {writes} write + {reads} read calls, push jobs {seconds:.2f} s "
+          f"in {jobs} jobs ({n / seconds:,.0f} records/s; wall {wall:.1f} s incl. the "
+          f"runner's 2 s poll); "
           f"same calls straight to the emulator {direct:.2f} s: ratio {seconds / direct:.2f}x "
           f"(goal <= 2x, >= 2,000 records/s); ALIX's CPU meanwhile {cpu:.2f} s "
           f"({cpu / n * 1e6:.0f} us per record), other jobs meanwhile {beside or 'none'}  "

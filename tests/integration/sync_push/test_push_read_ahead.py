@@ -16,8 +16,10 @@ from typing import Any
 import anyio
 import pytest
 
+from alix.customers.addresses import set_main_address, update_address
 from alix.customers.domain import NewCustomer
 from alix.customers.fields import Entity
+from alix.customers.repository import addresses_of
 from alix.customers.service import create_customer, insert_child, update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
@@ -159,3 +161,36 @@ async def test_contacts_after_a_page_of_new_accounts_are_read_once_those_are_lin
     accounts = {r["Account_Name"]: r["id"] for r in slow.records["Accounts"].values()}
     assert {r["Last_Name"]: r["Account_Name"]["id"] for r in slow.records["Contacts"].values()
             } == {"Child 0": accounts["Parent 0"], "Child 1": accounts["Parent 1"]}
+
+
+async def test_a_main_address_switched_while_its_page_is_sent_reaches_zoho(
+        ahead: World, slow: SlowZoho) -> None:
+    """The next page, read while a main address's update is on its way, moves the Account's
+    main-address link to the address a person just made main; the update's answer then
+    writes that link's base. The next page is read again after it, so the new main address
+    is compared with what Zoho holds now, not with the base before (it was sent)."""
+    place = {"kind": "billing", "city": "Montréal", "country": "CA"}
+    with unit_of_work(ahead.sessions) as session:
+        customer = create_customer(session, ahead.actor, NewCustomer(
+            {"name": "Two Sites", "currency": "CAD"}, addresses=[
+                {**place, "is_main": True, "street": "1 Old Street"},
+                {**place, "is_main": False, "street": "1 Old Street"},
+            ]), clock=ahead.clock)
+        first, second = sorted(a.id for a in addresses_of(
+            session, ahead.scope.organisation_id, customer.id))
+    others = _customers(ahead, 2)
+    await _push(ahead, page_size=2)
+    with unit_of_work(ahead.sessions) as session:
+        update_address(session, ahead.actor, first, {"street": "2 New Street"},
+                       clock=ahead.clock)
+    _edit(ahead, others, "new")  # the first page: that address and one customer; then more
+
+    def switch() -> None:
+        with unit_of_work(ahead.sessions) as session:
+            set_main_address(session, ahead.actor, second, clock=ahead.clock)
+
+    slow.during_update.append(switch)
+    await _push(ahead, page_size=2)
+    account = next(r for r in slow.records["Accounts"].values()
+                   if r["Account_Name"] == "Two Sites")
+    assert account["Billing_Street"] == "1 Old Street"  # the main address in ALIX now

@@ -316,15 +316,19 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
                 break
             if ahead is not None:
                 task, ahead = ahead, None
+                prepared = None if relinked else await task
                 if relinked:  # the page linked records after the next one was planned
                     await _settled(task)
+                elif prepared is None:
+                    report.more = True
+                    break
+                elif not prepared.batch.records:
+                    break
+                elif prepared.batch.repointed:
+                    # Reading it moved a main-address link while the page before was sent,
+                    # which may have written that link's base since: read it again.
+                    prepared = None
                 else:
-                    prepared = await task
-                    if prepared is None:
-                        report.more = True
-                        break
-                    if not prepared.batch.records:
-                        break
                     continue
             if turn is not None and await turn.ended():
                 report.more = True

@@ -46,6 +46,7 @@ class Batch:
     in_flight: frozenset[tuple[LinkKind, int]] = field(default_factory=frozenset)
     retried: frozenset[tuple[int, ...]] = field(default_factory=frozenset)  # failed before
     more: bool = False  # more records are due behind this page
+    repointed: bool = False  # main-address links were moved to other addresses on reading it
 
     @property
     def accounts(self) -> dict[int, str]:
@@ -121,10 +122,12 @@ def load_batch(
     links = links_by_alix_ids(session, scope, kinds, alix_ids)
     in_flight = _in_flight(session, scope, items, links)
     items = _with_accounts(items, links)
+    before = links
     kept, links = follow_main_moves(session, scope, config, items, links, in_flight, now)
     versions = {key: row.version for key, row in current.items()}
     retried = frozenset(r.entry_ids for r in records if r.attempts)
     # With records left out, more may be due: one of them edited again while its page was
     # sent has a new row, for a page after this one.
     return Batch(records, kept, versions, current, links, in_flight, retried,
-                 more=len(due) > limit or bool(exclude))
+                 more=len(due) > limit or bool(exclude),
+                 repointed=not links.keys() <= before.keys())
