@@ -37,7 +37,8 @@ pytestmark = pytest.mark.anyio
 
 class SlowZoho(FakeZohoCrm):
     """The fake Zoho, answering a write only after a pause (a real call takes time), with a
-    log of when each call started and ended, and a hook run while a write is on its way."""
+    log of when each call started and ended, and hooks run while writes are on their way
+    (the first hook during the first write, and so on)."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -52,7 +53,7 @@ class SlowZoho(FakeZohoCrm):
     async def update(self, module: str, records: Sequence[Mapping[str, Any]],
                      **options: Any) -> list[WriteResult]:
         self.log.append(f"update {module} {len(records)} start")
-        while self.during_update:
+        if self.during_update:  # one hook per write call, in order
             self.during_update.pop(0)()
         await anyio.sleep(0.01)
         results = await super().update(module, records, **options)
@@ -194,3 +195,15 @@ async def test_a_main_address_switched_while_its_page_is_sent_reaches_zoho(
     account = next(r for r in slow.records["Accounts"].values()
                    if r["Account_Name"] == "Two Sites")
     assert account["Billing_Street"] == "1 Old Street"  # the main address in ALIX now
+
+
+async def test_an_edit_of_the_last_page_made_while_it_is_sent_is_sent_by_the_same_push(
+        ahead: World, slow: SlowZoho) -> None:
+    ids = _customers(ahead, 5)
+    await _push(ahead, page_size=4)
+    _edit(ahead, ids, "first")
+    # The second page holds one record; while it is sent it is edited again, and nothing
+    # else is due: the read-ahead finds no record, the push reads once more and sends it.
+    slow.during_update.extend([lambda: None, lambda: _edit(ahead, [ids[4]], "second")])
+    await _push(ahead, page_size=4)
+    assert _sites(slow)["Ahead 4"] == f"https://second{ids[4]}.example"

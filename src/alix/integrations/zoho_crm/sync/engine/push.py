@@ -322,11 +322,10 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
                 elif prepared is None:
                     report.more = True
                     break
-                elif not prepared.batch.records:
-                    break
-                elif prepared.batch.repointed:
-                    # Reading it moved a main-address link while the page before was sent,
-                    # which may have written that link's base since: read it again.
+                elif not prepared.batch.records or prepared.batch.repointed:
+                    # Read again: a record of the page sent may have been edited meanwhile
+                    # (left out of the read-ahead); or reading moved a main-address link
+                    # whose base the page sent may have written since.
                     prepared = None
                 else:
                     continue
