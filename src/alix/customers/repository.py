@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import table as table_clause
 
 from alix.customers.domain import Address, ContactPerson, Customer, normalize_name
-from alix.customers.fields import Entity
+from alix.customers.fields import Entity, names_of
 from alix.customers.tables import addresses, contact_persons, customers
 from alix.db.base import driver_timestamp
 from alix.errors import Conflict, NotFound, ValidationFailed
@@ -312,6 +312,32 @@ def by_ids(
     if for_update:
         stmt = stmt.with_for_update()
     return [_MODELS[entity](r) for r in session.execute(stmt) if r.organisation_id == org_id]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValues:
+    """A row's catalog values with what a sync reads beside them: its customer (a customer's
+    own id) and version. Lighter than the model: no timestamps, no model built per row."""
+
+    id: int
+    customer_id: int
+    version: int
+    values: dict[str, Any]
+
+
+def values_by_ids(session: Session, entity: Entity, org_id: int, ids: Sequence[int]
+                  ) -> list[StoredValues]:
+    """The catalog values of entity's rows with the ids given, in one query, unknown ids left
+    out; the push reads a page's rows this way (the models' timestamps and construction were
+    a tenth of its time)."""
+    table = TABLES[entity]
+    names = names_of(entity)
+    owner = table.c.id if entity is Entity.CUSTOMER else table.c.customer_id
+    # Found by key, the organisation checked here: see by_ids.
+    stmt = select(table.c.id, table.c.organisation_id, owner, table.c.version,
+                  *(table.c[name] for name in names)).where(table.c.id.in_(sorted(set(ids))))
+    return [StoredValues(row[0], row[2], row[3], dict(zip(names, row[4:], strict=True)))
+            for row in session.execute(stmt) if row[1] == org_id]
 
 
 def existing_ids(session: Session, entity: Entity, org_id: int, ids: Sequence[int]) -> set[int]:

@@ -18,6 +18,7 @@ from alix.customers import outbox
 from alix.customers.domain import Operation
 from alix.customers.fields import Entity
 from alix.customers.outbox import PendingRecord
+from alix.customers.repository import StoredValues
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind, address_link_kinds
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import AlixMapper, alix_mapper
@@ -26,7 +27,7 @@ from alix.integrations.zoho_crm.sync.sources import Configuration
 from alix.integrations.zoho_crm.sync.store.links import links_by_alix_ids, pending_inserts
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 
-from .alix_rows import RecordKey, rows_by_key
+from .alix_rows import RecordKey, stored_values
 from .main_moves import follow_main_moves
 from .resolver import RESOLVER
 
@@ -41,7 +42,7 @@ class Batch:
     records: tuple[PendingRecord, ...]
     items: tuple[PushItem, ...]
     versions: Mapping[RecordKey, int]  # ALIX version of each record read now
-    current: Mapping[RecordKey, Any]  # the ALIX model of each record that still exists
+    current: Mapping[RecordKey, StoredValues]  # the values of each record that still exists
     links: Mapping[tuple[LinkKind, int], Link]
     in_flight: frozenset[tuple[LinkKind, int]] = field(default_factory=frozenset)
     retried: frozenset[tuple[int, ...]] = field(default_factory=frozenset)  # failed before
@@ -55,14 +56,14 @@ class Batch:
                 if kind is LinkKind.CUSTOMER and not link.tombstoned}
 
 
-def _kinds(record: PendingRecord, row: Any) -> tuple[LinkKind, ...]:
+def _kinds(record: PendingRecord, values: Mapping[str, Any] | None) -> tuple[LinkKind, ...]:
     if record.entity is Entity.CUSTOMER:
         return (LinkKind.CUSTOMER,)
     if record.entity is Entity.CONTACT:
         return (LinkKind.CONTACT,)
-    if row is None:  # a deleted address: whichever kinds it was linked as
+    if values is None:  # a deleted address: whichever kinds it was linked as
         return _ADDRESS_KINDS
-    return address_link_kinds(row.kind, row.is_main)
+    return address_link_kinds(values["kind"], values["is_main"])
 
 
 def _with_accounts(items: Sequence[PushItem], links: Mapping[tuple[LinkKind, int], Link]
@@ -102,20 +103,19 @@ def load_batch(
     due = outbox.pending_records(session, scope.organisation_id, now, limit=limit + 1,
                                  exclude=exclude)
     records = tuple(due[:limit])
-    current = rows_by_key(session, scope.organisation_id,
-                          ((r.entity, r.entity_id) for r in records))
+    current = stored_values(session, scope.organisation_id,
+                            ((r.entity, r.entity_id) for r in records))
     items: list[PushItem] = []
     mappers: dict[LinkKind, AlixMapper] = {}  # compiled once per page and kind
     for record in records:
         row = current.get((record.entity, record.entity_id))
         gone = row is None or record.operation is Operation.DELETE
-        for kind in _kinds(record, None if gone else row):
+        for kind in _kinds(record, None if gone or row is None else row.values):
             if kind not in mappers:
                 mappers[kind] = alix_mapper(config, kind)
             values = None if gone or row is None else mappers[kind].from_alix(
-                row.values(), resolver=RESOLVER)
-            owner = (record.customer_id if row is None or gone
-                     else int(getattr(row, "customer_id", row.id)))
+                row.values, resolver=RESOLVER)
+            owner = record.customer_id if row is None or gone else row.customer_id
             items.append(PushItem(kind, record.entity_id, owner, values, record.entry_ids))
     alix_ids = {i.alix_id for i in items} | {i.customer_id for i in items}
     kinds = {i.kind for i in items} | {LinkKind.CUSTOMER}
