@@ -18,7 +18,8 @@ from alix.integrations.zoho_crm.sync.engine.hints_inbox import wake_worker
 from alix.integrations.zoho_crm.sync.engine.push import PUSH_TASK
 from alix.integrations.zoho_crm.sync.engine.runs import start_for_organisation
 from alix.integrations.zoho_crm.sync.store.inbox import add_hints
-from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox
+from alix.integrations.zoho_crm.sync.store.runs import RunKind
+from alix.integrations.zoho_crm.sync.store.tables import zoho_inbox, zoho_sync_runs
 from alix.jobs.tables import DONE, QUEUED
 
 from .conftest import World
@@ -30,6 +31,13 @@ def _pending_hints(world: World) -> int:
     with world.container.session_factory() as session:
         return int(session.scalar(select(func.count()).select_from(zoho_inbox).where(
             zoho_inbox.c.processed_at.is_(None))) or 0)
+
+
+def _runs(world: World, kind: RunKind) -> list[tuple[str, dict[str, int]]]:
+    with world.container.session_factory() as session:
+        return [(status, counts) for status, counts in session.execute(
+            select(zoho_sync_runs.c.status, zoho_sync_runs.c.counts)
+            .where(zoho_sync_runs.c.kind == kind.value).order_by(zoho_sync_runs.c.id))]
 
 
 def test_an_alix_edit_is_pushed_between_the_rounds_of_a_zoho_burst(
@@ -59,6 +67,9 @@ def test_an_alix_edit_is_pushed_between_the_rounds_of_a_zoho_burst(
     world.settle()
     assert _pending_hints(world) == 0
     assert world.customers()["Company 249"].phone == "+1 555 0100"
+    # The hints handed the lane over between rounds, and are still one run in the history.
+    assert [(status, counts.get("updated")) for status, counts in _runs(world, RunKind.REALTIME)
+            ] == [("succeeded", BURST)]
 
 
 def test_a_zoho_edit_is_applied_between_the_pages_of_a_large_push(
@@ -84,6 +95,9 @@ def test_a_zoho_edit_is_applied_between_the_pages_of_a_large_push(
     world.settle()
     assert all(str(r.get("Website", "")).startswith("https://c")
                for r in world.crm.records["Accounts"].values())
+    # The push handed the lane over after each page, and is still one run in the history.
+    assert [(status, counts.get("updated")) for status, counts in _runs(world, RunKind.PUSH)
+            ] == [("succeeded", BURST)]
 
 
 def test_an_incremental_pull_hands_the_lane_to_a_push_and_its_rest_follows(

@@ -76,6 +76,7 @@ class HintOutcome:
     counts: Counter[str] = field(default_factory=Counter)
     reads: int = 0  # get_records calls
     more: bool = False  # its turn on the lane ended with hints still pending
+    run_id: int | None = None  # the run it recorded, which the job for its rest goes on with
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ async def process_hints(
     ctx: SyncContext, *, on_delete: DeleteHandler | None = None, batch: int = BATCH,
     window: HintWindow | None = None, sleep: Sleep = asyncio.sleep,
     started_by: str = Starter.NOTIFICATION.value, turn: LaneSlice | None = None,
+    resume: int | None = None,
 ) -> HintOutcome:
     """Drain the connection's inbox, oldest hints first; returns what it did.
 
@@ -98,10 +100,11 @@ async def process_hints(
     reads what is pending at once (a drain of a backlog, tests). The first record applied
     starts a real-time run (see job_run; echoes and deletions alone record none), closed as
     succeeded, or failed when an error stops the drain. With a `turn`, it stops between
-    rounds once its turn is over (outcome.more: the job queues itself for the rest).
+    rounds once its turn is over (outcome.more: the job queues itself for the rest, which
+    goes on with the run `resume` names).
     """
     outcome = HintOutcome()
-    run = LazyRun(ctx.scope, RunKind.REALTIME, ctx.config.version, ctx.clock)
+    run = LazyRun(ctx.scope, RunKind.REALTIME, ctx.config.version, ctx.clock, resume=resume)
     try:
         await _drain(ctx, _Applied(outcome, run, started_by), on_delete, batch, window, sleep,
                      turn)
@@ -109,6 +112,7 @@ async def process_hints(
         run.close(ctx.sessions, f"Processing Zoho's notifications failed: {exc}")
         raise
     run.close(ctx.sessions)
+    outcome.run_id = run.run_id
     return outcome
 
 
@@ -244,16 +248,18 @@ async def drain_inbox(ctx: TaskContext, zoho: ZohoServices,
                       on_delete: DeleteHandler | None = None) -> None:
     """Task `zoho_crm.hints` {connection_id}; runs in the connection's sync lane."""
     connection_id = int(ctx.payload["connection_id"])
+    resume = ctx.payload.get("resume")
     on_delete = on_delete or pull_for_deletions(ctx.queue)
     try:
         async with open_context(ctx.session_factory, connection_id, zoho.crm_factory,
                                 ctx.clock) as sync:
             outcome = await process_hints(sync, on_delete=on_delete, window=LIVE_WINDOW,
                                           turn=LaneSlice(ctx.session_factory, connection_id,
-                                                         TASK, ctx.clock, HINTS_SHARE))
+                                                         TASK, ctx.clock, HINTS_SHARE),
+                                          resume=int(resume) if resume is not None else None)
         if outcome.more:  # the rest after the job that waits for the lane
             with unit_of_work(ctx.session_factory) as session:
-                wake_worker(session, ctx.queue, sync.scope)
+                wake_worker(session, ctx.queue, sync.scope, resume=outcome.run_id)
     except (NotFound, Conflict) as exc:
         # Removed or disconnected: its hints wait (or went with it); nothing to retry.
         log.info("Zoho CRM hints of connection %s not processed: %s", connection_id, exc)

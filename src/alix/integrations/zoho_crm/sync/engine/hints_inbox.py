@@ -103,14 +103,21 @@ def receive(
     return Received(len(callback.hints), stored)
 
 
-def wake_worker(session: Session, queue: JobQueue, scope: SyncScope) -> None:
-    """Queue `zoho_crm.hints` for the connection unless one is already waiting."""
+def wake_worker(session: Session, queue: JobQueue, scope: SyncScope, *,
+                resume: int | None = None) -> None:
+    """Queue `zoho_crm.hints` for the connection unless one is already waiting. `resume`: the
+    run of a hints job that handed the lane over; the job for its rest goes on with it."""
     key = lane_key(scope.connection_id)
     waiting = session.scalar(
-        select(Job.id).where(Job.task == HINTS_TASK, Job.lease_key == key, Job.status == QUEUED)
+        select(Job).where(Job.task == HINTS_TASK, Job.lease_key == key, Job.status == QUEUED)
         .limit(1)
     )
-    if waiting is None:
-        # No organisation: housekeeping, not a toast (the toast lists an organisation's jobs).
-        queue.enqueue(session, HINTS_TASK, {"connection_id": scope.connection_id},
-                      lease_key=key)
+    if waiting is not None:
+        if resume is not None and waiting.payload.get("resume") is None:
+            waiting.payload = {**waiting.payload, "resume": resume}
+        return
+    payload: dict[str, int] = {"connection_id": scope.connection_id}
+    if resume is not None:
+        payload["resume"] = resume
+    # No organisation: housekeeping, not a toast (the toast lists an organisation's jobs).
+    queue.enqueue(session, HINTS_TASK, payload, lease_key=key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,10 @@ from alix.clock import Clock
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.store import runs as run_store
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+
+# A turn's rest runs right after the job that waited; a run closed longer ago than this is
+# not continued (the rest then shows as a run of its own).
+RESUME_WITHIN = timedelta(minutes=10)
 
 
 @dataclass
@@ -29,14 +34,22 @@ class LazyRun:
     config_version: int
     clock: Clock
     run_id: int | None = None
+    # The run of the job that handed the lane over and queued this one for its rest: this
+    # job goes on as that run (store.runs.reopen_run) instead of starting another.
+    resume: int | None = None
+    reopened: bool = False
 
     def start(self, session: Session, started_by: str | None) -> None:
-        """Start the run in the caller's transaction, once; from here the job's log lines
-        name it (store.runs.start_run binds its id)."""
-        if self.run_id is None:
-            self.run_id = run_store.start_run(session, self.scope, self.kind,
-                                              self.config_version, self.clock(),
-                                              started_by=started_by)
+        """Start the run in the caller's transaction, once, or continue the one to `resume`;
+        from here the job's log lines name it (store.runs.start_run binds its id)."""
+        if self.run_id is not None:
+            return
+        if self.resume is not None and run_store.reopen_run(
+                session, self.scope, self.resume, self.kind, self.clock(), within=RESUME_WITHIN):
+            self.run_id, self.reopened = self.resume, True
+            return
+        self.run_id = run_store.start_run(session, self.scope, self.kind, self.config_version,
+                                          self.clock(), started_by=started_by)
 
     def record(self, session: Session, counts: Mapping[str, int], *,
                module: str | None = None, done: int = 0) -> None:
@@ -53,7 +66,7 @@ class LazyRun:
         if self.run_id is None:
             return
         with unit_of_work(sessions) as session:
-            if forget and error is None:
+            if forget and error is None and not self.reopened:  # it holds earlier turns' work
                 run_store.forget_run(session, self.scope, self.run_id)
                 return
             status = run_store.RunStatus.FAILED if error else run_store.RunStatus.SUCCEEDED

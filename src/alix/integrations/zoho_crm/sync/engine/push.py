@@ -77,6 +77,7 @@ class PushReport:
     records: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     more: bool = False  # stopped at its page budget with records still pending
+    run_id: int | None = None  # the run it recorded, which the job for its rest goes on with
 
     def add(self, counts: Mapping[str, int]) -> None:
         for name, n in counts.items():
@@ -267,21 +268,22 @@ async def _settled(task: asyncio.Task[Prepared | None] | None) -> None:
 
 
 async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
-               max_pages: int = PAGES_PER_JOB, turn: LaneSlice | None = None) -> PushReport:
+               max_pages: int = PAGES_PER_JOB, turn: LaneSlice | None = None,
+               resume: int | None = None) -> PushReport:
     """Push every pending ALIX change of the connection; idempotent, safe to replay.
 
     The first page with records starts the push's run (see job_run), closed as succeeded, or
     failed when a Zoho error stops it (auth, rate limits after retries). Those errors
     propagate: what was sent is committed, a replay re-plans the rest and sends nothing twice.
     With a `turn`, it stops between pages once its turn is over (report.more: the job queues
-    the rest after the job that waits).
+    the rest after the job that waits, which goes on with the run `resume` names).
 
     While a page of updates is sent, the next page is read and its Zoho records fetched
     (`_read_ahead`), leaving out the records being sent. A page that creates, deletes, merges
     or links can change the next page's plan: the next page is then read after it.
     """
     report = PushReport()
-    run = LazyRun(ctx.scope, RunKind.PUSH, ctx.config.version, ctx.clock)
+    run = LazyRun(ctx.scope, RunKind.PUSH, ctx.config.version, ctx.clock, resume=resume)
     page: PushRun | None = None
     ahead: asyncio.Task[Prepared | None] | None = None
     try:
@@ -342,6 +344,7 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
         run.close(ctx.sessions, f"The Zoho CRM push failed: {exc}")
         raise
     run.close(ctx.sessions, forget=_quiet(run, report))
+    report.run_id = run.run_id
     log.info("Zoho CRM push of connection %s: %s", ctx.scope.connection_id, report)
     return report
 
@@ -349,14 +352,16 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
 async def push_task(task: TaskContext, zoho: ZohoServices) -> None:
     """The "zoho_crm.push" job: payload {"connection_id": ...}, run on the connection's lane."""
     connection_id = int(task.payload["connection_id"])
+    resume = task.payload.get("resume")
     async with open_context(task.session_factory, connection_id, zoho.crm_factory,
                             task.clock) as ctx:
         report = await push(ctx, page_size=PAGE_SIZE, max_pages=PAGES_PER_JOB,
                             turn=LaneSlice(task.session_factory, connection_id, PUSH_TASK,
-                                           task.clock))
+                                           task.clock),
+                            resume=int(resume) if resume is not None else None)
     task.report_progress(report.records, report.records, f"Pushed {report.records} records.")
     if report.more:
         from .push_trigger import enqueue_push  # the trigger imports this module's task name
 
         with unit_of_work(task.session_factory) as session:
-            enqueue_push(session, task.queue, ctx.scope.organisation_id)
+            enqueue_push(session, task.queue, ctx.scope.organisation_id, resume=report.run_id)

@@ -37,20 +37,28 @@ def _noticed(state: ORMExecuteState) -> None:
         state.session.info.setdefault(_MARK, set()).update(orgs)
 
 
-def enqueue_push(session: Session, queue: JobQueue, organisation_id: int) -> bool:
+def enqueue_push(session: Session, queue: JobQueue, organisation_id: int, *,
+                 resume: int | None = None) -> bool:
     """Queue the organisation's push in the session's transaction; False when it has no live
-    connection or a push is already queued for it."""
+    connection or a push is already queued for it.
+
+    `resume`: the run of a push that handed the lane over; the push queued for its rest (this
+    one, or the one already waiting) goes on with that run."""
     connection_id = session.scalar(select(ZohoConnection.id).where(
         ZohoConnection.organisation_id == organisation_id, ZohoConnection.status == CONNECTED))
     if connection_id is None:
         return False
     lane = lane_key(connection_id)
-    waiting = session.scalar(select(Job.id).where(
+    waiting = session.scalar(select(Job).where(
         Job.task == PUSH_TASK, Job.lease_key == lane, Job.status == QUEUED).limit(1))
     if waiting is not None:
+        if resume is not None and waiting.payload.get("resume") is None:
+            waiting.payload = {**waiting.payload, "resume": resume}
         return False
-    queue.enqueue(session, PUSH_TASK, {"connection_id": connection_id},
-                  organisation_id=organisation_id, lease_key=lane)
+    payload: dict[str, int] = {"connection_id": connection_id}
+    if resume is not None:
+        payload["resume"] = resume
+    queue.enqueue(session, PUSH_TASK, payload, organisation_id=organisation_id, lease_key=lane)
     return True
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -150,6 +150,31 @@ def start_run(
     # Every line the run logs from here names it (the job runner drops it with the job).
     structlog.contextvars.bind_contextvars(run_id=run_id)
     return run_id
+
+
+def reopen_run(session: Session, scope: SyncScope, run_id: int, kind: RunKind,
+               now: datetime, *, within: timedelta) -> bool:
+    """Continue a run of `kind` that succeeded less than `within` ago: a job that handed its
+    lane over between pages (and queued its rest) goes on as the same run in the history,
+    not one run per turn. False when there is no such run; the caller starts a new one.
+
+    As start_run, closes a run of the connection still 'running' as interrupted first."""
+    session.execute(update(zoho_sync_runs).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id,
+        zoho_sync_runs.c.status == RunStatus.RUNNING.value,
+    ).values(status=RunStatus.INTERRUPTED.value, finished_at=now, error=(
+        "Its process stopped before it finished; the next run resumed from the last "
+        "committed page.")))
+    result = session.execute(update(zoho_sync_runs).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id, zoho_sync_runs.c.id == run_id,
+        zoho_sync_runs.c.kind == kind.value,
+        zoho_sync_runs.c.status == RunStatus.SUCCEEDED.value,
+        zoho_sync_runs.c.finished_at >= now - within,
+    ).values(status=RunStatus.RUNNING.value, finished_at=None))
+    reopened = result.rowcount  # type: ignore[attr-defined]
+    if reopened:
+        structlog.contextvars.bind_contextvars(run_id=run_id)
+    return bool(reopened)
 
 
 def get_run(session: Session, scope: SyncScope, run_id: int) -> Run:
