@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from alix.customers.domain import Actor, Change, Operation, Origin, Value
 from alix.customers.fields import Entity
 from alix.customers.tables import customer_outbox
+from alix.db.backlog import first_records
 
 PENDING = "pending"
 DONE = "done"
@@ -182,31 +183,14 @@ def _due_heads(
     session: Session, org_id: int, now: datetime, limit: int,
     exclude: Collection[tuple[str, int]] = (),
 ) -> list[tuple[str, int]]:
-    """The first `limit` records with a due pending row, in the order of their first due row.
-
-    Walks due rows by id (ix_customer_outbox_pending) and stops as soon as `limit` records are
-    found: a GROUP BY over every pending row would read the whole backlog for each page the
-    push takes, so a 10,000-row backlog cost its square. The first step reads `limit` rows,
-    all a page needs when each record has one row (the common case); later steps read more.
-    Records of `exclude` are passed over.
-    """
-    step = limit + len(exclude)  # the excluded page's rows come first: read past them
-    heads: dict[tuple[str, int], None] = {}
-    after = 0
-    while len(heads) < limit:
-        rows = session.execute(_DUE_ROWS, {"org": org_id, "now": now, "after": after,
+    """The first `limit` records with a due pending row, in the order of their first due row,
+    walking due rows by id (ix_customer_outbox_pending, see alix.db.backlog); records of
+    `exclude` are passed over."""
+    def read(after: int, step: int) -> Sequence[Sequence[Any]]:
+        return session.execute(_DUE_ROWS, {"org": org_id, "now": now, "after": after,
                                            "step": step}).all()
-        for _, entity, entity_id in rows:
-            if (entity, entity_id) in exclude:
-                continue
-            heads.setdefault((entity, entity_id), None)
-            if len(heads) == limit:
-                break
-        if len(rows) < step:
-            break
-        after = rows[-1][0]
-        step = max(limit * 4, 100)
-    return list(heads)
+
+    return first_records(read, limit, skip=exclude)
 
 
 @cache

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alix.clock import Clock, utc_now
@@ -90,6 +90,13 @@ class TaskRegistry:
             return self.tasks[name]
         except KeyError:
             raise LookupError(f"No task named {name!r} is registered.") from None
+
+
+def waiting_job(session: Session, task: str, lease_key: str) -> Job | None:
+    """The job of `task` queued on `lease_key` and not started yet, if any: a second one
+    would only find its work done (the wake-ups of a lane collapse into it)."""
+    return session.scalars(select(Job).where(
+        Job.task == task, Job.lease_key == lease_key, Job.status == QUEUED).limit(1)).first()
 
 
 class JobQueue:

@@ -241,6 +241,12 @@ def test_the_rows_of_a_page_are_read_by_id_not_by_organisation(
         session, Entity.CUSTOMER, actor.organisation_id, page))
     assert [c.id for c in found] == sorted(ours)  # by id, another organisation's left out
     assert plan and all("PRIMARY KEY" in step for step in plan), plan
+    # The push reads only the rows' catalog values, their customer and version, the same way.
+    values, plan = _by_key(container, lambda session: repo.values_by_ids(
+        session, Entity.CUSTOMER, actor.organisation_id, page))
+    assert sorted((v.id, v.customer_id, v.version, v.values) for v in values) == [
+        (c.id, c.id, c.version, c.values()) for c in found]
+    assert plan and all("PRIMARY KEY" in step for step in plan), plan
 
 
 def test_the_customers_of_a_page_of_children_are_found_by_id_not_by_organisation(
@@ -255,18 +261,3 @@ def test_the_customers_of_a_page_of_children_are_found_by_id_not_by_organisation
     assert found == set(ours)  # another organisation's customer is not one of ours
     assert plan and all("PRIMARY KEY" in step for step in plan), plan
 
-
-def test_a_pages_values_are_read_by_id_with_their_customer_and_version(
-    container: Container, actor: Actor, other_org_admin: Account
-) -> None:
-    # What the push reads of a page's rows: the catalog values, their customer and version,
-    # found by key like by_ids, another organisation's rows left out.
-    ours, theirs = _two_organisations(container, actor, other_org_admin)
-    page = [*theirs, *reversed(ours), *range(900_000, 900_100)]
-    found, plan = _by_key(container, lambda session: repo.values_by_ids(
-        session, Entity.CUSTOMER, actor.organisation_id, page))
-    with unit_of_work(container.session_factory) as session:
-        models = repo.by_ids(session, Entity.CUSTOMER, actor.organisation_id, ours)
-    assert sorted((v.id, v.customer_id, v.version, v.values) for v in found) == [
-        (m.id, m.id, m.version, m.values()) for m in models]
-    assert plan and all("PRIMARY KEY" in step for step in plan), plan

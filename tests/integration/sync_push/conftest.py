@@ -21,7 +21,7 @@ from alix.integrations.zoho_crm.mappers import MapperKind, ModuleKind
 from alix.integrations.zoho_crm.rules import ConflictPolicy, DeletePolicy, ModuleState, Row
 from alix.integrations.zoho_crm.schema import HOME_CURRENCY
 from alix.integrations.zoho_crm.sync.engine.context import open_context
-from alix.integrations.zoho_crm.sync.engine.push import PushReport, push
+from alix.integrations.zoho_crm.sync.engine.push import PAGE_SIZE, PushReport, push
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.tables import ZohoConnection
 
@@ -83,7 +83,7 @@ class World:
     crm: ZohoCrm
     clock: Clock
 
-    async def push(self) -> PushReport:
+    async def push(self, page_size: int = PAGE_SIZE) -> PushReport:
         self.clock.tick()
 
         @asynccontextmanager
@@ -92,7 +92,7 @@ class World:
 
         async with open_context(self.sessions, self.scope.connection_id, factory,
                                 self.clock) as ctx:
-            report = await push(ctx)
+            report = await push(ctx, page_size=page_size)
         self.clock.tick()
         return report
 

@@ -9,8 +9,7 @@ contacts need their Accounts' links).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -22,13 +21,9 @@ from alix.customers.fields import Entity
 from alix.customers.repository import addresses_of
 from alix.customers.service import create_customer, insert_child, update_customer
 from alix.db.session import unit_of_work
-from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.client.wire import Record, WriteResult
-from alix.integrations.zoho_crm.sync.engine.context import open_context
-from alix.integrations.zoho_crm.sync.engine.push import PushReport, push
 from alix.integrations.zoho_crm.sync.store import issues
-from alix.integrations.zoho_crm.tables import ZohoConnection
 
 from .conftest import World
 
@@ -59,20 +54,6 @@ class SlowZoho(FakeZohoCrm):
         results = await super().update(module, records, **options)
         self.log.append(f"update {module} {len(records)} end")
         return results
-
-
-async def _push(world: World, page_size: int) -> PushReport:
-    world.clock.tick()
-
-    @asynccontextmanager
-    async def factory(_connection: ZohoConnection) -> AsyncIterator[ZohoCrm]:
-        yield world.crm
-
-    async with open_context(world.sessions, world.scope.connection_id, factory,
-                            world.clock) as ctx:
-        report = await push(ctx, page_size=page_size)
-    world.clock.tick()
-    return report
 
 
 def _customers(world: World, n: int) -> list[int]:
@@ -107,10 +88,10 @@ def ahead(world: World, slow: SlowZoho) -> World:
 async def test_the_next_page_is_read_while_a_page_of_updates_is_sent(
         ahead: World, slow: SlowZoho) -> None:
     ids = _customers(ahead, 12)
-    await _push(ahead, page_size=4)
+    await ahead.push(page_size=4)
     _edit(ahead, ids, "new")
     slow.log.clear()
-    report = await _push(ahead, page_size=4)
+    report = await ahead.push(page_size=4)
     assert report.counts["updated"] == 12
     # One read and one write per page of 4, and each next page's read happens while the
     # write before it is on its way.
@@ -125,12 +106,12 @@ async def test_the_next_page_is_read_while_a_page_of_updates_is_sent(
 async def test_an_edit_made_while_its_page_is_sent_is_sent_after_it(
         ahead: World, slow: SlowZoho) -> None:
     ids = _customers(ahead, 8)
-    await _push(ahead, page_size=4)
+    await ahead.push(page_size=4)
     _edit(ahead, ids, "first")
     # While the first page's write is on its way, a person edits a record of that page and
     # one of the next page again.
     slow.during_update.append(lambda: _edit(ahead, [ids[0], ids[5]], "second"))
-    await _push(ahead, page_size=4)
+    await ahead.push(page_size=4)
     sites = _sites(slow)
     assert sites["Ahead 0"] == f"https://second{ids[0]}.example"
     assert sites["Ahead 5"] == f"https://second{ids[5]}.example"
@@ -146,7 +127,7 @@ async def test_contacts_after_a_page_of_new_accounts_are_read_once_those_are_lin
         ahead: World, slow: SlowZoho) -> None:
     """A page that creates Accounts is not read past: the next page's contacts then find
     their Account's link instead of waiting for it as an issue."""
-    await _push(ahead, page_size=2)
+    await ahead.push(page_size=2)
     with unit_of_work(ahead.sessions) as session:
         customers = [create_customer(session, ahead.actor, NewCustomer(
             {"name": f"Parent {i}", "currency": "CAD"}), clock=ahead.clock).id
@@ -155,7 +136,7 @@ async def test_contacts_after_a_page_of_new_accounts_are_read_once_those_are_lin
             insert_child(session, ahead.actor, Entity.CONTACT, customer,
                          {"first_name": "Ann", "last_name": f"Child {i}", "is_primary": False},
                          ahead.clock())
-    report = await _push(ahead, page_size=2)
+    report = await ahead.push(page_size=2)
     assert report.counts.get("created") == 4
     with unit_of_work(ahead.sessions) as session:
         assert issues.open_issues(session, ahead.scope) == []
@@ -180,7 +161,7 @@ async def test_a_main_address_switched_while_its_page_is_sent_reaches_zoho(
         first, second = sorted(a.id for a in addresses_of(
             session, ahead.scope.organisation_id, customer.id))
     others = _customers(ahead, 2)
-    await _push(ahead, page_size=2)
+    await ahead.push(page_size=2)
     with unit_of_work(ahead.sessions) as session:
         update_address(session, ahead.actor, first, {"street": "2 New Street"},
                        clock=ahead.clock)
@@ -191,7 +172,7 @@ async def test_a_main_address_switched_while_its_page_is_sent_reaches_zoho(
             set_main_address(session, ahead.actor, second, clock=ahead.clock)
 
     slow.during_update.append(switch)
-    await _push(ahead, page_size=2)
+    await ahead.push(page_size=2)
     account = next(r for r in slow.records["Accounts"].values()
                    if r["Account_Name"] == "Two Sites")
     assert account["Billing_Street"] == "1 Old Street"  # the main address in ALIX now
@@ -200,10 +181,10 @@ async def test_a_main_address_switched_while_its_page_is_sent_reaches_zoho(
 async def test_an_edit_of_the_last_page_made_while_it_is_sent_is_sent_by_the_same_push(
         ahead: World, slow: SlowZoho) -> None:
     ids = _customers(ahead, 5)
-    await _push(ahead, page_size=4)
+    await ahead.push(page_size=4)
     _edit(ahead, ids, "first")
     # The second page holds one record; while it is sent it is edited again, and nothing
     # else is due: the read-ahead finds no record, the push reads once more and sends it.
     slow.during_update.extend([lambda: None, lambda: _edit(ahead, [ids[4]], "second")])
-    await _push(ahead, page_size=4)
+    await ahead.push(page_size=4)
     assert _sites(slow)["Ahead 4"] == f"https://second{ids[4]}.example"

@@ -33,8 +33,7 @@ from alix.integrations.zoho_crm.mappers import MODULES, ModuleKind
 from alix.integrations.zoho_crm.repository import load_configuration
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection, ZohoModule
-from alix.jobs.queue import JobQueue, TaskContext
-from alix.jobs.tables import QUEUED, Job
+from alix.jobs.queue import JobQueue, TaskContext, waiting_job
 
 from ..store.scope import SyncScope
 from ..store.tables import zoho_channels
@@ -123,10 +122,7 @@ def request_channels(
     """Queue the channels task of a connection in the caller's transaction; a run already
     queued is brought forward instead (the periodic re-check may be hours away)."""
     key = channel_lease(connection.id)
-    queued = session.scalars(
-        select(Job).where(Job.task == TASK, Job.lease_key == key, Job.status == QUEUED)
-        .limit(1)
-    ).first()
+    queued = waiting_job(session, TASK, key)
     if queued is None:
         # No organisation: the toast lists an organisation's jobs, and a renewal waits for days.
         queue.enqueue(session, TASK, {"connection_id": connection.id}, lease_key=key,

@@ -140,7 +140,7 @@ async def _drain(ctx: SyncContext, applied: _Applied, on_delete: DeleteHandler |
         # Parents first: a Contact hinted before its new Account still finds it imported.
         for module in sorted(by_module, key=lambda m: _rank(ctx, m)):
             await _apply_module(ctx, module, by_module[module], on_delete, applied)
-        if turn is not None and await asyncio.to_thread(turn.over):
+        if turn is not None and await turn.ended():
             applied.outcome.more = True
             return
 

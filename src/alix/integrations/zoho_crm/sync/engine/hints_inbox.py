@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alix.jobs.queue import JobQueue
-from alix.jobs.tables import QUEUED, Job
 
 from ..store.inbox import add_hints
 from ..store.scope import SyncScope
 from .channels import verify
 from .context import lane_key
+from .job_run import queue_once
 
 HINTS_TASK = "zoho_crm.hints"  # hints.TASK (hints imports the pull; the endpoint need not)
 # Zoho's names are insert/update/delete; the event names (create/edit) are accepted too.
@@ -105,19 +104,8 @@ def receive(
 
 def wake_worker(session: Session, queue: JobQueue, scope: SyncScope, *,
                 resume: int | None = None) -> None:
-    """Queue `zoho_crm.hints` for the connection unless one is already waiting. `resume`: the
-    run of a hints job that handed the lane over; the job for its rest goes on with it."""
-    key = lane_key(scope.connection_id)
-    waiting = session.scalar(
-        select(Job).where(Job.task == HINTS_TASK, Job.lease_key == key, Job.status == QUEUED)
-        .limit(1)
-    )
-    if waiting is not None:
-        if resume is not None and waiting.payload.get("resume") is None:
-            waiting.payload = {**waiting.payload, "resume": resume}
-        return
-    payload: dict[str, int] = {"connection_id": scope.connection_id}
-    if resume is not None:
-        payload["resume"] = resume
+    """Queue `zoho_crm.hints` for the connection unless one is already waiting; `resume` as
+    job_run.queue_once."""
     # No organisation: housekeeping, not a toast (the toast lists an organisation's jobs).
-    queue.enqueue(session, HINTS_TASK, payload, lease_key=key)
+    queue_once(session, queue, HINTS_TASK, scope.connection_id,
+               lease_key=lane_key(scope.connection_id), resume=resume)

@@ -19,6 +19,7 @@ from alix.clock import Clock
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.store import runs as run_store
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.jobs.queue import JobQueue, waiting_job
 
 # A turn's rest runs right after the job that waited; a run closed longer ago than this is
 # not continued (the rest then shows as a run of its own).
@@ -72,3 +73,22 @@ class LazyRun:
             status = run_store.RunStatus.FAILED if error else run_store.RunStatus.SUCCEEDED
             run_store.finish_run(session, self.scope, self.run_id, status, self.clock(),
                                  error=error[:2000] if error else None)
+
+
+def queue_once(session: Session, queue: JobQueue, task: str, connection_id: int, *,
+               lease_key: str, organisation_id: int | None = None,
+               resume: int | None = None) -> bool:
+    """Queue `task` for the connection unless one already waits on its lane; False then.
+
+    `resume`: the run of a job that handed the lane over; whichever job runs next for its
+    rest (this one, or the one already waiting) goes on with that run (LazyRun.resume)."""
+    waiting = waiting_job(session, task, lease_key)
+    if waiting is not None:
+        if resume is not None and waiting.payload.get("resume") is None:
+            waiting.payload = {**waiting.payload, "resume": resume}
+        return False
+    payload = {"connection_id": connection_id}
+    if resume is not None:
+        payload["resume"] = resume
+    queue.enqueue(session, task, payload, organisation_id=organisation_id, lease_key=lease_key)
+    return True

@@ -11,7 +11,6 @@ resolved first (push_recover). With nothing pending, the push reads nothing from
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -198,11 +197,6 @@ async def send(run: PushRun, groups: Mapping[PushAction, list[PushDecision]]) ->
     await send_deletes(run, [*groups[PushAction.DELETE], *groups[PushAction.TOMBSTONE]])
 
 
-async def push_page(run: PushRun) -> None:
-    """Plan, read Zoho, and send one page (the push reads the next page meanwhile)."""
-    await send(run, settle(run, await prepare(run.ctx, run.batch, run.now)))
-
-
 def finish(run: PushRun, session: Session) -> None:
     """Mark the page's outbox rows, once it was sent: done, or failed with the retry time of
     their issue. In the caller's transaction, the one recording the page in its run."""
@@ -258,13 +252,16 @@ async def _read_ahead(ctx: SyncContext, sending: Batch, page_size: int,
     return await prepare(ctx, batch, now)
 
 
-async def _settled(task: asyncio.Task[Prepared | None] | None) -> None:
-    """Wait out a read-ahead that is no longer wanted (it only read)."""
+async def _drop(task: asyncio.Task[Prepared | None] | None) -> None:
+    """Stop a read-ahead that is no longer wanted and wait until it has: it only read, so
+    its outcome is not needed, but a failure is logged, not lost. The caller's own
+    cancellation still reaches the caller."""
     if task is None:
         return
     task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
+    await asyncio.wait([task])
+    if not task.cancelled() and (failed := task.exception()) is not None:
+        log.warning("A push's read-ahead of its next page failed: %r", failed)
 
 
 async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
@@ -318,10 +315,9 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
                 break
             if ahead is not None:
                 task, ahead = ahead, None
-                prepared = None if relinked else await task
                 if relinked:  # the page linked records after the next one was planned
-                    await _settled(task)
-                elif prepared is None:
+                    await _drop(task)
+                elif (prepared := await task) is None:
                     report.more = True
                     break
                 elif not prepared.batch.records or prepared.batch.repointed:
@@ -337,7 +333,7 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
         else:
             report.more = True
     except BaseException as exc:
-        await _settled(ahead)
+        await _drop(ahead)
         if page is not None and run.run_id is not None:  # what the page sent before it stopped
             with unit_of_work(ctx.sessions) as session:
                 run.record(session, run_counts(page.counts))

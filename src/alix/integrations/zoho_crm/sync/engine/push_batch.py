@@ -18,7 +18,6 @@ from alix.customers import outbox
 from alix.customers.domain import Operation
 from alix.customers.fields import Entity
 from alix.customers.outbox import PendingRecord
-from alix.customers.repository import StoredValues
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind, address_link_kinds
 from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.mapping import AlixMapper, alix_mapper
@@ -42,7 +41,6 @@ class Batch:
     records: tuple[PendingRecord, ...]
     items: tuple[PushItem, ...]
     versions: Mapping[RecordKey, int]  # ALIX version of each record read now
-    current: Mapping[RecordKey, StoredValues]  # the values of each record that still exists
     links: Mapping[tuple[LinkKind, int], Link]
     in_flight: frozenset[tuple[LinkKind, int]] = field(default_factory=frozenset)
     retried: frozenset[tuple[int, ...]] = field(default_factory=frozenset)  # failed before
@@ -128,6 +126,6 @@ def load_batch(
     retried = frozenset(r.entry_ids for r in records if r.attempts)
     # With records left out, more may be due: one of them edited again while its page was
     # sent has a new row, for a page after this one.
-    return Batch(records, kept, versions, current, links, in_flight, retried,
+    return Batch(records, kept, versions, links, in_flight, retried,
                  more=len(due) > limit or bool(exclude),
                  repointed=not links.keys() <= before.keys())

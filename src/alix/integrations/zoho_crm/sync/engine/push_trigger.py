@@ -18,9 +18,9 @@ from alix.customers.outbox import PENDING
 from alix.customers.tables import customer_outbox
 from alix.integrations.zoho_crm.tables import CONNECTED, ZohoConnection
 from alix.jobs.queue import JobQueue
-from alix.jobs.tables import QUEUED, Job
 
 from .context import lane_key
+from .job_run import queue_once
 from .push import PUSH_TASK
 
 _MARK = "zoho_crm_push_orgs"
@@ -48,18 +48,9 @@ def enqueue_push(session: Session, queue: JobQueue, organisation_id: int, *,
         ZohoConnection.organisation_id == organisation_id, ZohoConnection.status == CONNECTED))
     if connection_id is None:
         return False
-    lane = lane_key(connection_id)
-    waiting = session.scalar(select(Job).where(
-        Job.task == PUSH_TASK, Job.lease_key == lane, Job.status == QUEUED).limit(1))
-    if waiting is not None:
-        if resume is not None and waiting.payload.get("resume") is None:
-            waiting.payload = {**waiting.payload, "resume": resume}
-        return False
-    payload: dict[str, int] = {"connection_id": connection_id}
-    if resume is not None:
-        payload["resume"] = resume
-    queue.enqueue(session, PUSH_TASK, payload, organisation_id=organisation_id, lease_key=lane)
-    return True
+    return queue_once(session, queue, PUSH_TASK, connection_id,
+                      lease_key=lane_key(connection_id), organisation_id=organisation_id,
+                      resume=resume)
 
 
 def install_push_trigger(sessions: sessionmaker[Session], queue: JobQueue) -> None:

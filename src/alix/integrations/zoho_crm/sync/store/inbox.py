@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import CompoundSelect, bindparam, delete, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
+from alix.db.backlog import first_records
+
 from .scope import SyncScope
 from .tables import zoho_inbox
 
@@ -141,27 +143,14 @@ def pending_hints(session: Session, scope: SyncScope, limit: int = 100) -> list[
 
 def _first_pending_records(session: Session, connection_id: int, limit: int
                            ) -> list[tuple[str, str]]:
-    """The first `limit` records with pending rows, in the order of their oldest pending row.
-
-    Walks pending rows by id and stops once `limit` records are found: a GROUP BY over every
-    pending row read the whole backlog for each round, so a push of 10,000 records, whose
-    10,000 echo hints take 100 rounds, cost its square. The first step reads `limit` rows, all
-    a round needs when each record has one row (the common case); later steps read more.
-    """
-    heads: dict[tuple[str, str], None] = {}
-    after, step = 0, limit
-    while len(heads) < limit:
-        rows = session.execute(_PENDING_AFTER, {"connection": connection_id, "after": after,
+    """The first `limit` records with pending rows, in the order of their oldest pending row,
+    walking pending rows by id (ix_zoho_inbox_pending_order, see alix.db.backlog): a push of
+    10,000 records leaves 10,000 echo hints, drained 100 a round."""
+    def read(after: int, step: int) -> Sequence[Sequence[Any]]:
+        return session.execute(_PENDING_AFTER, {"connection": connection_id, "after": after,
                                                 "step": step}).all()
-        for _, module, zoho_id in rows:
-            heads.setdefault((module, zoho_id), None)
-            if len(heads) == limit:
-                break
-        if len(rows) < step:
-            break
-        after = rows[-1][0]
-        step = max(limit * 4, 100)
-    return list(heads)
+
+    return first_records(read, limit)
 
 
 @cache

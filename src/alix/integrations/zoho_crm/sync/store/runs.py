@@ -118,6 +118,17 @@ def _run(row: Any) -> Run:
 _COLUMNS = [c for c in zoho_sync_runs.c if c.name not in ("organisation_id", "connection_id")]
 
 
+def _interrupt_running(session: Session, scope: SyncScope, now: datetime) -> None:
+    """Runs of a connection run on its job lane, one at a time: a run of it still 'running'
+    when another starts was left by a process that died."""
+    session.execute(update(zoho_sync_runs).where(
+        zoho_sync_runs.c.connection_id == scope.connection_id,
+        zoho_sync_runs.c.status == RunStatus.RUNNING.value,
+    ).values(status=RunStatus.INTERRUPTED.value, finished_at=now, error=(
+        "Its process stopped before it finished; the next run resumed from the last "
+        "committed page.")))
+
+
 def start_run(
     session: Session,
     scope: SyncScope,
@@ -134,12 +145,7 @@ def start_run(
     'running' now was left by a process that died: it is closed as interrupted.
     `started_by` says who or what started it (`person(...)` or a `Starter`).
     """
-    session.execute(update(zoho_sync_runs).where(
-        zoho_sync_runs.c.connection_id == scope.connection_id,
-        zoho_sync_runs.c.status == RunStatus.RUNNING.value,
-    ).values(status=RunStatus.INTERRUPTED.value, finished_at=now, error=(
-        "Its process stopped before it finished; the next run resumed from the last "
-        "committed page.")))
+    _interrupt_running(session, scope, now)
     progress = {m: ModuleProgress(0, t) for m, t in (totals or {}).items()}
     run_id = int(session.execute(insert(zoho_sync_runs).values(
         **scope.stamp(), kind=kind.value, status=RunStatus.RUNNING.value,
@@ -159,12 +165,7 @@ def reopen_run(session: Session, scope: SyncScope, run_id: int, kind: RunKind,
     not one run per turn. False when there is no such run; the caller starts a new one.
 
     As start_run, closes a run of the connection still 'running' as interrupted first."""
-    session.execute(update(zoho_sync_runs).where(
-        zoho_sync_runs.c.connection_id == scope.connection_id,
-        zoho_sync_runs.c.status == RunStatus.RUNNING.value,
-    ).values(status=RunStatus.INTERRUPTED.value, finished_at=now, error=(
-        "Its process stopped before it finished; the next run resumed from the last "
-        "committed page.")))
+    _interrupt_running(session, scope, now)
     result = session.execute(update(zoho_sync_runs).where(
         zoho_sync_runs.c.connection_id == scope.connection_id, zoho_sync_runs.c.id == run_id,
         zoho_sync_runs.c.kind == kind.value,
