@@ -12,20 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Integer,
     Row,
     Select,
     String,
     Table,
     and_,
-    any_,
     bindparam,
     column,
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -37,6 +34,7 @@ from sqlalchemy.sql import table as table_clause
 from alix.customers.domain import Address, ContactPerson, Customer, normalize_name
 from alix.customers.fields import Entity, names_of
 from alix.customers.tables import addresses, contact_persons, customers
+from alix.db import driver
 from alix.db.base import driver_timestamp
 from alix.errors import Conflict, NotFound, ValidationFailed
 
@@ -204,20 +202,18 @@ def insert_tuples(
     if not rows:
         return []
     table = TABLES[entity]
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
     with _writing(entity):
-        if sqlite:
-            last = session.execute(_sqlite_last_id(table)).scalar_one()
+        if driver.is_sqlite(session):
+            [(last,)] = driver.rows(session, _SQLITE_LAST_ID[entity], (table.name,))
             ids = list(range(last + 1, last + 1 + len(rows)))
         else:
             sequence = func.pg_get_serial_sequence(table.name, "id")
             ids = list(session.scalars(select(func.nextval(sequence)).select_from(
                 func.generate_series(1, len(rows)))))
-        mark = "?" if sqlite else "%s"
-        sql = (f"INSERT INTO {table.name} (id, {', '.join(columns)}) "
-               f"VALUES ({', '.join([mark] * (len(columns) + 1))})")
-        connection.exec_driver_sql(sql, [(i, *row) for i, row in zip(ids, rows, strict=True)])
+        driver.execute_many(
+            session, f"INSERT INTO {table.name} (id, {', '.join(columns)}) "
+                     f"VALUES ({', '.join(['?'] * (len(columns) + 1))})",
+            [(i, *row) for i, row in zip(ids, rows, strict=True)])
     return ids
 
 
@@ -240,6 +236,14 @@ def _sqlite_last_id(target: Table) -> Select[int]:
     sequence = select(seq.seq).where(seq.name == target.name).scalar_subquery()
     present = select(func.max(target.c.id)).scalar_subquery()
     return select(func.max(func.coalesce(sequence, 0), func.coalesce(present, 0)))
+
+
+# _sqlite_last_id as the driver's text (insert_tuples runs it for every page of the import).
+_SQLITE_LAST_ID = {
+    entity: "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), "
+            f"coalesce((SELECT max(id) FROM {table.name}), 0))"
+    for entity, table in TABLES.items()
+}
 
 
 def update_row(
@@ -343,15 +347,13 @@ def values_by_ids(session: Session, entity: Entity, org_id: int, ids: Sequence[i
 def existing_ids(session: Session, entity: Entity, org_id: int, ids: Sequence[int]) -> set[int]:
     """Which of the ids name a row of the organisation; one query reading ids only."""
     table = TABLES[entity]
-    wanted = sorted(set(ids))
-    among = (table.c.id == any_(bindparam(None, wanted, type_=ARRAY(Integer)))
-             if session.get_bind().dialect.name == "postgresql"
-             else table.c.id.in_(bindparam(None, wanted, expanding=True)))
+    listed, parameter = driver.among(session, sorted(set(ids)))
     # The organisation is checked here, not in the WHERE: with `organisation_id = ?` there,
     # SQLite answers `SELECT id` from the covering (organisation_id, name_key, id) index,
     # walking every customer of the organisation for each call (a page of the initial import
     # then costs as much as the customers imported so far) instead of a key lookup per id.
-    rows = session.execute(select(table.c.id, table.c.organisation_id).where(among))
+    rows = driver.rows(session, f"SELECT id, organisation_id FROM {table.name} "
+                                   f"WHERE id {listed}", (parameter,))
     return {row_id for row_id, org in rows if org == org_id}
 
 
@@ -414,16 +416,16 @@ def flag_holders(
 ) -> list[tuple[int, int, str]]:
     """(id, customer id, kind) of the primary contacts or main addresses of the customers
     given, in one query: what the flag rule groups holders by, without their rows (a page of
-    new addresses otherwise built two stored rows per customer only to read three values)."""
+    new addresses otherwise built two stored rows per customer only to read three values).
+    Through the driver (alix.db.driver): every page of new contacts or addresses asks."""
     table = TABLES[entity]
-    flag = table.c.is_primary if entity is Entity.CONTACT else table.c.is_main
-    kind = table.c.kind if entity is Entity.ADDRESS else literal("")
-    rows = session.execute(
-        select(table.c.id, table.c.customer_id, kind)
-        .where(table.c.organisation_id == org_id, flag.is_(True),
-               table.c.customer_id.in_(sorted(set(customer_ids))))
-        .order_by(table.c.id)
-    )
+    flag = "is_primary" if entity is Entity.CONTACT else "is_main"
+    kind = "kind" if entity is Entity.ADDRESS else "''"
+    listed, parameter = driver.among(session, sorted(set(customer_ids)))
+    rows = driver.rows(
+        session, f"SELECT id, customer_id, {kind} FROM {table.name} WHERE organisation_id = ? "
+                 f"AND {flag} AND customer_id {listed} ORDER BY id",
+        (org_id, parameter))
     return [(row_id, customer_id, str(kind or "")) for row_id, customer_id, kind in rows]
 
 

@@ -8,9 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alix.db import driver
+from alix.db.base import driver_timestamp
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.mapping import crm_module
@@ -24,7 +26,6 @@ from alix.integrations.zoho_crm.sync.store.issues import (
     record_issue,
     resolve_issue,
 )
-from alix.integrations.zoho_crm.sync.store.membership import among
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 
@@ -49,6 +50,9 @@ def label(config: SyncConfiguration, kind: LinkKind, zoho_id: str) -> str:
     return f"Zoho {crm_module(config, kind) or kind.value} record {zoho_id}"
 
 
+_CLOSED_ON_SYNC = tuple(sorted(RETRIED_CODES | {CONFLICT}))
+
+
 def close_synced(session: Session, scope: SyncScope, zoho_ids: Collection[str],
                  now: datetime) -> None:
     """Close, in one statement, the open retried pull issues of the records that synced now,
@@ -56,16 +60,14 @@ def close_synced(session: Session, scope: SyncScope, zoho_ids: Collection[str],
     conflict that still stands is found again by every merge, since its field's base stays)."""
     if not zoho_ids:
         return
-    session.execute(
-        update(zoho_sync_issues).where(
-            zoho_sync_issues.c.connection_id == scope.connection_id,
-            zoho_sync_issues.c.status == IssueStatus.OPEN.value,
-            zoho_sync_issues.c.direction == Direction.PULL.value,
-            zoho_sync_issues.c.code.in_(sorted(RETRIED_CODES | {CONFLICT})),
-            among(session, zoho_sync_issues.c.zoho_id, sorted(zoho_ids)),
-        ).values(status=IssueStatus.RESOLVED.value, resolved_at=now,
-                 next_retry_at=None, updated_at=now)
-    )
+    listed, parameter = driver.among(session, sorted(zoho_ids), text=True)
+    at = driver_timestamp(now, sqlite=driver.is_sqlite(session))
+    driver.execute(
+        session, "UPDATE zoho_sync_issues SET status = ?, resolved_at = ?, next_retry_at = NULL, "
+                 "updated_at = ? WHERE connection_id = ? AND status = ? AND direction = ? "
+                 f"AND code IN ({', '.join('?' * len(_CLOSED_ON_SYNC))}) AND zoho_id {listed}",
+        (IssueStatus.RESOLVED.value, at, at, scope.connection_id, IssueStatus.OPEN.value,
+         Direction.PULL.value, *_CLOSED_ON_SYNC, parameter))
 
 
 def _json(value: SyncValue) -> Any:

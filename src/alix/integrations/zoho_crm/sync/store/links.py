@@ -22,12 +22,12 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from alix.db import driver
 from alix.db.base import driver_timestamp
 
 from ..kinds import LinkKind
 from ..link import Link
 from ..normalize import SyncValue
-from .membership import among
 from .scope import DuplicateLink, SyncScope
 from .tables import zoho_links
 
@@ -82,25 +82,8 @@ class PendingInsert:
     since: datetime
 
 
-_LINK_COLUMNS = (
-    zoho_links.c.kind, zoho_links.c.alix_id, zoho_links.c.zoho_id, zoho_links.c.base,
-    zoho_links.c.base_modified_time, zoho_links.c.base_version, zoho_links.c.tombstoned_at,
-)
-
-
+_LINK_SELECT = "kind, alix_id, zoho_id, base, base_modified_time, base_version, tombstoned_at"
 _KINDS = {kind.value: kind for kind in LinkKind}
-
-
-def _link(row: Any) -> Link:  # a Row of _LINK_COLUMNS
-    return Link(
-        kind=LinkKind(row.kind),
-        alix_id=row.alix_id,
-        zoho_id=row.zoho_id,
-        base=decode_base(row.base),
-        base_modified_time=row.base_modified_time,
-        base_version=row.base_version,
-        tombstoned=row.tombstoned_at is not None,
-    )
 
 
 @contextmanager
@@ -133,14 +116,26 @@ def links_by_zoho_ids(
     """
     if not kinds or not zoho_ids:
         return {}
-    rows = session.execute(
-        select(*_LINK_COLUMNS).where(
-            zoho_links.c.connection_id == scope.connection_id,
-            zoho_links.c.kind.in_([k.value for k in kinds]),
-            among(session, zoho_links.c.zoho_id, zoho_ids),
-        )
-    )
-    return {(link.kind, link.zoho_id): link for link in (_link(r) for r in rows)}
+    rows = _link_rows(session, scope, kinds, "zoho_id", zoho_ids, text=True)
+    return {(link.kind, link.zoho_id): link for link in (_driver_link(r) for r in rows)}
+
+
+def _link_rows(session: Session, scope: SyncScope, kinds: Collection[LinkKind], key: str,
+               values: Collection[Any], *, text: bool) -> list[tuple[Any, ...]]:
+    """Rows of _LINK_SELECT by kind and zoho_id or alix_id, through the driver (every page
+    of every pull and push reads its links so: driver.py says why)."""
+    listed, parameter = driver.among(session, values, text=text)
+    names = sorted({k.value for k in kinds})
+    return driver.rows(
+        session, f"SELECT {_LINK_SELECT} FROM zoho_links WHERE connection_id = ? "
+                 f"AND kind IN ({', '.join('?' * len(names))}) AND {key} {listed}",
+        (scope.connection_id, *names, parameter))
+
+
+def _driver_link(row: Sequence[Any]) -> Link:  # a row of _LINK_SELECT
+    kind, alix_id, zoho_id, base, modified, version, tombstoned_at = row
+    return Link(_KINDS[kind], alix_id, zoho_id, decode_base(driver.json_value(base)),
+                driver.stored_timestamp(modified), version, tombstoned_at is not None)
 
 
 def pairings_by_zoho_ids(
@@ -152,14 +147,12 @@ def pairings_by_zoho_ids(
     """
     if not zoho_ids:
         return {}
-    rows = session.execute(
-        select(zoho_links.c.alix_id, zoho_links.c.zoho_id, zoho_links.c.tombstoned_at).where(
-            zoho_links.c.connection_id == scope.connection_id,
-            zoho_links.c.kind == kind.value,
-            among(session, zoho_links.c.zoho_id, zoho_ids),
-        )
-    )
-    return {(kind, zoho_id): Link(kind, alix_id, zoho_id, tombstoned=tombstoned is not None)
+    listed, parameter = driver.among(session, zoho_ids, text=True)
+    rows = driver.rows(
+        session, "SELECT alix_id, zoho_id, tombstoned_at IS NOT NULL FROM zoho_links "
+                 f"WHERE connection_id = ? AND kind = ? AND zoho_id {listed}",
+        (scope.connection_id, kind.value, parameter))
+    return {(kind, zoho_id): Link(kind, alix_id, zoho_id, tombstoned=bool(tombstoned))
             for alix_id, zoho_id, tombstoned in rows}
 
 
@@ -172,21 +165,14 @@ def links_by_alix_ids(
     """
     if not kinds or not alix_ids:
         return {}
-    rows = session.execute(
-        select(*_LINK_COLUMNS).where(
-            zoho_links.c.connection_id == scope.connection_id,
-            zoho_links.c.kind.in_([k.value for k in kinds]),
-            zoho_links.c.alix_id.in_(list(alix_ids)),
-        )
-    )
+    rows = _link_rows(session, scope, kinds, "alix_id", alix_ids, text=False)
     # Markers are left out here, not in the query: a `zoho_id IS NOT NULL` there makes SQLite
     # walk the (kind, zoho_id) key, every link of the kinds, instead of the (kind, alix_id) one.
     found: dict[tuple[LinkKind, int], Link] = {}
-    for kind, alix_id, zoho_id, base, modified, version, tombstoned_at in rows:
-        if zoho_id is not None:
-            link_kind = _KINDS[kind]
-            found[(link_kind, alix_id)] = Link(link_kind, alix_id, zoho_id, decode_base(base),
-                                               modified, version, tombstoned_at is not None)
+    for row in rows:
+        if row[2] is not None:
+            link = _driver_link(row)
+            found[(link.kind, link.alix_id)] = link
     return found
 
 
@@ -222,29 +208,28 @@ def create_links(
 
 def _tombstoned_ids(session: Session, scope: SyncScope, links: Sequence[Link]) -> list[int]:
     wanted = {(link.kind.value, link.alix_id) for link in links}
-    rows = session.execute(
-        select(zoho_links.c.id, zoho_links.c.kind, zoho_links.c.alix_id).where(
-            zoho_links.c.connection_id == scope.connection_id,
-            zoho_links.c.kind.in_(sorted({kind for kind, _ in wanted})),
-            among(session, zoho_links.c.alix_id, sorted({alix_id for _, alix_id in wanted})),
-            zoho_links.c.tombstoned_at.is_not(None),
-        )
-    )
-    return [r.id for r in rows if (r.kind, r.alix_id) in wanted]
+    kinds = sorted({kind for kind, _ in wanted})
+    listed, parameter = driver.among(session, sorted({alix_id for _, alix_id in wanted}))
+    rows = driver.rows(
+        session, "SELECT id, kind, alix_id FROM zoho_links WHERE connection_id = ? "
+                 f"AND kind IN ({', '.join('?' * len(kinds))}) AND alix_id {listed} "
+                 "AND tombstoned_at IS NOT NULL",
+        (scope.connection_id, *kinds, parameter))
+    return [row_id for row_id, kind, alix_id in rows if (kind, alix_id) in wanted]
 
 
 _INSERT_COLUMNS = ("organisation_id", "connection_id", "kind", "alix_id", "zoho_module",
                    "zoho_id", "base", "base_modified_time", "base_version", "tombstoned_at",
                    "created_at", "updated_at")
+_INSERT_LINKS = (f"INSERT INTO zoho_links ({', '.join(_INSERT_COLUMNS)}) "
+                 f"VALUES ({', '.join(['?'] * len(_INSERT_COLUMNS))})")
 
 
 def _insert_links(session: Session, scope: SyncScope, zoho_module: str, links: Sequence[Link],
                   now: datetime) -> None:
     """One DB-API executemany of tuples: the JSON of each base and every timestamp formatted
     here, once (a page's links share `now`), instead of per value by the column types."""
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    stamp = partial(driver_timestamp, sqlite=sqlite)
+    stamp = partial(driver_timestamp, sqlite=driver.is_sqlite(session))
     at = stamp(now)
     org, conn = scope.organisation_id, scope.connection_id
     rows = [
@@ -253,10 +238,7 @@ def _insert_links(session: Session, scope: SyncScope, zoho_module: str, links: S
          at if link.tombstoned else None, at, at)
         for link in links
     ]
-    mark = "?" if sqlite else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO zoho_links ({', '.join(_INSERT_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})", rows)
+    driver.execute_many(session, _INSERT_LINKS, rows)
 
 
 def update_bases(session: Session, scope: SyncScope, links: Sequence[Link], now: datetime) -> int:
@@ -269,8 +251,7 @@ def update_bases(session: Session, scope: SyncScope, links: Sequence[Link], now:
     """
     if not links:
         return 0
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
+    sqlite = driver.is_sqlite(session)
     # A page's answers carry a few distinct Modified_Times: each is formatted once.
     stamps: dict[datetime | None, Any] = {}
 
@@ -282,12 +263,9 @@ def update_bases(session: Session, scope: SyncScope, links: Sequence[Link], now:
     at, conn = stamp(now), scope.connection_id
     rows = [(base_json(link.base), stamp(link.base_modified_time), link.base_version, at,
              conn, link.kind.value, link.zoho_id) for link in links]
-    mark = "?" if sqlite else "%s"
-    result = connection.exec_driver_sql(
-        f"UPDATE zoho_links SET base = {mark}, base_modified_time = {mark}, "
-        f"base_version = {mark}, updated_at = {mark} "
-        f"WHERE connection_id = {mark} AND kind = {mark} AND zoho_id = {mark}", rows)
-    return int(result.rowcount)
+    return driver.execute_many(
+        session, "UPDATE zoho_links SET base = ?, base_modified_time = ?, base_version = ?, "
+                 "updated_at = ? WHERE connection_id = ? AND kind = ? AND zoho_id = ?", rows)
 
 
 def tombstone(

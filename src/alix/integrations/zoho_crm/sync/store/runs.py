@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from alix.db import driver
 from alix.errors import NotFound
 
 from .scope import SyncScope
@@ -200,22 +201,25 @@ def record_progress(
     """Add a page's work: `done` records of `module` (and its total when now known), and
     the page's outcome `counts`, both added to what the run has."""
     # The two columns a page adds to, not the whole run: this runs once per page of every job.
-    row = session.execute(select(zoho_sync_runs.c.progress, zoho_sync_runs.c.counts).where(
-        zoho_sync_runs.c.connection_id == scope.connection_id, zoho_sync_runs.c.id == run_id,
-    )).first()
+    # Through the driver (driver.py): this runs once per page of every job.
+    row = next(iter(driver.rows(session, "SELECT progress, counts FROM zoho_sync_runs "
+                                         "WHERE connection_id = ? AND id = ?",
+                                (scope.connection_id, run_id))), None)
     if row is None:
         raise NotFound(f"No sync run {run_id} on connection {scope.connection_id}.")
+    stored_progress, stored_counts = (driver.json_value(v) for v in row)
     progress = {str(m): ModuleProgress(int(p["done"]), p.get("total"))
-                for m, p in row.progress.items()}
+                for m, p in stored_progress.items()}
     if module is not None:
         before = progress.get(module, ModuleProgress(0, None))
         progress[module] = ModuleProgress(before.done + done,
                                           total if total is not None else before.total)
-    merged = {str(k): int(v) for k, v in row.counts.items()}
+    merged = {str(k): int(v) for k, v in stored_counts.items()}
     for outcome, n in (counts or {}).items():
         merged[outcome] = merged.get(outcome, 0) + n
-    session.execute(update(zoho_sync_runs).where(zoho_sync_runs.c.id == run_id).values(
-        progress=_progress_json(progress), counts=merged))
+    driver.execute(session, "UPDATE zoho_sync_runs SET progress = ?, counts = ? WHERE id = ?",
+                   (driver.json_text(_progress_json(progress)), driver.json_text(merged),
+                    run_id))
 
 
 def finish_run(
