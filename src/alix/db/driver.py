@@ -14,12 +14,15 @@ is the caller's, with `json_value` and `stored_timestamp` for reading them back.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
+
+from alix.db.base import driver_timestamp
 
 
 def is_sqlite(session: Session) -> bool:
@@ -76,12 +79,27 @@ def among(session: Session, values: Collection[Any], *, text: bool = False) -> t
 def json_value(stored: Any) -> Any:
     """A JSON column's value as read through the driver: SQLite hands the text, psycopg the
     decoded value."""
-    return json.loads(stored) if isinstance(stored, str | bytes) else stored
+    return orjson.loads(stored) if isinstance(stored, str | bytes) else stored
 
 
 def json_text(value: Any) -> str:
     """A value for a JSON column, written through the driver (both take the text)."""
     return json.dumps(value)
+
+
+def timestamps(session: Session) -> Callable[[datetime | None], Any]:
+    """base.driver_timestamp for this session's database, each distinct moment formatted once:
+    a page's records share a few Modified_Times, and its rows one `now`."""
+    sqlite = is_sqlite(session)
+    formatted: dict[datetime | None, Any] = {}
+
+    def stamp(moment: datetime | None) -> Any:
+        found = formatted.get(moment, formatted)
+        if found is formatted:
+            found = formatted[moment] = driver_timestamp(moment, sqlite=sqlite)
+        return found
+
+    return stamp
 
 
 def stored_timestamp(stored: Any) -> datetime | None:
