@@ -29,6 +29,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -135,6 +136,12 @@ def rss_peak_mb() -> float:
     return float("nan")
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's ended children (the import's page writer)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def prepare(url: str, emulator: str) -> tuple[int, int]:
     """A migrated database with one organisation and its connection: (organisation, connection)."""
     from alix import models as _models  # noqa: F401 - every table on metadata
@@ -165,26 +172,27 @@ def prepare(url: str, emulator: str) -> tuple[int, int]:
 
 def profiled(pull: Any, path: str) -> Any:
     """Run the pull under cProfile: the event loop's thread into `path`, the pages' writes
-    (committed in worker threads) into `path.pages`."""
+    (committed in worker threads: a profiled import keeps them in its process) into
+    `path.pages`."""
     import asyncio
     import cProfile
     import functools
 
-    from alix.integrations.zoho_crm.sync.engine import pull as pull_module
+    from alix.integrations.zoho_crm.sync.engine import page_writer
 
     writes = cProfile.Profile()
-    commit = pull_module._Walker.commit_page
+    write = page_writer.write_page
 
-    @functools.wraps(commit)
+    @functools.wraps(write)
     def measured(*args: Any, **kwargs: Any) -> Any:
-        return writes.runcall(commit, *args, **kwargs)
+        return writes.runcall(write, *args, **kwargs)
 
-    pull_module._Walker.commit_page = measured  # type: ignore[method-assign]
+    page_writer.write_page = measured  # type: ignore[assignment]
     loop = cProfile.Profile()
     try:
-        report = loop.runcall(asyncio.run, pull())
+        report = loop.runcall(asyncio.run, pull(in_process=True))
     finally:
-        pull_module._Walker.commit_page = commit  # type: ignore[method-assign]
+        page_writer.write_page = write  # type: ignore[assignment]
     loop.dump_stats(path)
     writes.dump_stats(f"{path}.pages")
     return report
@@ -203,6 +211,7 @@ def import_once(url: str, emulator: str, organisation_id: int, connection_id: in
     from alix.integrations.zoho_crm.sync.engine.context import SyncContext
     from alix.integrations.zoho_crm.sync.engine.pull import _fields, run_pull, steps_of
     from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+    from alix.settings import Settings
 
     imported = time.perf_counter() - STARTED
     engine = make_engine(url)
@@ -213,15 +222,17 @@ def import_once(url: str, emulator: str, organisation_id: int, connection_id: in
     config = configuration(connection_id, organisation_id)
     creds = httpx.post(f"{emulator}/__emulator__/self-client", json={}).json()
 
-    async def pull() -> Any:
+    async def pull(*, in_process: bool = False) -> Any:
         async with ZohoCrmClient.connect(
                 client_id=creds["client_id"], client_secret=creds["client_secret"],
                 refresh_token=creds["refresh_token"], connection_id="bench",
                 store=InMemoryTokenStore(), override_url=emulator) as crm:
             ctx = SyncContext(scope, config, crm, actor, sessions, utc_now)
             bulk = os.environ.get("ALIX_BENCH_BULK_ABOVE")
-            return await run_pull(ctx, initial=True,
-                                  bulk_above=int(bulk) if bulk else None)
+            # As `alix sync --initial` does: the settings' threshold for a writer process.
+            above = Settings().zoho_import_process_above or None
+            return await run_pull(ctx, initial=True, bulk_above=int(bulk) if bulk else None,
+                                  process_above=None if in_process else above)
 
     async def read_only() -> None:
         async with ZohoCrmClient.connect(
@@ -233,11 +244,15 @@ def import_once(url: str, emulator: str, organisation_id: int, connection_id: in
                     pass
 
     before, exports = record_calls(emulator), bulk_jobs(emulator)
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, children = time.perf_counter(), time.process_time(), children_cpu()
     report = profiled(pull, profile) if profile else asyncio.run(pull())
     seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu  # every thread's: less moved by a busy machine than the wall
-    rss = rss_peak_mb()
+    # Every thread's, and the page writer's process (page_writer.py) once it has ended: less
+    # moved by a busy machine than the wall.
+    cpu = time.process_time() - cpu + children_cpu() - children
+    # The writer's peak comes from getrusage, which counts what its process inherited at fork:
+    # the sum is an upper bound.
+    rss = rss_peak_mb() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     calls = record_calls(emulator) - before
     exports = bulk_jobs(emulator) - exports
     started = time.perf_counter()

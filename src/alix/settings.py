@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # The initial import reads a Zoho module of more records than this through bulk read
     # (CSV exports of 200,000 records) instead of 200-record pages; 0 turns bulk read off.
     zoho_bulk_read_above: int = 10_000
+    # The initial import writes its pages in a process of its own, beside the one reading them
+    # from Zoho, when the modules hold more records than this in all (the process costs about a
+    # second to start); 0 keeps every import in one process.
+    zoho_import_process_above: int = 20_000
     session_max_age_seconds: int = 14 * 24 * 3600
     run_jobs_in_process: bool = True
     # A running job renews its heartbeat (and its lease) a few times per this period; a job

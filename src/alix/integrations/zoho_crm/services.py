@@ -39,6 +39,9 @@ class ZohoServices:
     clients: KeptClients | None = None
     # An initial import reads modules of more records than this through bulk read (None: off).
     bulk_read_above: int | None = None
+    # An initial import of more records than this writes its pages in a child process (None:
+    # never; sync/engine/page_writer.py).
+    import_process_above: int | None = None
 
 
 def zoho_services(settings: Settings, engine: Engine, clock: Clock) -> ZohoServices:
@@ -46,4 +49,5 @@ def zoho_services(settings: Settings, engine: Engine, clock: Clock) -> ZohoServi
     clients = http_clients(settings, engine, clock)
     return ZohoServices(crm_factory=clients.use, public_url=settings.public_base,
                         clients=clients,
-                        bulk_read_above=settings.zoho_bulk_read_above or None)
+                        bulk_read_above=settings.zoho_bulk_read_above or None,
+                        import_process_above=settings.zoho_import_process_above or None)

@@ -30,7 +30,7 @@ from alix.customers.fields import Entity
 from alix.integrations.zoho_crm.config import SyncConfiguration
 from alix.integrations.zoho_crm.sync.kinds import ACCOUNT, LinkKind
 from alix.integrations.zoho_crm.sync.link import Link
-from alix.integrations.zoho_crm.sync.mapping import crm_module
+from alix.integrations.zoho_crm.sync.mapping import Mapped, Rejection, crm_module
 from alix.integrations.zoho_crm.sync.merge import Resolution
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.plan import PageState, PullAction, PullDecision, plan_pull
@@ -344,9 +344,25 @@ def pull_page(
     reads (the push and the sweep read pending rows; the conflict page ALIX's own edits). Every
     other write, and every other decision, is the same as without it.
     """
+    return apply_mapped(session, scope, config, actor, map_records(records, kinds, config),
+                        len(records), now, fast=fast)
+
+
+def apply_mapped(
+    session: Session,
+    scope: SyncScope,
+    config: SyncConfiguration,
+    actor: Actor,
+    mapped: Sequence[Mapped | Rejection],
+    read: int,
+    now: datetime,
+    *,
+    fast: bool = False,
+) -> PageOutcome:
+    """pull_page for `read` records already mapped (page_state.map_records): a large import
+    maps its pages in the process that reads them, and writes them in another."""
     page = _Page(session, scope, config, actor, now, fast=fast)
-    page.outcome.read = len(records)
-    mapped = map_records(records, kinds, config)
+    page.outcome.read = read
     loaded = load_page(session, scope, config, actor.organisation_id, mapped)
     state = loaded.state
     page.owners = loaded.owners

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,10 +47,10 @@ from alix.integrations.zoho_crm.sync.store import watermarks as mark_store
 from alix.integrations.zoho_crm.sync.store.issues import Direction
 from alix.integrations.zoho_crm.sync.watermark import Watermark, Window, advance, open_window
 
-from .apply import PageOutcome, pull_page
+from .apply import PageOutcome
 from .context import LaneSlice, SyncContext
-from .initial import keep_statistics
 from .main_moves import held_by_accounts
+from .page_writer import Page, PageRun, PageWriter, page_writer
 from .pull_issues import REFETCHED_CODES
 
 log = logging.getLogger(__name__)
@@ -138,16 +138,18 @@ class _Walker:
     """One run over the steps: reads pages, commits each with its watermark and progress."""
 
     def __init__(self, ctx: SyncContext, run_id: int, totals: dict[str, int | None],
-                 progress: Progress | None, page_size: int, *, fast: bool = False,
-                 bulk_above: int | None = None, turn: LaneSlice | None = None) -> None:
+                 progress: Progress | None, page_size: int, writer: PageWriter, *,
+                 fast: bool = False, bulk_above: int | None = None,
+                 turn: LaneSlice | None = None) -> None:
         self.ctx = ctx
+        self.writer = writer
         self.turn = turn
         # Modules with more records than this are read through bulk read (initial runs,
         # which count them first); None: never.
         self.bulk_above = bulk_above
         self.bulk_pages: Counter[str] = Counter()
         self.fast = fast  # the initial import: apply.pull_page's fast path
-        self.pages = 0  # pages committed by this run
+        self.pages = 0  # pages committed by this run (page_writer.Page.number)
         self.run_id = run_id
         self.totals = totals
         self.progress = progress
@@ -173,23 +175,25 @@ class _Walker:
         label = module.replace("_", " ").capitalize()
         self.progress(shown, total, f"Zoho CRM sync: {label}, {rate:.0f} records/s{eta}")
 
-    def commit_page(self, step: Step, records: Sequence[ZohoRecord],
-                    watermark: Watermark | None) -> PageOutcome:
-        ctx = self.ctx
-        with unit_of_work(ctx.sessions) as session:
-            now = ctx.clock()
-            outcome = pull_page(session, ctx.scope, ctx.config, ctx.actor, records,
-                                step.kinds, now, fast=self.fast)
-            if watermark is not None:
-                mark_store.put_watermark(session, ctx.scope, step.module, watermark, now)
-            run_store.record_progress(session, ctx.scope, self.run_id, module=step.module,
-                                      done=outcome.read, counts=dict(outcome.counts))
-            if self.fast:
-                self.pages += 1
-                keep_statistics(session, self.pages)
+    def send(self, step: Step, records: Sequence[ZohoRecord], watermark: Watermark | None
+             ) -> Awaitable[PageOutcome]:
+        """Send one page to the writer, which commits it with its watermark and progress in
+        one transaction (page_writer); `settle` takes its outcome."""
+        self.pages += 1
+        return self.writer.submit(Page(step.module, step.kinds, records, watermark,
+                                       self.ctx.clock(), self.pages))
+
+    async def settle(self, step: Step, written: Awaitable[PageOutcome]) -> PageOutcome:
+        outcome = await written
         self.report.counts.update(outcome.counts)
         self.report.read[step.module] += outcome.read
+        self.tell(step.module)
         return outcome
+
+    async def commit(self, step: Step, records: Sequence[ZohoRecord],
+                     watermark: Watermark | None) -> PageOutcome:
+        """Write one page and wait for it."""
+        return await self.settle(step, self.send(step, records, watermark))
 
     async def walk(self, step: Step, window: Window) -> None:
         """Read the module from the window's start to its bound, a page per transaction,
@@ -214,7 +218,8 @@ class _Walker:
 
     async def _walk(self, step: Step, window: Window, *, bulk: bool) -> None:
         fields = _fields(self.ctx.config, step)
-        queue: asyncio.Queue[list[ZohoRecord] | None] = asyncio.Queue(maxsize=2)
+        queue: asyncio.Queue[list[ZohoRecord] | None] = asyncio.Queue(
+            maxsize=self.writer.ahead)
         read = self.ctx.crm.bulk_records if bulk else self.ctx.crm.iter_records
 
         async def fetch() -> None:
@@ -234,6 +239,9 @@ class _Walker:
 
         reader = asyncio.create_task(fetch())
         mark = window.start
+        # Pages sent and not yet settled: at most the writer's depth (a process writer takes
+        # the next page while it writes one; a thread writer one at a time).
+        sent: deque[Awaitable[PageOutcome]] = deque()
         try:
             while (page := await queue.get()) is not None:
                 if bulk:
@@ -241,8 +249,9 @@ class _Walker:
                     continue
                 step_ahead = advance(window, mark, page)
                 mark = step_ahead.watermark
-                await asyncio.to_thread(self.commit_page, step, step_ahead.records, mark)
-                self.tell(step.module)
+                sent.append(self.send(step, step_ahead.records, mark))
+                if len(sent) >= self.writer.depth:
+                    await self.settle(step, sent.popleft())
                 if step_ahead.reached_upper:
                     self.report.deferred += 1
                     break
@@ -250,7 +259,11 @@ class _Walker:
                     # The page's watermark is committed: the rest of the module (and of the
                     # run) is the next pull's, queued after the job that waits for the lane.
                     raise _HandedOver
+            while sent:
+                await self.settle(step, sent.popleft())
         finally:
+            for left in sent:  # the walk failed: what is still on its way fails with it
+                asyncio.ensure_future(left).cancel()
             await _stopped(reader)
         # Read to the bound: everything up to it is seen (see the module docstring).
         done = Watermark(window.upper + ONE_SECOND)
@@ -266,9 +279,8 @@ class _Walker:
         kept = [r for r in page if r.modified_time is None or r.modified_time <= window.upper]
         if len(kept) < len(page):
             self.report.deferred += 1
-        await asyncio.to_thread(self.commit_page, step, kept, None)
+        await self.commit(step, kept, None)
         self.bulk_pages[step.module] += 1
-        self.tell(step.module)
 
     async def retry_due(self, step: Step) -> None:
         """Fetch again, by id, the records whose pull issues are due; no watermark moves."""
@@ -283,7 +295,7 @@ class _Walker:
             chunk = ids[start:start + BATCH]
             records = await self.ctx.crm.get_records(step.module, chunk, fields)
             if records:
-                await asyncio.to_thread(self.commit_page, step, records, None)
+                await self.commit(step, records, None)
             gone = set(chunk) - {r.id for r in records}
             if gone:
                 await asyncio.to_thread(self.close_gone, step, [i for i in due
@@ -370,6 +382,7 @@ async def run_pull(
     started_by: str | None = None,
     deletions: bool = True,
     bulk_above: int | None = None,
+    process_above: int | None = None,
     turn: LaneSlice | None = None,
 ) -> PullReport:
     """Pull what changed in Zoho CRM since the watermarks (everything the first time).
@@ -387,6 +400,8 @@ async def run_pull(
     `bulk_above`: an initial run reads a module of more records than this through Zoho's
     bulk read (200,000 records a job instead of 200 a call), falling back to the pages when
     the connection's scopes do not allow it.
+    `process_above`: an initial run of more records than this writes its pages in a process
+    of its own, beside the one reading them (page_writer).
     `turn`: the run hands the lane over between pages once its turn is over (a push or
     notifications wait); what is left is the next pull's (report.deferred).
     """
@@ -412,7 +427,10 @@ async def run_pull(
         kind = run_store.pull_kind(initial=initial, reconcile=reconcile, started_by=started_by)
         run_id = run_store.start_run(session, ctx.scope, kind, ctx.config.version, ctx.clock(),
                                      totals, started_by=started_by)
-    walker = _Walker(ctx, run_id, totals, progress, page_size, fast=initial,
+    records = sum(t or 0 for t in totals.values()) if initial else None
+    writer = page_writer(ctx.sessions, PageRun(ctx.scope, ctx.config, ctx.actor, run_id, initial),
+                         records=records, process_above=process_above if initial else None)
+    walker = _Walker(ctx, run_id, totals, progress, page_size, writer, fast=initial,
                      bulk_above=bulk_above if initial else None, turn=turn)
     if progress is not None:
         progress(0, walker.total, "Zoho CRM sync: starting")
@@ -429,10 +447,12 @@ async def run_pull(
         walker.report.deferred += 1
         walker.report.deferred_deletions += int(deletions)
     except BaseException as exc:
+        await writer.close()
         with unit_of_work(ctx.sessions) as session:
             run_store.finish_run(session, ctx.scope, run_id, run_store.RunStatus.FAILED,
                                  ctx.clock(), error=f"The Zoho CRM pull failed: {exc}"[:2000])
         raise
+    await writer.close()
     with unit_of_work(ctx.sessions) as session:
         run_store.finish_run(session, ctx.scope, run_id, run_store.RunStatus.SUCCEEDED,
                              ctx.clock())

@@ -49,6 +49,7 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
                                     progress=progress, started_by=started_by(ctx.payload),
                                     deletions=wants_deletions(ctx.payload),
                                     bulk_above=zoho.bulk_read_above,
+                                    process_above=zoho.import_process_above,
                                     # An initial import is one run a person watches; the
                                     # incremental pulls take turns with push and hints.
                                     turn=None if initial else LaneSlice(

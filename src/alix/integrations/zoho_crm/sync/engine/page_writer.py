@@ -1,0 +1,211 @@
+"""Where the pull writes its pages: a worker thread, or, for a large initial import, a process
+of its own.
+
+A page's writes (mapping, plan, ALIX rows, links, progress: `write_page`) take most of an
+initial import's CPU, and reading the next pages (HTTP, JSON, records) most of the rest. In
+one process the two share one interpreter lock, so an import runs on one core however many the
+machine has. With the writer in a child process, the pages are read on one core while they are
+written on another (bench/initial_import.py; the figures are in its notes). The child is
+started once per run, with `spawn` (the parent holds threads, an event loop and database
+connections, which a fork would copy half-made), and is only worth its start-up above some
+thousands of records: `ALIX_ZOHO_IMPORT_PROCESS_ABOVE`.
+
+Both writers commit each page in one transaction with its watermark and progress, so what a
+crash leaves behind is the same: whole pages, and a restart from the last committed one. A
+page's `now` comes from the run's clock in the parent: the child has no clock of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Awaitable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from alix.customers.domain import Actor
+from alix.db.session import unit_of_work
+from alix.integrations.zoho_crm.config import SyncConfiguration
+from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.mapping import Mapped, Rejection
+from alix.integrations.zoho_crm.sync.sources import ZohoRecord
+from alix.integrations.zoho_crm.sync.store import runs as run_store
+from alix.integrations.zoho_crm.sync.store import watermarks as mark_store
+from alix.integrations.zoho_crm.sync.store.scope import SyncScope
+from alix.integrations.zoho_crm.sync.watermark import Watermark
+
+from .apply import PageOutcome, apply_mapped, pull_page
+from .initial import keep_statistics
+from .page_state import map_records
+
+
+@dataclass(frozen=True)
+class PageRun:
+    """What every page of a run is written with (picklable: it goes to the child)."""
+
+    scope: SyncScope
+    config: SyncConfiguration
+    actor: Actor
+    run_id: int
+    fast: bool  # the initial import: apply.pull_page's fast path
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to write: its module and kinds, records, watermark, time, and its number in
+    the run (the initial import analyzes the tables as they double: initial.py).
+
+    A process writer sends `mapped` instead of `records` (mapped where they were read, which
+    leaves the writer, the slower of the two, less to do), with `read` their number.
+    """
+
+    module: str
+    kinds: tuple[LinkKind, ...]
+    records: Sequence[ZohoRecord]
+    watermark: Watermark | None
+    now: datetime
+    number: int
+    mapped: Sequence[Mapped | Rejection] | None = None
+    read: int = 0
+
+    def mapped_here(self, config: SyncConfiguration) -> Page:
+        """This page with its records mapped, to be written elsewhere."""
+        return replace(self, records=(), mapped=map_records(self.records, self.kinds, config),
+                       read=len(self.records))
+
+
+def write_page(sessions: sessionmaker[Session], run: PageRun, page: Page) -> PageOutcome:
+    """Apply one page and commit it with its watermark and the run's progress."""
+    with unit_of_work(sessions) as session:
+        if page.mapped is None:
+            outcome = pull_page(session, run.scope, run.config, run.actor, page.records,
+                                page.kinds, page.now, fast=run.fast)
+        else:
+            outcome = apply_mapped(session, run.scope, run.config, run.actor, page.mapped,
+                                   page.read, page.now, fast=run.fast)
+        if page.watermark is not None:
+            mark_store.put_watermark(session, run.scope, page.module, page.watermark,
+                                     page.now)
+        run_store.record_progress(session, run.scope, run.run_id, module=page.module,
+                                  done=outcome.read, counts=dict(outcome.counts))
+        if run.fast:
+            keep_statistics(session, page.number)
+    return outcome
+
+
+class PageWriter(Protocol):
+    """Writes pages in the order given; `depth` pages may be on their way at once, and the
+    reader keeps up to `ahead` pages read before they are sent."""
+
+    depth: int
+    ahead: int
+
+    def submit(self, page: Page) -> Awaitable[PageOutcome]: ...
+
+    async def close(self) -> None: ...
+
+
+class ThreadWriter:
+    """Pages written in a worker thread of this process (every run but a large import), one
+    at a time: the caller waits for each before it sends the next."""
+
+    depth = 1
+    ahead = 2
+
+    def __init__(self, sessions: sessionmaker[Session], run: PageRun) -> None:
+        self.sessions = sessions
+        self.run = run
+
+    def submit(self, page: Page) -> Awaitable[PageOutcome]:
+        return asyncio.ensure_future(asyncio.to_thread(write_page, self.sessions, self.run,
+                                                       page))
+
+    async def close(self) -> None:
+        return None
+
+
+class WriterStopped(Exception):
+    """A page sent after one that failed: not written, or it would commit a watermark past
+    the failed page's records."""
+
+
+# The child's sessions and run, set once when it starts (_start), and whether a page failed.
+_CHILD: tuple[sessionmaker[Session], PageRun] | None = None
+_FAILED: str | None = None
+
+
+def _start(url: str, run: PageRun) -> None:
+    global _CHILD
+    from alix import models as _models  # noqa: F401 - every table on the metadata
+    from alix.db.engine import make_engine
+    from alix.db.session import make_session_factory
+
+    _CHILD = (make_session_factory(make_engine(url)), run)
+
+
+def _ready() -> None:
+    return None
+
+
+def _write(page: Page) -> PageOutcome:
+    global _FAILED
+    assert _CHILD is not None, "the writer process was not started"
+    if _FAILED is not None:
+        raise WriterStopped(f"Page {page.number} was not written: page {_FAILED}.")
+    sessions, run = _CHILD
+    try:
+        return write_page(sessions, run, page)
+    except BaseException as exc:
+        _FAILED = f"{page.number} failed ({exc})"
+        raise
+
+
+class ProcessWriter:
+    """Pages written by a child process in the order given, two on their way at once: while
+    the child writes one, the next is already sent, so handing pages over between processes
+    (a few milliseconds each, while this process's lock is busy reading) costs it no wait.
+    Once a page fails, the child writes none after it (WriterStopped)."""
+
+    depth = 2
+    ahead = 8  # the first pages are read while the child starts (about a second of imports)
+
+    def __init__(self, url: str, run: PageRun) -> None:
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start, initargs=(url, run))
+        self.config = run.config
+        # Start it now, not with the first page: its imports overlap the first reads.
+        self.pool.submit(_ready)
+
+    def submit(self, page: Page) -> Awaitable[PageOutcome]:
+        return asyncio.wrap_future(self.pool.submit(_write, page.mapped_here(self.config)))
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.pool.shutdown, wait=True)
+
+
+def database_url(sessions: sessionmaker[Session]) -> str | None:
+    """The URL another process opens the same database with; None for an in-memory SQLite
+    database, which only this process can see."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        return None
+    url = bind.url
+    if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def page_writer(sessions: sessionmaker[Session], run: PageRun, *, records: int | None,
+                process_above: int | None) -> PageWriter:
+    """A process of its own for a run of more than `process_above` records (None: never),
+    when the database can be opened from another process; a worker thread otherwise."""
+    url = database_url(sessions)
+    if (process_above is not None and records is not None and records > process_above
+            and url is not None):
+        return ProcessWriter(url, run)
+    return ThreadWriter(sessions, run)
