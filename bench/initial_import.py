@@ -187,12 +187,12 @@ def profiled(pull: Any, path: str) -> Any:
     def measured(*args: Any, **kwargs: Any) -> Any:
         return writes.runcall(write, *args, **kwargs)
 
-    page_writer.write_page = measured  # type: ignore[assignment]
+    page_writer.write_page = measured
     loop = cProfile.Profile()
     try:
         report = loop.runcall(asyncio.run, pull(in_process=True))
     finally:
-        page_writer.write_page = write  # type: ignore[assignment]
+        page_writer.write_page = write
     loop.dump_stats(path)
     writes.dump_stats(f"{path}.pages")
     return report
