@@ -173,6 +173,22 @@ def test_killed_syncs_resume_with_exact_counts_and_no_duplicates(
     check_jobs_and_runs(crash, interrupted=3)
 
 
+def test_a_killed_import_written_by_a_second_process_resumes_with_exact_counts(
+    crash: World,
+) -> None:
+    # Past ALIX_ZOHO_IMPORT_PROCESS_ABOVE a child process writes the pages (page_writer): a
+    # SIGKILL of `alix sync` leaves it at most the pages it was handed, each committed whole
+    # with its watermark, and the next sync resumes after the last of them.
+    apart = {"ALIX_ZOHO_IMPORT_PROCESS_ABOVE": "1"}
+    killed = _killed(crash, crash.spawn("cli", "--initial", CRASH_KILL_AFTER_PAGES="2",
+                                        **apart))
+    _wait_out(killed, THRESHOLD)
+    finished = crash.spawn("cli", "--initial", **apart)
+    assert finished.returncode == 0, "\n".join(crash.log)
+    check_pull(crash)
+    check_jobs_and_runs(crash, interrupted=1)
+
+
 @pytest.mark.soak
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",

@@ -12,6 +12,8 @@ thousands of records: `ALIX_ZOHO_IMPORT_PROCESS_ABOVE`.
 
 Both writers commit each page in one transaction with its watermark and progress, so what a
 crash leaves behind is the same: whole pages, and a restart from the last committed one. A
+child whose parent was killed ends by itself within a fraction of a second, the page it was
+writing rolled back (tests/crash: a killed `alix sync` with a writer process). A
 page's `now` comes from the run's clock in the parent: the child has no clock of its own.
 """
 
@@ -20,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -147,6 +152,8 @@ def _start(url: str, run: PageRun) -> None:
     from alix.db.session import make_session_factory
 
     _CHILD = (make_session_factory(make_engine(url)), run)
+    threading.Thread(target=_outlive_no_parent, args=(os.getppid(),), daemon=True,
+                     name="page-writer-watchdog").start()
     # The child only writes pages, whose objects are acyclic and die with the page, while
     # the collector's default passes every 700 new objects (a page makes some 50,000) and
     # walks everything imported: what is imported now is set aside for good (gc.freeze) and
@@ -155,6 +162,15 @@ def _start(url: str, run: PageRun) -> None:
     # held every page in memory, which the collector walked too).
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def _outlive_no_parent(parent: int) -> None:
+    """End the child once its parent is gone (killed: nobody else ends it). A pool's worker
+    waits for its next call forever otherwise, holding the database and the parent's output
+    pipes; a page it was writing is rolled back, as the parent's own would be."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
 
 
 def _ready() -> None:
