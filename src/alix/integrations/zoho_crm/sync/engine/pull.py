@@ -149,7 +149,7 @@ class _Walker:
         self.bulk_above = bulk_above
         self.bulk_pages: Counter[str] = Counter()
         self.fast = fast  # the initial import: apply.pull_page's fast path
-        self.pages = 0  # pages committed by this run (page_writer.Page.number)
+        self.pages = 0  # pages sent to the writer by this run (page_writer.Page.number)
         self.run_id = run_id
         self.totals = totals
         self.progress = progress
@@ -262,7 +262,9 @@ class _Walker:
             while sent:
                 await self.settle(step, sent.popleft())
         finally:
-            for left in sent:  # the walk failed: what is still on its way fails with it
+            # The walk failed: pages still on their way are let go (one the writer has begun
+            # still commits whole, with its watermark; the next run starts after it).
+            for left in sent:
                 asyncio.ensure_future(left).cancel()
             await _stopped(reader)
         # Read to the bound: everything up to it is seen (see the module docstring).
