@@ -55,7 +55,6 @@ from .pull_issues import REFETCHED_CODES
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 200  # one Zoho page: the client reads 200 records per call
 BATCH = 100  # get_records ids per call (Zoho's limit)
 ONE_SECOND = timedelta(seconds=1)
 
@@ -380,7 +379,7 @@ async def run_pull(
     initial: bool = False,
     reconcile: bool = False,
     progress: Progress | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
     started_by: str | None = None,
     deletions: bool = True,
     bulk_above: int | None = None,
@@ -404,6 +403,7 @@ async def run_pull(
     the connection's scopes do not allow it.
     `process_above`: an initial run of more records than this writes its pages in a process
     of its own, beside the one reading them (page_writer).
+    `page_size`: records per transaction; by default the writer's (page_writer).
     `turn`: the run hands the lane over between pages once its turn is over (a push or
     notifications wait); what is left is the next pull's (report.deferred).
     """
@@ -432,7 +432,8 @@ async def run_pull(
     records = sum(t or 0 for t in totals.values()) if initial else None
     writer = page_writer(ctx.sessions, PageRun(ctx.scope, ctx.config, ctx.actor, run_id, initial),
                          records=records, process_above=process_above if initial else None)
-    walker = _Walker(ctx, run_id, totals, progress, page_size, writer, fast=initial,
+    walker = _Walker(ctx, run_id, totals, progress, page_size or writer.page_size, writer,
+                     fast=initial,
                      bulk_above=bulk_above if initial else None, turn=turn)
     if progress is not None:
         progress(0, walker.total, "Zoho CRM sync: starting")
