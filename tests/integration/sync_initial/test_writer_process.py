@@ -5,6 +5,8 @@ the writer is not written."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import Engine
 
@@ -29,6 +31,7 @@ def test_pages_written_by_a_second_process_import_the_same(engine: Engine,
         _seed(world)
     run = PageRun(apart.scope, apart.config, apart.ctx.actor, 0, True)
     chosen = page_writer.page_writer(apart.ctx.sessions, run, records=13, process_above=0)
+    asyncio.run(chosen.close())  # its process started: ended here, not when pytest exits
     assert isinstance(chosen, ProcessWriter)  # this database opens from another process
     apart_report = apart.pull(initial=True, process_above=0, page_size=2)
     here_report = here.pull(initial=True, page_size=2)
