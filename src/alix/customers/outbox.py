@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from alix.customers.domain import Actor, Change, Operation, Origin, Value
 from alix.customers.fields import Entity
 from alix.customers.tables import customer_outbox
+from alix.db import driver
 from alix.db.backlog import first_records
 
 PENDING = "pending"
@@ -48,12 +49,10 @@ _DUE_ROWS = (
     .order_by(_T.c.id)
     .limit(bindparam("step"))
 )
-_MARK_DONE = (
-    update(_T)
-    .where(_T.c.organisation_id == bindparam("org"),
-           _T.c.id.in_(bindparam("ids", expanding=True)), _T.c.status == PENDING)
-    .values(status=DONE, processed_at=bindparam("now"))
-)
+# The push marks a page's rows with this once per page: as the driver's text (alix.db.driver),
+# the ids one parameter, not an expanding IN written out and compiled again on every call.
+_MARK_DONE = ("UPDATE customer_outbox SET status = ?, processed_at = ? "
+              "WHERE organisation_id = ? AND status = ? AND id {among}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +175,11 @@ def entries(
 
 def mark_done(session: Session, org_id: int, ids: Sequence[int], now: datetime) -> None:
     """Mark rows processed; idempotent, so a replayed page changes nothing."""
-    session.execute(_MARK_DONE, {"org": org_id, "ids": list(ids), "now": now})
+    if not ids:
+        return
+    among, listed = driver.among(session, ids)
+    driver.execute(session, _MARK_DONE.format(among=among),
+                   (DONE, driver.timestamps(session)(now), org_id, PENDING, listed))
 
 
 def _due_heads(
