@@ -14,9 +14,10 @@ from functools import cache
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import CompoundSelect, bindparam, delete, insert, select, union_all, update
+from sqlalchemy import CompoundSelect, bindparam, delete, select, union_all, update
 from sqlalchemy.orm import Session
 
+from alix.db import driver
 from alix.db.backlog import first_records
 
 from .scope import SyncScope
@@ -47,6 +48,12 @@ class Hint:
         return self.last_operation == DELETE
 
 
+_PENDING_OF = ("SELECT zoho_id, affected FROM zoho_inbox WHERE connection_id = ? AND module = ? "
+               "AND operation = ? AND processed_at IS NULL AND zoho_id {among}")
+_STORE = ("INSERT INTO zoho_inbox (organisation_id, connection_id, module, zoho_id, operation, "
+          "affected, received_at, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")
+
+
 def add_hints(
     session: Session,
     scope: SyncScope,
@@ -63,34 +70,29 @@ def add_hints(
     """
     if not hints:
         return 0
-    ids = sorted({zoho_id for zoho_id, _ in hints})
-    pending = session.execute(
-        select(zoho_inbox.c.zoho_id, zoho_inbox.c.affected).where(
-            zoho_inbox.c.connection_id == scope.connection_id,
-            zoho_inbox.c.module == module,
-            zoho_inbox.c.zoho_id.in_(ids),
-            zoho_inbox.c.operation == operation,
-            zoho_inbox.c.processed_at.is_(None),
-        )
-    ).all()
+    # Every callback comes here, in the web process, while the push may be writing pages:
+    # the driver's text (alix.db.driver), not a Core statement compiled for its 100 ids and a
+    # JSON and timestamp conversion per row.
+    among, listed = driver.among(session, sorted({zoho_id for zoho_id, _ in hints}),
+                                 text=True)
+    pending = driver.rows(session, _PENDING_OF.format(among=among),
+                          (scope.connection_id, module, operation, listed))
     # The affected values seen per record: a callback of 100 ids compares each hint with its
     # own record's, not with every hint of the callback.
     seen: dict[str, list[Any]] = {}
-    for r in pending:
-        seen.setdefault(r.zoho_id, []).append(r.affected)
-    rows: list[dict[str, Any]] = []
+    for zoho_id, affected in pending:
+        seen.setdefault(zoho_id, []).append(driver.json_value(affected))
+    received = driver.timestamps(session)(now)
+    rows: list[tuple[Any, ...]] = []
     for zoho_id, affected in hints:
         value = dict(affected) if affected is not None else None
         known = seen.setdefault(zoho_id, [])
         if value in known:
             continue
         known.append(value)
-        rows.append({
-            **scope.stamp(), "module": module, "zoho_id": zoho_id, "operation": operation,
-            "affected": value, "received_at": now, "processed_at": None,
-        })
-    if rows:
-        session.execute(insert(zoho_inbox), rows)
+        rows.append((scope.organisation_id, scope.connection_id, module, zoho_id, operation,
+                     driver.json_text(value), received))
+    driver.execute_many(session, _STORE, rows)
     return len(rows)
 
 
