@@ -35,6 +35,9 @@ def tab(browser: Browser, tmp_path: Path) -> Iterator[Page]:
         context = browser.new_context(base_url=server.base_url,
                                       viewport={"width": 1280, "height": 860})
         context.set_default_timeout(10_000)
+        # Its first load of the settings page passed 10 s twice while the suite loaded both
+        # cores (it takes under a second alone): the page is checked, not the machine.
+        context.set_default_navigation_timeout(30_000)
         page = context.new_page()
         log_in(page, server.admin)
         yield page
