@@ -21,7 +21,7 @@ from alix.integrations.zoho_crm.sync.engine.page_writer import (
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 
 from .conftest import FailingFake, world_named
-from .test_fast_import import _account, _seed, _snapshot
+from .test_fast_import import _seed, _snapshot, crash_and_resume
 
 
 def test_pages_written_by_a_second_process_import_the_same(engine: Engine,
@@ -45,23 +45,7 @@ def test_pages_written_by_a_second_process_import_the_same(engine: Engine,
 
 def test_a_run_that_dies_mid_page_keeps_the_pages_before_and_resumes(engine: Engine,
                                                                      backend: str) -> None:
-    world = world_named(engine, "Apart Ltd", FailingFake)
-    names = [f"Company {i:02d}" for i in range(23)]
-    accounts = world.zoho("Accounts", *[_account(n) for n in names])
-    world.zoho("Contacts", *[{"Last_Name": f"Person {i}", "Account_Name": {"id": a}}
-                             for i, a in enumerate(accounts)])
-    crm = world.crm
-    assert isinstance(crm, FailingFake)
-    crm.fail_after = 12  # dies in the middle of the third page of 5
-    with pytest.raises(ConnectionError):
-        world.pull(initial=True, page_size=5, process_above=0)
-    assert len(world.customers()) == 10  # the two pages read whole, nothing of the third
-    crm.fail_after = None
-    second = world.pull(initial=True, page_size=5, process_above=0)
-    assert sorted(world.customers()) == names
-    assert len(world.contacts()) == 23
-    assert len(world.links()) == 46 and world.issues() == []
-    assert second.counts["created"] == 13 + 23  # the rest, nothing twice
+    crash_and_resume(world_named(engine, "Apart Ltd", FailingFake), process_above=0)
 
 
 def test_no_page_is_written_after_one_that_failed(engine: Engine, backend: str,
