@@ -47,9 +47,13 @@ def lane_key(connection_id: int) -> str:
 # arriving in bursts kept the hints job draining and an ALIX edit's push waited for all of
 # them; a reconciliation re-reading ALIX's own pushes held the lane for seconds.
 LANE_SLICE = timedelta(seconds=0.5)
-# The other jobs' turns, as shares of it: notifications half (an ALIX edit waits less behind
-# a burst of Zoho edits), incremental pulls one page (background work nobody waits for,
-# resumed from their watermarks).
+# The jobs' turns, as shares of it. The push half: ALIX edits arriving one after the other
+# (a person's, an import's) keep a push finding a new page until its turn ends, and a Zoho
+# edit's hint waited that long (bench/live.py, Zoho -> ALIX while ALIX bursts run: p95 1.1 s
+# with a whole turn). Notifications half too (an ALIX edit waits less behind a burst of Zoho
+# edits), incremental pulls one page (background work nobody waits for, resumed from their
+# watermarks).
+PUSH_SHARE = 0.5
 HINTS_SHARE = 0.5
 PULL_SHARE = 0.0
 

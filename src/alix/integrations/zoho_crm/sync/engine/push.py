@@ -42,7 +42,7 @@ from alix.integrations.zoho_crm.sync.store.issues import backoff
 from alix.integrations.zoho_crm.sync.store.runs import RunKind, Starter, person
 from alix.jobs.queue import TaskContext
 
-from .context import LaneSlice, SyncContext, open_context
+from .context import PUSH_SHARE, LaneSlice, SyncContext, open_context
 from .job_run import LazyRun
 from .push_batch import Batch, load_batch
 from .push_merge import merge_first
@@ -353,7 +353,7 @@ async def push_task(task: TaskContext, zoho: ZohoServices) -> None:
                             task.clock) as ctx:
         report = await push(ctx, page_size=PAGE_SIZE, max_pages=PAGES_PER_JOB,
                             turn=LaneSlice(task.session_factory, connection_id, PUSH_TASK,
-                                           task.clock),
+                                           task.clock, PUSH_SHARE),
                             resume=int(resume) if resume is not None else None)
     task.report_progress(report.records, report.records, f"Pushed {report.records} records.")
     if report.more:
