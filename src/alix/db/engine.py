@@ -49,8 +49,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
     def _begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: with a deferred BEGIN, a request that read
         # and then writes after a background job committed fails at once with "database is
-        # locked" (its snapshot is stale, so SQLite cannot wait). Writers now queue on the
-        # busy timeout instead; WAL still lets reads outside transactions run alongside.
+        # locked" (its snapshot is stale, so SQLite cannot wait). Writers now queue: on the
+        # turn within this process, on the busy timeout across processes; WAL still lets
+        # reads outside transactions run alongside.
         turn.enter(conn.connection)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
