@@ -19,6 +19,7 @@ from alix.errors import NotFound
 from alix.jobs.tables import QUEUED, RUNNING, Job
 from alix.web.auth import CurrentPrincipal
 from alix.web.dependencies import SessionDep
+from alix.web.ids import IdPath
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -53,7 +54,7 @@ def active_jobs(principal: CurrentPrincipal, session: SessionDep) -> list[dict[s
 
 
 @router.get("/{job_id}")
-def get_job(job_id: int, principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+def get_job(job_id: IdPath, principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     """One job of the caller's organisation, with its last error (its traceback for
     administrators only); another's is a 404."""
     job = session.get(Job, job_id)

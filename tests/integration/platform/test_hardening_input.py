@@ -73,6 +73,9 @@ def test_a_streamed_body_without_length_is_cut_off_at_the_limit(container: Conta
     "/api/v1/customers/9223372036854775808",
     "/api/v1/customers/99999999999999999999999/contacts",
     "/api/v1/jobs/9223372036854775808",
+    "/api/v1/jobs/-9223372036854775809",  # past 63 bits below zero: no digits-only segment
+    "/api/v1/jobs/0",
+    "/api/v1/integrations/zoho-crm/customers/-9223372036854775809",
     "/api/v1/customers/0",
     "/api/v1/customers/-3",
 ])

@@ -15,6 +15,7 @@ from alix.db.session import unit_of_work
 from alix.errors import NotFound
 from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
+from alix.web.ids import IdPath
 
 from . import conflicts, customer_sync, preview, repository
 from .sync.engine.context import open_context
@@ -56,7 +57,7 @@ def _customer_json(container: Container, admin: Principal, customer_id: int) -> 
 
 
 @router.get("/customers/{customer_id}")
-def customer(customer_id: int, admin: CurrentAdmin, container: ContainerDep
+def customer(customer_id: IdPath, admin: CurrentAdmin, container: ContainerDep
              ) -> dict[str, Any]:
     """The customer's pairing: state, Zoho Account, last synced, open issues."""
     return _customer_json(container, admin, customer_id)
@@ -67,7 +68,7 @@ def _actor(admin: Principal) -> Actor:
 
 
 @router.post("/customers/{customer_id}/sync")
-async def sync_customer(customer_id: int, admin: CurrentAdmin, container: ContainerDep
+async def sync_customer(customer_id: IdPath, admin: CurrentAdmin, container: ContainerDep
                         ) -> dict[str, Any]:
     """Sync now: pull its Account, push the customer (creating the Account if it has none)."""
     connection = _connection(container, admin.organisation_id)
@@ -78,7 +79,7 @@ async def sync_customer(customer_id: int, admin: CurrentAdmin, container: Contai
 
 
 @router.post("/customers/{customer_id}/unlink")
-def unlink_customer(customer_id: int, admin: CurrentAdmin, container: ContainerDep
+def unlink_customer(customer_id: IdPath, admin: CurrentAdmin, container: ContainerDep
                     ) -> dict[str, Any]:
     """Forget the customer's pairs (nothing is deleted on either side)."""
     connection = _connection(container, admin.organisation_id)
@@ -89,7 +90,7 @@ def unlink_customer(customer_id: int, admin: CurrentAdmin, container: ContainerD
 
 
 @router.post("/customers/{customer_id}/link")
-async def link_customer(customer_id: int, zoho_id: Annotated[str, Body(embed=True)],
+async def link_customer(customer_id: IdPath, zoho_id: Annotated[str, Body(embed=True)],
                         admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Pair the customer with a Zoho Account, then merge and push them (409 when either side
     is paired already)."""
@@ -133,7 +134,7 @@ def conflict_list(admin: CurrentAdmin, container: ContainerDep,
 
 
 @router.post("/conflicts/{issue_id}/resolve")
-async def resolve(issue_id: int,
+async def resolve(issue_id: IdPath,
                   keep: Annotated[Literal["alix", "zoho", "value"], Body(embed=True)],
                   admin: CurrentAdmin, container: ContainerDep,
                   value: Annotated[str | None, Body(embed=True)] = None) -> dict[str, Any]:

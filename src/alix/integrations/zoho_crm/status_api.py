@@ -10,6 +10,7 @@ from alix.db.session import unit_of_work
 from alix.jobs import api as jobs_api
 from alix.web.auth import CurrentAdmin, Principal
 from alix.web.dependencies import ContainerDep
+from alix.web.ids import IdPath
 
 from . import status, status_causes
 from .status_pages import settle
@@ -90,13 +91,13 @@ def retry_all(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
 
 
 @router.post("/issues/{issue_id}/retry", status_code=202)
-def retry_one(issue_id: int, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+def retry_one(issue_id: IdPath, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Make one open issue due now and queue its direction's job; 404 when not open here."""
     return _retry(container, admin, issue_id)
 
 
 @router.post("/issues/{issue_id}/dismiss")
-def dismiss(issue_id: int, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
+def dismiss(issue_id: IdPath, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Resolve an open issue: a person decided it needs nothing more."""
     with unit_of_work(container.session_factory) as session:
         scope = status.scope_of(session, admin.organisation_id)
@@ -105,7 +106,7 @@ def dismiss(issue_id: int, admin: CurrentAdmin, container: ContainerDep) -> dict
 
 
 @router.post("/issues/{issue_id}/resolve")
-async def resolve(issue_id: int, keep: Annotated[Keep, Body(embed=True)], admin: CurrentAdmin,
+async def resolve(issue_id: IdPath, keep: Annotated[Keep, Body(embed=True)], admin: CurrentAdmin,
                   container: ContainerDep) -> dict[str, Any]:
     """Settle an open conflict with ALIX's or Zoho's value, written to both sides at once;
     404 when it is not an open conflict here, 409 when Zoho refuses the value."""
