@@ -338,7 +338,12 @@ async def details(request: Request, admin: CurrentAdmin, container: ContainerDep
         return RedirectResponse(INTEGRATIONS, status_code=303)
     warnings = (await _preflight(container, read.found, read.source, read.currencies)
                 if read.source is not None else [])
-    return render(request, "zoho_crm/details.html", {
+    # Rendered in a worker thread too: the template reads the sync's status in a transaction of
+    # its own (status_pages.sync_summary). On the event loop that transaction waited for the
+    # write lock held by another request's session, which could only be closed once the
+    # loop sent that request's answer: the page failed with "database is locked" after the
+    # busy timeout (tests/browser/test_sync_status.py, under load).
+    return await anyio.to_thread.run_sync(render, request, "zoho_crm/details.html", {
         "preflight": warnings,
         "zoho": read.zoho,
         "view": read.view,
