@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
+from alix.integrations.zoho_crm.sync.link import Link
 from alix.integrations.zoho_crm.sync.store import issues as store
+from alix.integrations.zoho_crm.sync.store import links
 from alix.integrations.zoho_crm.sync.store.issues import Direction, IssueStatus, Report
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
@@ -104,3 +106,24 @@ def test_open_issues_page_newest_first(session: Session, scope: SyncScope) -> No
     second = store.open_issues(session, scope, limit=2, before_id=first[-1].id)
     third = store.open_issues(session, scope, limit=2, before_id=second[-1].id)
     assert [i.id for i in first + second + third] == [i.id for i in reversed(made)]
+
+
+def test_a_new_account_link_makes_the_records_waiting_for_it_due(
+    session: Session, scope: SyncScope, other: SyncScope
+) -> None:
+    def waiting(at: SyncScope, contact: str, account: str) -> int:
+        return store.record_issue(session, at, Report(
+            Direction.PULL, LinkKind.CONTACT, store.PARENT_MISSING,
+            f"Zoho Contacts record {contact} is not imported: its Account {account} is not "
+            "imported into ALIX.", zoho_id=contact, details={"account": account}),
+            NOW, wait=lambda _attempts: timedelta(hours=1)).id
+
+    waits = waiting(scope, "c1", "a1")
+    waiting(scope, "c2", "a2")
+    waiting(other, "c3", "a1")
+    later = NOW + timedelta(minutes=5)
+    links.create_links(session, scope, "Accounts", [Link(LinkKind.CUSTOMER, 1, "a1")], later)
+    session.commit()
+    # Only the Contact of the linked Account, in this connection, is due before its hour.
+    assert [i.id for i in store.issues_due(session, scope, later)] == [waits]
+    assert store.issues_due(session, other, later) == []

@@ -60,6 +60,9 @@ class PullDecision:
     base: Mapping[str, SyncValue] | None = None
     candidates: tuple[int, ...] = ()
     modified_by: str | None = None  # who changed the Zoho record last (Mapped.modified_by)
+    # SKIP of a child whose Account is not imported (yet): that Account's id. Its issue is
+    # retried as soon as the Account is linked (store.issues.wake_waiting).
+    waits_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,11 +186,12 @@ class _Planner:
             self.page_accounts[record.zoho_id] = link.alix_id
         return self.merged(PullAction.UPDATE, record, link.base, current)
 
-    def skip(self, record: Mapped, why: str) -> PullDecision:
+    def skip(self, record: Mapped, why: str, waits_for: str | None = None) -> PullDecision:
         return PullDecision(
             PullAction.SKIP, record.kind, record.zoho_id, record.modified_time,
             reason=f"{_label(self.config, record.kind, record.zoho_id)} is not imported: {why}",
             values=record.values,  # not written: they name the record on the status page
+            waits_for=waits_for,
         )
 
     def customer(self, record: Mapped, name_counts: Mapping[str, int]) -> PullDecision:
@@ -219,24 +223,26 @@ class _Planner:
             values=record.values | record.fixed, base=record.values,
         )
 
-    def parent(self, record: Mapped) -> Parent | str:
-        """The customer of a child record, or why there is none."""
+    def parent(self, record: Mapped) -> Parent | PullDecision:
+        """The customer of a child record, or its SKIP saying why there is none."""
         account = record.account_id
         if account is None:
-            return "it has no Account (CRM contacts without an account are not imported)."
+            return self.skip(record, "it has no Account (CRM contacts without an account are "
+                                     "not imported).")
         link = self.state.links.get((LinkKind.CUSTOMER, account))
         if link is not None:
             if link.tombstoned:
-                return f"its Account {account} was deleted on one side."
+                return self.skip(record, f"its Account {account} was deleted on one side.")
             return Parent(account, link.alix_id)
         if account in self.page_accounts:
             return Parent(account, self.page_accounts[account])
-        return f"its Account {account} is not imported into ALIX."
+        return self.skip(record, f"its Account {account} is not imported into ALIX.",
+                         waits_for=account)
 
     def child(self, record: Mapped) -> PullDecision:
         parent = self.parent(record)
-        if isinstance(parent, str):
-            return self.skip(record, parent)
+        if isinstance(parent, PullDecision):
+            return parent
         if record.kind.is_main_address:
             existing = (
                 self.state.main_addresses.get((record.kind, parent.alix_id))

@@ -45,7 +45,6 @@ from .page_state import load_page, map_records
 from .pull_issues import (
     AMBIGUOUS,
     NO_PARENT,
-    NOT_IMPORTED,
     REJECTED,
     TOMBSTONED,
     close_synced,
@@ -123,6 +122,13 @@ class _Page:
                                     alix_id=alix_id, zoho_id=decision.zoho_id,
                                     field=field_name, details=details), retry))
 
+    def waiting(self, decision: PullDecision, account: str | None, message: str) -> None:
+        """A child whose Account is not imported: an issue naming that Account, due again
+        once it is linked (store.issues.wake_waiting), else after its backoff."""
+        name = record_name(decision.values)
+        self.report(decision, NO_PARENT, message, details={
+            **({"name": name} if name else {}), **({"account": account} if account else {})})
+
     def link(self, decision: PullDecision, alix_id: int, version: int,
              modified: datetime | None = None) -> None:
         self.new_links.append(Link(decision.kind, alix_id, decision.zoho_id,
@@ -165,10 +171,11 @@ class _Page:
                 parent.alix_id if parent.alix_id is not None
                 else accounts.get(parent.zoho_id or ""))
             if owner is None:
-                self.report(decision, NO_PARENT,
-                            f"{label(self.config, decision.kind, decision.zoho_id)} is not "
-                            f"imported: its Account {parent.zoho_id if parent else '?'} was not "
-                            "imported into ALIX.")
+                account = parent.zoho_id if parent else None
+                self.waiting(decision, account,
+                             f"{label(self.config, decision.kind, decision.zoho_id)} is not "
+                             f"imported: its Account {account or '?'} was not imported into "
+                             "ALIX.")
                 self.outcome.counts["skipped"] += 1
                 continue
             by_entity.setdefault(decision.kind.entity, []).append((decision, owner))
@@ -393,9 +400,10 @@ def apply_mapped(
             page.outcome.counts["tombstoned"] += 1
         elif action is PullAction.SKIP:
             page.outcome.counts["skipped"] += 1
-            # Retried: its Account may be imported later. An Account's own addresses come back
-            # with the Account itself, whose issue is the one to retry.
-            if NOT_IMPORTED in decision.reason and not decision.kind.on_account:
-                page.report(decision, NO_PARENT, decision.reason)
+            # Retried: its Account may be imported later (a Contact; an Account's own
+            # addresses come back with the Account itself, whose issue is the one to retry).
+            # A Contact without any Account is not imported at all (the seed), silently.
+            if decision.waits_for is not None and not decision.kind.on_account:
+                page.waiting(decision, decision.waits_for, decision.reason)
     page.flush()
     return page.outcome

@@ -20,6 +20,7 @@ from alix.integrations.zoho_crm.sync.merge import Resolution
 from alix.integrations.zoho_crm.sync.normalize import SyncValue
 from alix.integrations.zoho_crm.sync.plan import PullDecision
 from alix.integrations.zoho_crm.sync.store.issues import (
+    PARENT_MISSING,
     Direction,
     IssueStatus,
     Report,
@@ -32,7 +33,7 @@ from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 # Issue codes of the pull. Retried ones are fetched again by id when due (pull.retry_due).
 REJECTED = "rejected"  # its values cannot be ALIX values, or ALIX refused them
 AMBIGUOUS = "ambiguous"  # several ALIX customers share its name
-NO_PARENT = "parent_missing"  # its Account is not (yet) imported
+NO_PARENT = PARENT_MISSING  # its Account is not (yet) imported: due once it is linked
 CONFLICT = "conflict"  # a field both sides changed, left open for a person
 CONFLICT_SETTLED = "conflict_settled"  # one the policy settled: journaled, already resolved
 TOMBSTONED = "tombstoned"  # changed in Zoho after its ALIX pair was deleted
@@ -40,9 +41,6 @@ RETRIED_CODES = frozenset({REJECTED, AMBIGUOUS, NO_PARENT})
 # Fetched again when due: the retried codes, and a conflict a person asked to retry (an open
 # conflict has no retry time of its own: its record is merged again when it changes).
 REFETCHED_CODES = RETRIED_CODES | {CONFLICT}
-# plan.py's reason for a child whose Account is not linked (rejected, ambiguous...): an issue,
-# retried; a Contact without any Account is not imported at all (the seed), silently.
-NOT_IMPORTED = "is not imported into ALIX"
 
 
 def label(config: SyncConfiguration, kind: LinkKind, zoho_id: str) -> str:

@@ -20,6 +20,10 @@ from ..kinds import LinkKind
 from .scope import SyncScope
 from .tables import zoho_sync_issues
 
+# The code of a Zoho child record (Contact, address) whose Account is not imported (yet): its
+# details name that Account (`account`), and the Account's link makes it due (wake_waiting).
+PARENT_MISSING = "parent_missing"
+
 
 class Direction(enum.StrEnum):
     PULL = "pull"  # CRM -> ALIX
@@ -171,6 +175,23 @@ def make_due(session: Session, scope: SyncScope, issue_ids: Collection[int], now
     session.execute(
         update(zoho_sync_issues)
         .where(*_open(scope), zoho_sync_issues.c.id.in_(sorted(issue_ids)))
+        .values(next_retry_at=now, updated_at=now)
+    )
+
+
+def wake_waiting(session: Session, scope: SyncScope, accounts: Collection[str], now: datetime
+                 ) -> None:
+    """These Zoho Accounts are linked now: the open pull issues of the records waiting for them
+    are due at once, not after their backoff. A Contact read before its Account (changed inside
+    the settle window, rejected, ambiguous) is then imported by the same run's retry of the
+    Contacts, which comes after the Accounts (pull.retry_due)."""
+    if not accounts:
+        return
+    session.execute(
+        update(zoho_sync_issues)
+        .where(*_open(scope), zoho_sync_issues.c.direction == Direction.PULL.value,
+               zoho_sync_issues.c.code == PARENT_MISSING,
+               zoho_sync_issues.c.details["account"].as_string().in_(sorted(accounts)))
         .values(next_retry_at=now, updated_at=now)
     )
 

@@ -2,7 +2,8 @@
 
 Every function works in the caller's session and transaction (the page's unit of work), never
 commits, and issues one statement per call (executemany for the bulk writes; create_links a
-second one, replacing tombstones of the same ALIX ids). A refused write
+second one, replacing tombstones of the same ALIX ids, and a third for new Account links, which
+release the records waiting for them: issues.wake_waiting). A refused write
 (a second link for a paired record) raises DuplicateLink and leaves the transaction usable: the
 statement runs in a savepoint.
 """
@@ -26,6 +27,7 @@ from alix.db import driver
 from ..kinds import LinkKind
 from ..link import Link
 from ..normalize import SyncValue
+from . import issues
 from .scope import DuplicateLink, SyncScope
 from .tables import zoho_links
 
@@ -191,6 +193,9 @@ def create_links(
 
     All or nothing: on a refusal none of `links` is stored, no tombstone is replaced, and the
     transaction stays usable.
+
+    A new Account link, whichever path made it (a pull page, the push, a person), makes due
+    the pull issues of the Contacts and addresses that wait for that Account.
     """
     if not links:
         return
@@ -204,6 +209,8 @@ def create_links(
                 zoho_links.c.connection_id == scope.connection_id,
                 zoho_links.c.id.in_(tombstoned)))
         _insert_links(session, scope, zoho_module, links, now)
+    issues.wake_waiting(session, scope, [link.zoho_id for link in links
+                                         if link.kind is LinkKind.CUSTOMER], now)
 
 
 def _tombstoned_ids(session: Session, scope: SyncScope, links: Sequence[Link]) -> list[int]:
