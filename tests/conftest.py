@@ -16,6 +16,7 @@ from alix.db.engine import make_engine
 from alix.identity.tables import Role
 from alix.models import metadata  # the table registry: every table of ALIX
 from alix.web.app import create_app
+from tests import loop_guard
 from tests.support import (
     POSTGRES_URL,
     Account,
@@ -24,6 +25,21 @@ from tests.support import (
     make_settings,
     postgres_url,
 )
+
+
+loop_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _no_database_call_on_the_event_loop() -> Iterator[None]:
+    """A route that reads or writes the database on the web app's loop fails its test
+    (tests/loop_guard.py says why)."""
+    start = len(loop_guard.SEEN)
+    yield
+    found = loop_guard.SEEN[start:]
+    if found:
+        shown = "\n".join(sorted(set(found))[:10])
+        pytest.fail(f"{len(found)} statements ran on the web app's event loop:\n{shown}")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from alix.customers import addresses, contacts, geography
@@ -72,29 +73,33 @@ def _save(entity: Entity, editing: bool) -> Callable[..., Any]:
         version = str(form.get("version", ""))
         expected = int(version) if version.isdigit() else None
         actor = actor_of(principal)
-        try:
-            with unit_of_work(container.session_factory) as session:
-                if row_id is not None:
-                    repo.child_of(session, entity, actor.organisation_id, customer_id, row_id)
-                if entity is Entity.CONTACT and row_id is None:
-                    contacts.add_contact(session, actor, customer_id, raw)
-                elif entity is Entity.CONTACT and row_id is not None:
-                    contacts.update_contact(session, actor, row_id, raw,
-                                            expected_version=expected)
-                elif row_id is None:
-                    addresses.add_address(session, actor, customer_id, raw, replace_main=True)
-                else:
-                    addresses.update_address(session, actor, row_id, raw, replace_main=True,
-                                             expected_version=expected)
-        except (ValidationFailed, Conflict) as exc:
-            errors = exc.errors if isinstance(exc, ValidationFailed) else {"": [str(exc)]}
-            with container.session_factory() as session:
-                customer = repo.get_customer(session, actor.organisation_id, customer_id)
-                row = (repo.child_of(session, entity, actor.organisation_id, customer_id, row_id)
-                       if row_id is not None else None)
-            return _form(request, entity, customer, raw, errors, row, status_code=422)
-        flash(request, f"The {_NOUN[entity]} was {'saved' if editing else 'added'}.")
-        return see_other(f"/customers/{customer_id}")
+
+        def answer() -> Response:  # in a worker thread: tests/loop_guard.py
+            try:
+                with unit_of_work(container.session_factory) as session:
+                    if row_id is not None:
+                        repo.child_of(session, entity, actor.organisation_id, customer_id, row_id)
+                    if entity is Entity.CONTACT and row_id is None:
+                        contacts.add_contact(session, actor, customer_id, raw)
+                    elif entity is Entity.CONTACT and row_id is not None:
+                        contacts.update_contact(session, actor, row_id, raw,
+                                                expected_version=expected)
+                    elif row_id is None:
+                        addresses.add_address(session, actor, customer_id, raw, replace_main=True)
+                    else:
+                        addresses.update_address(session, actor, row_id, raw, replace_main=True,
+                                                 expected_version=expected)
+            except (ValidationFailed, Conflict) as exc:
+                errors = exc.errors if isinstance(exc, ValidationFailed) else {"": [str(exc)]}
+                with container.session_factory() as session:
+                    customer = repo.get_customer(session, actor.organisation_id, customer_id)
+                    row = (repo.child_of(session, entity, actor.organisation_id, customer_id,
+                                         row_id) if row_id is not None else None)
+                return _form(request, entity, customer, raw, errors, row, status_code=422)
+            flash(request, f"The {_NOUN[entity]} was {'saved' if editing else 'added'}.")
+            return see_other(f"/customers/{customer_id}")
+
+        return await run_in_threadpool(answer)
     return save
 
 

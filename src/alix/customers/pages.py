@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from alix.customers import geography, list_columns, service
@@ -62,20 +63,23 @@ async def bulk(request: Request, principal: CurrentPrincipal, container: Contain
                ) -> Response:
     """Mark the ticked customers as active or inactive, in one transaction."""
     form = await request.form()
-    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
-    action = form.get("action")
-    back = str(form.get("back") or "/customers")
-    if not back.startswith("/customers"):
-        back = "/customers"
-    if not ids or action not in ("activate", "deactivate"):
-        flash(request, "Tick at least one customer first.", "warning")
-        return see_other(back)
-    with unit_of_work(container.session_factory) as session:
-        changed = service.set_active(session, actor_of(principal), ids, action == "activate")
-    word = "active" if action == "activate" else "inactive"
-    flash(request, f"{changed} customer{'s' if changed != 1 else ''} marked as {word}.")
-    return see_other(back)
 
+    def answer() -> Response:  # in a worker thread: tests/loop_guard.py
+        ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
+        action = form.get("action")
+        back = str(form.get("back") or "/customers")
+        if not back.startswith("/customers"):
+            back = "/customers"
+        if not ids or action not in ("activate", "deactivate"):
+            flash(request, "Tick at least one customer first.", "warning")
+            return see_other(back)
+        with unit_of_work(container.session_factory) as session:
+            changed = service.set_active(session, actor_of(principal), ids, action == "activate")
+        word = "active" if action == "activate" else "inactive"
+        flash(request, f"{changed} customer{'s' if changed != 1 else ''} marked as {word}.")
+        return see_other(back)
+
+    return await run_in_threadpool(answer)
 
 def _customer_form(request: Request, session: Any, principal: Principal, values: dict[str, Any],
                    errors: dict[str, list[str]], customer: Any = None,
@@ -103,15 +107,20 @@ async def create_customer(request: Request, principal: CurrentPrincipal,
                           container: ContainerDep) -> Response:
     """Create the customer; the form comes back with inline errors when refused."""
     raw = read_form(Entity.CUSTOMER, await request.form())
-    try:
-        with unit_of_work(container.session_factory) as session:
-            customer = service.create_customer(session, actor_of(principal), NewCustomer(raw))
-    except ValidationFailed as exc:
-        with container.session_factory() as session:
-            return _customer_form(request, session, principal, raw, exc.errors,
-                                  status_code=422)
-    flash(request, f"Customer {customer.name} created.")
-    return see_other(f"/customers/{customer.id}")
+
+    def answer() -> Response:  # in a worker thread: tests/loop_guard.py
+        try:
+            with unit_of_work(container.session_factory) as session:
+                customer = service.create_customer(session, actor_of(principal),
+                                                   NewCustomer(raw))
+        except ValidationFailed as exc:
+            with container.session_factory() as session:
+                return _customer_form(request, session, principal, raw, exc.errors,
+                                      status_code=422)
+        flash(request, f"Customer {customer.name} created.")
+        return see_other(f"/customers/{customer.id}")
+
+    return await run_in_threadpool(answer)
 
 
 @router.get("/{customer_id}", name="customer")
@@ -150,20 +159,24 @@ async def update_customer(request: Request, customer_id: int, principal: Current
     form = await request.form()
     raw = read_form(Entity.CUSTOMER, form)
     version = str(form.get("version", ""))
-    try:
-        with unit_of_work(container.session_factory) as session:
-            customer = service.update_customer(
-                session, actor_of(principal), customer_id, raw,
-                expected_version=int(version) if version.isdigit() else None,
-            )
-    except (ValidationFailed, Conflict) as exc:
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {"": [str(exc)]}
-        with container.session_factory() as session:
-            current = repo.get_customer(session, principal.organisation_id, customer_id)
-            return _customer_form(request, session, principal, {**raw, "version": version},
-                                  errors, current, status_code=422)
-    flash(request, f"Customer {customer.name} saved.")
-    return see_other(f"/customers/{customer.id}")
+
+    def answer() -> Response:  # in a worker thread: tests/loop_guard.py
+        try:
+            with unit_of_work(container.session_factory) as session:
+                customer = service.update_customer(
+                    session, actor_of(principal), customer_id, raw,
+                    expected_version=int(version) if version.isdigit() else None,
+                )
+        except (ValidationFailed, Conflict) as exc:
+            errors = exc.errors if isinstance(exc, ValidationFailed) else {"": [str(exc)]}
+            with container.session_factory() as session:
+                current = repo.get_customer(session, principal.organisation_id, customer_id)
+                return _customer_form(request, session, principal, {**raw, "version": version},
+                                      errors, current, status_code=422)
+        flash(request, f"Customer {customer.name} saved.")
+        return see_other(f"/customers/{customer.id}")
+
+    return await run_in_threadpool(answer)
 
 
 @router.post("/{customer_id}/active")
@@ -171,11 +184,15 @@ async def set_active(request: Request, customer_id: int, principal: CurrentPrinc
                      container: ContainerDep) -> Response:
     """Mark the customer as active or inactive."""
     active = (await request.form()).get("active") == "true"
-    with unit_of_work(container.session_factory) as session:
-        service.set_active(session, actor_of(principal), [customer_id], active)
-        name = repo.get_customer(session, principal.organisation_id, customer_id).name
-    flash(request, f"{name} is now {'active' if active else 'inactive'}.")
-    return see_other(f"/customers/{customer_id}")
+
+    def answer() -> Response:  # in a worker thread: tests/loop_guard.py
+        with unit_of_work(container.session_factory) as session:
+            service.set_active(session, actor_of(principal), [customer_id], active)
+            name = repo.get_customer(session, principal.organisation_id, customer_id).name
+        flash(request, f"{name} is now {'active' if active else 'inactive'}.")
+        return see_other(f"/customers/{customer_id}")
+
+    return await run_in_threadpool(answer)
 
 
 @router.post("/{customer_id}/delete")

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from alix.db.session import unit_of_work
@@ -107,7 +108,7 @@ async def remove(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]
 async def refresh_metadata(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Re-read the CRM modules and fields."""
     await onboarding.refresh_metadata(container, admin.organisation_id)
-    return get_settings(admin, container)
+    return await run_in_threadpool(get_settings, admin, container)  # tests/loop_guard.py
 
 
 @router.get("/settings")

@@ -50,20 +50,22 @@ async def resolve(request: Request, issue_id: int, keep: Annotated[str, Form()],
     """Keep one side's value (keep=alix|zoho) or write the typed one (keep=value)."""
     by = admin.name or admin.email
     factory = container.zoho.crm_factory
-    try:
+
+    async def work() -> SyncValue:  # its connection lookup too (tests/loop_guard.py)
         with unit_of_work(container.session_factory) as session:
             found = repository.connection_of(session, admin.organisation_id)
             if found is None or found.status != CONNECTED:
                 raise AlixError("Connect Zoho CRM first.")
             connection_id = found.id
         if keep == "value":
-            written = await off_loop(lambda: conflicts.settle_with_value(
+            return await conflicts.settle_with_value(
                 container.session_factory, factory, container.clock, connection_id, issue_id,
-                value, by=by))
-        else:
-            written = await off_loop(lambda: keep_side(
-                container.session_factory, factory, container.clock, connection_id, issue_id,
-                Keep(keep), by=by))
+                value, by=by)
+        return await keep_side(container.session_factory, factory, container.clock,
+                               connection_id, issue_id, Keep(keep), by=by)
+
+    try:
+        written = await off_loop(work)
     except (AlixError, ValueError) as exc:
         flash(request, str(exc), "error")
     else:

@@ -8,10 +8,11 @@ layer's customer panel registry (alix.web.panels), which the customer page's tem
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from alix.bootstrap import Container
@@ -73,11 +74,19 @@ def _actor(admin: Principal) -> Actor:
     return Actor(admin.organisation_id, admin.user_id, Origin.USER)
 
 
+def _customer_and_connection(container: Container, admin: Principal, customer_id: int
+                             ) -> tuple[Any, ZohoConnection | None]:
+    """The customer (404 for another organisation's) and the live connection, read in a
+    worker thread (tests/loop_guard.py)."""
+    with unit_of_work(container.session_factory) as session:
+        customer = repo.get_customer(session, admin.organisation_id, customer_id)
+    return customer, _live(container, admin.organisation_id)
+
+
 async def _act(request: Request, container: Container, admin: Principal, customer_id: int,
                work: Callable[[ZohoConnection], Awaitable[str]]) -> Response:
-    with unit_of_work(container.session_factory) as session:
-        repo.get_customer(session, admin.organisation_id, customer_id)  # 404 for others'
-    connection = _live(container, admin.organisation_id)
+    _customer, connection = await run_in_threadpool(_customer_and_connection, container, admin,
+                                                    customer_id)
     if connection is None:
         flash(request, "Connect Zoho CRM first.", "info")
         return _back(customer_id)
@@ -121,21 +130,21 @@ async def unlink(request: Request, customer_id: int, admin: CurrentAdmin,
 async def link_page(request: Request, customer_id: int, admin: CurrentAdmin,
                     container: ContainerDep, q: str = "") -> Response:
     """Search Zoho's Accounts by name (or id) to link the customer to one."""
-    with unit_of_work(container.session_factory) as session:
-        customer = repo.get_customer(session, admin.organisation_id, customer_id)
-    connection = _live(container, admin.organisation_id)
+    customer, connection = await run_in_threadpool(_customer_and_connection, container, admin,
+                                                   customer_id)
     if connection is None:
         flash(request, "Connect Zoho CRM first.", "info")
         return _back(customer_id)
     query = q or customer.name
     error = None
+    found = connection
     try:
-        matches = await customer_sync.search_accounts(
-            container.session_factory, container.zoho.crm_factory, container.clock, connection.id,
-            query)
+        matches = await off_loop(lambda: customer_sync.search_accounts(
+            container.session_factory, container.zoho.crm_factory, container.clock, found.id,
+            query))
     except AlixError as exc:
         matches, error = [], str(exc)
-    return render(request, "zoho_crm/customer_link.html", {
+    return await run_in_threadpool(render, request, "zoho_crm/customer_link.html", {
         "customer": customer, "q": query, "matches": matches, "error": error,
     })
 

@@ -18,12 +18,16 @@ from alix.web.dependencies import ContainerDep
 from alix.web.ids import IdPath
 
 from . import conflicts, customer_sync, preview, repository
+from .offloop import off_loop
 from .sync.engine.context import open_context
 from .sync.engine.resolve import Keep, keep_side
 from .sync.store.scope import SyncScope
 from .tables import CONNECTED, ZohoConnection
 
 router = APIRouter(prefix="/api/v1/integrations/zoho-crm", tags=["zoho-crm"])
+
+# The async operations run the sync engine, whose database calls are synchronous: off the
+# web's loop (offloop.py, tests/loop_guard.py), their connection lookup included.
 
 
 def _connection(container: Container, organisation_id: int) -> ZohoConnection:
@@ -71,11 +75,14 @@ def _actor(admin: Principal) -> Actor:
 async def sync_customer(customer_id: IdPath, admin: CurrentAdmin, container: ContainerDep
                         ) -> dict[str, Any]:
     """Sync now: pull its Account, push the customer (creating the Account if it has none)."""
-    connection = _connection(container, admin.organisation_id)
-    await customer_sync.sync_customer(container.session_factory, container.zoho.crm_factory,
-                                      container.clock, connection.id, _actor(admin),
-                                      customer_id)
-    return _customer_json(container, admin, customer_id)
+    async def work() -> dict[str, Any]:
+        connection = _connection(container, admin.organisation_id)
+        await customer_sync.sync_customer(container.session_factory, container.zoho.crm_factory,
+                                          container.clock, connection.id, _actor(admin),
+                                          customer_id)
+        return _customer_json(container, admin, customer_id)
+
+    return await off_loop(work)
 
 
 @router.post("/customers/{customer_id}/unlink")
@@ -94,20 +101,26 @@ async def link_customer(customer_id: IdPath, zoho_id: Annotated[str, Body(embed=
                         admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Pair the customer with a Zoho Account, then merge and push them (409 when either side
     is paired already)."""
-    connection = _connection(container, admin.organisation_id)
-    await customer_sync.link_customer(container.session_factory, container.zoho.crm_factory,
-                                      container.clock, connection.id, _actor(admin),
-                                      customer_id, zoho_id.strip())
-    return _customer_json(container, admin, customer_id)
+    async def work() -> dict[str, Any]:
+        connection = _connection(container, admin.organisation_id)
+        await customer_sync.link_customer(container.session_factory, container.zoho.crm_factory,
+                                          container.clock, connection.id, _actor(admin),
+                                          customer_id, zoho_id.strip())
+        return _customer_json(container, admin, customer_id)
+
+    return await off_loop(work)
 
 
 @router.get("/accounts")
 async def accounts(q: str, admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Zoho Accounts whose name starts with `q` (or whose id it is), to link a customer to."""
-    connection = _connection(container, admin.organisation_id)
-    found = await customer_sync.search_accounts(container.session_factory,
-                                                container.zoho.crm_factory, container.clock,
-                                                connection.id, q)
+    async def work() -> list[customer_sync.AccountMatch]:
+        connection = _connection(container, admin.organisation_id)
+        return await customer_sync.search_accounts(container.session_factory,
+                                                   container.zoho.crm_factory, container.clock,
+                                                   connection.id, q)
+
+    found = await off_loop(work)
     return {"accounts": [{"zoho_id": a.zoho_id, "name": a.name, "linked_to": a.linked_to}
                          for a in found]}
 
@@ -140,25 +153,31 @@ async def resolve(issue_id: IdPath,
                   value: Annotated[str | None, Body(embed=True)] = None) -> dict[str, Any]:
     """Settle with one side's value (keep "alix" or "zoho") or with `value` (keep "value");
     written to both sides at once; 404 when the conflict is not open here."""
-    connection = _connection(container, admin.organisation_id)
     by = admin.name or admin.email
-    if keep == "value":
-        written = await conflicts.settle_with_value(
-            container.session_factory, container.zoho.crm_factory, container.clock, connection.id,
-            issue_id, value or "", by=by)
-    else:
-        written = await keep_side(container.session_factory, container.zoho.crm_factory,
-                                  container.clock, connection.id, issue_id, Keep(keep), by=by)
+
+    async def work() -> object:
+        connection = _connection(container, admin.organisation_id)
+        if keep == "value":
+            return await conflicts.settle_with_value(
+                container.session_factory, container.zoho.crm_factory, container.clock,
+                connection.id, issue_id, value or "", by=by)
+        return await keep_side(container.session_factory, container.zoho.crm_factory,
+                               container.clock, connection.id, issue_id, Keep(keep), by=by)
+
+    written = await off_loop(work)
     return {"id": issue_id, "status": "resolved", "value": _json(written)}
 
 
 @router.get("/preview")
 async def first_sync_preview(admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """What the first sync would do with what Zoho holds now; writes nothing."""
-    connection = _connection(container, admin.organisation_id)
-    async with open_context(container.session_factory, connection.id, container.zoho.crm_factory,
-                            container.clock) as ctx:
-        shown = await preview.preview_first_sync(ctx)
+    async def work() -> preview.Preview:
+        connection = _connection(container, admin.organisation_id)
+        async with open_context(container.session_factory, connection.id,
+                                container.zoho.crm_factory, container.clock) as ctx:
+            return await preview.preview_first_sync(ctx)
+
+    shown = await off_loop(work)
     return {
         "counts": [{"module": m, "action": a, "count": n}
                    for (m, a), n in sorted(shown.counts.items())],
@@ -175,8 +194,12 @@ async def first_sync_preview(admin: CurrentAdmin, container: ContainerDep) -> di
 async def choose(zoho_id: str, choice: Annotated[str, Body(embed=True)],
                  admin: CurrentAdmin, container: ContainerDep) -> dict[str, Any]:
     """Link an ambiguous Account to the chosen customer (its id) or to a new one ("new")."""
-    connection = _connection(container, admin.organisation_id)
-    async with open_context(container.session_factory, connection.id, container.zoho.crm_factory,
-                            container.clock, on_lane=True) as ctx:
-        linked = await preview.choose(ctx, zoho_id, choice.strip())
+    async def work() -> str:
+        connection = _connection(container, admin.organisation_id)
+        async with open_context(container.session_factory, connection.id,
+                                container.zoho.crm_factory, container.clock,
+                                on_lane=True) as ctx:
+            return await preview.choose(ctx, zoho_id, choice.strip())
+
+    linked = await off_loop(work)
     return {"zoho_id": zoho_id, "linked_to": linked}
