@@ -26,7 +26,6 @@ from tests.support import (
     postgres_url,
 )
 
-
 loop_guard.install()
 
 
