@@ -230,9 +230,11 @@ def import_once(url: str, emulator: str, organisation_id: int, connection_id: in
             ctx = SyncContext(scope, config, crm, actor, sessions, utc_now)
             bulk = os.environ.get("ALIX_BENCH_BULK_ABOVE")
             # As `alix sync --initial` does: the settings' threshold for a writer process.
-            above = Settings().zoho_import_process_above or None
+            settings = Settings()
+            above = settings.zoho_import_process_above or None
             return await run_pull(ctx, initial=True, bulk_above=int(bulk) if bulk else None,
-                                  process_above=None if in_process else above)
+                                  process_above=None if in_process else above,
+                                  head_start=settings.zoho_import_head_start)
 
     async def read_only() -> None:
         async with ZohoCrmClient.connect(

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # from Zoho, when the modules hold more records than this in all (the process costs about a
     # second to start); 0 keeps every import in one process.
     zoho_import_process_above: int = 20_000
+    # While that process starts, the first pages are written by the one reading them; false
+    # leaves them to the process (the crash tests kill it at a chosen page).
+    zoho_import_head_start: bool = True
     session_max_age_seconds: int = 14 * 24 * 3600
     run_jobs_in_process: bool = True
     # A running job renews its heartbeat (and its lease) a few times per this period; a job

@@ -179,7 +179,8 @@ def test_a_killed_import_written_by_a_second_process_resumes_with_exact_counts(
     # Past ALIX_ZOHO_IMPORT_PROCESS_ABOVE a child process writes the pages (page_writer): a
     # SIGKILL of `alix sync` leaves it at most the pages it was handed, each committed whole
     # with its watermark, and the next sync resumes after the last of them.
-    apart = {"ALIX_ZOHO_IMPORT_PROCESS_ABOVE": "1"}
+    # No head start: the child writes from the first page on, so the kill is in its pages.
+    apart = {"ALIX_ZOHO_IMPORT_PROCESS_ABOVE": "1", "ALIX_ZOHO_IMPORT_HEAD_START": "false"}
     killed = _killed(crash, crash.spawn("cli", "--initial", CRASH_KILL_AFTER_PAGES="2",
                                         **apart))
     _wait_out(killed, THRESHOLD)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from alix.integrations.zoho_crm.sync.engine import page_writer
 from alix.integrations.zoho_crm.sync.engine.page_writer import (
+    HeadStart,
     Page,
     PageRun,
     ProcessWriter,
@@ -32,8 +33,10 @@ def test_pages_written_by_a_second_process_import_the_same(engine: Engine,
     run = PageRun(apart.scope, apart.config, apart.ctx.actor, 0, True)
     chosen = page_writer.page_writer(apart.ctx.sessions, run, records=13, process_above=0)
     asyncio.run(chosen.close())  # its process started: ended here, not when pytest exits
-    assert isinstance(chosen, ProcessWriter)  # this database opens from another process
-    apart_report = apart.pull(initial=True, process_above=0, page_size=2)
+    # This database opens from another process; the first pages are written here while it
+    # starts (tests/unit/sync/test_head_start.py), unless told not to, as here.
+    assert isinstance(chosen, HeadStart) and isinstance(chosen.then, ProcessWriter)
+    apart_report = apart.pull(initial=True, process_above=0, head_start=False, page_size=2)
     here_report = here.pull(initial=True, page_size=2)
     assert apart_report.counts == here_report.counts
     assert apart_report.read == here_report.read
@@ -45,7 +48,20 @@ def test_pages_written_by_a_second_process_import_the_same(engine: Engine,
 
 def test_a_run_that_dies_mid_page_keeps_the_pages_before_and_resumes(engine: Engine,
                                                                      backend: str) -> None:
-    crash_and_resume(world_named(engine, "Apart Ltd", FailingFake), process_above=0)
+    crash_and_resume(world_named(engine, "Apart Ltd", FailingFake), process_above=0,
+                     head_start=False)
+
+
+def test_a_head_start_imports_the_same(engine: Engine, backend: str) -> None:
+    # Pages written here while the process starts, then there: whichever wrote which,
+    # the same rows, links and issues as one writer.
+    apart, here = world_named(engine, "Apart Ltd"), world_named(engine, "Here Ltd")
+    for world in (apart, here):
+        _seed(world)
+    apart_report = apart.pull(initial=True, process_above=0, page_size=2)
+    here_report = here.pull(initial=True, page_size=2)
+    assert apart_report.counts == here_report.counts
+    assert _snapshot(apart) == _snapshot(here)
 
 
 def test_no_page_is_written_after_one_that_failed(engine: Engine, backend: str,

@@ -42,6 +42,8 @@ class ZohoServices:
     # An initial import of more records than this writes its pages in a child process (None:
     # never; sync/engine/page_writer.py).
     import_process_above: int | None = None
+    # That process starting, the first pages are written in this one (page_writer.HeadStart).
+    import_head_start: bool = True
 
 
 def zoho_services(settings: Settings, engine: Engine, clock: Clock) -> ZohoServices:
@@ -50,4 +52,5 @@ def zoho_services(settings: Settings, engine: Engine, clock: Clock) -> ZohoServi
     return ZohoServices(crm_factory=clients.use, public_url=settings.public_base,
                         clients=clients,
                         bulk_read_above=settings.zoho_bulk_read_above or None,
-                        import_process_above=settings.zoho_import_process_above or None)
+                        import_process_above=settings.zoho_import_process_above or None,
+                        import_head_start=settings.zoho_import_head_start)

@@ -119,6 +119,12 @@ class PageWriter(Protocol):
     async def close(self) -> None: ...
 
 
+class StartingWriter(PageWriter, Protocol):
+    """A writer that takes a while to start (a process): `ready` once it writes at once."""
+
+    def ready(self) -> bool: ...
+
+
 class ThreadWriter:
     """Pages written in a worker thread of this process (every run but a large import), one
     at a time: the caller waits for each before it sends the next."""
@@ -213,13 +219,73 @@ class ProcessWriter:
                                         initializer=_start, initargs=(url, run))
         self.config = run.config
         # Start it now, not with the first page: its imports overlap the first reads.
-        self.pool.submit(_ready)
+        self.started = self.pool.submit(_ready)
+
+    def ready(self) -> bool:
+        """The child has started (its imports done): a page sent now is written at once."""
+        return self.started.done()
 
     def submit(self, page: Page) -> Awaitable[PageOutcome]:
         return asyncio.wrap_future(self.pool.submit(_write, page.mapped_here(self.config)))
 
     async def close(self) -> None:
         await asyncio.to_thread(self.pool.shutdown, wait=True)
+
+
+class HeadStart:
+    """A process writer that is still starting (spawn, then about 0.6 s of imports, while the
+    reader has pages ready and nothing writes them) has the first pages written in a thread
+    of this process instead: `first` until `then.ready()`, `then` from there on.
+
+    Pages still commit one after the other, in the order given: `then` takes its first page
+    only once every page `first` was given has committed, so no watermark is committed ahead
+    of a page still being written; after a failure in `first`, `then` writes nothing
+    (WriterStopped), as the process writer itself does after one of its pages failed.
+    """
+
+    depth = ProcessWriter.depth
+    ahead = ProcessWriter.ahead
+    page_size = ProcessWriter.page_size
+
+    def __init__(self, first: PageWriter, then: StartingWriter) -> None:
+        self.first = first
+        self.then = then
+        self.handed_over = False
+        self.turns = asyncio.Lock()  # FIFO: pages reach a writer in the order given
+        self.written: Awaitable[PageOutcome] | None = None  # first's latest page
+
+    def submit(self, page: Page) -> Awaitable[PageOutcome]:
+        if not self.handed_over and not self.then.ready():
+            return asyncio.ensure_future(self._here(page))
+        self.handed_over = True
+        return asyncio.ensure_future(self._there(page))
+
+    async def _after_first(self, page: Page) -> None:
+        if self.written is None:
+            return
+        try:
+            await self.written
+        except Exception as exc:
+            raise WriterStopped(f"Page {page.number} was not written: an earlier page failed "
+                                f"({exc}).") from exc
+
+    async def _here(self, page: Page) -> PageOutcome:
+        async with self.turns:
+            await self._after_first(page)
+            written = self.first.submit(page)
+            self.written = written
+        return await written
+
+    async def _there(self, page: Page) -> PageOutcome:
+        async with self.turns:
+            await self._after_first(page)
+            self.written = None
+            sent = self.then.submit(page)  # the pool takes its pages in order
+        return await sent
+
+    async def close(self) -> None:
+        await self.first.close()
+        await self.then.close()
 
 
 def database_url(sessions: sessionmaker[Session]) -> str | None:
@@ -235,11 +301,13 @@ def database_url(sessions: sessionmaker[Session]) -> str | None:
 
 
 def page_writer(sessions: sessionmaker[Session], run: PageRun, *, records: int | None,
-                process_above: int | None) -> PageWriter:
+                process_above: int | None, head_start: bool = True) -> PageWriter:
     """A process of its own for a run of more than `process_above` records (None: never),
-    when the database can be opened from another process; a worker thread otherwise."""
+    when the database can be opened from another process, with a worker thread writing the
+    first pages while it starts (`head_start`: HeadStart); a worker thread otherwise."""
     url = database_url(sessions)
     if (process_above is not None and records is not None and records > process_above
             and url is not None):
-        return ProcessWriter(url, run)
+        process = ProcessWriter(url, run)
+        return HeadStart(ThreadWriter(sessions, run), process) if head_start else process
     return ThreadWriter(sessions, run)

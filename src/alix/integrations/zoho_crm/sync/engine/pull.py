@@ -384,6 +384,7 @@ async def run_pull(
     deletions: bool = True,
     bulk_above: int | None = None,
     process_above: int | None = None,
+    head_start: bool = True,
     turn: LaneSlice | None = None,
 ) -> PullReport:
     """Pull what changed in Zoho CRM since the watermarks (everything the first time).
@@ -402,7 +403,8 @@ async def run_pull(
     bulk read (200,000 records a job instead of 200 a call), falling back to the pages when
     the connection's scopes do not allow it.
     `process_above`: an initial run of more records than this writes its pages in a process
-    of its own, beside the one reading them (page_writer).
+    of its own, beside the one reading them (page_writer); with `head_start`, the first pages
+    are written here while that process starts (page_writer.HeadStart).
     `page_size`: records per transaction; by default the writer's (page_writer).
     `turn`: the run hands the lane over between pages once its turn is over (a push or
     notifications wait); what is left is the next pull's (report.deferred).
@@ -431,7 +433,8 @@ async def run_pull(
                                      totals, started_by=started_by)
     records = sum(t or 0 for t in totals.values()) if initial else None
     writer = page_writer(ctx.sessions, PageRun(ctx.scope, ctx.config, ctx.actor, run_id, initial),
-                         records=records, process_above=process_above if initial else None)
+                         records=records, process_above=process_above if initial else None,
+                         head_start=head_start)
     walker = _Walker(ctx, run_id, totals, progress, page_size or writer.page_size, writer,
                      fast=initial,
                      bulk_above=bulk_above if initial else None, turn=turn)

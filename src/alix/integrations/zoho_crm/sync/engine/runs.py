@@ -50,6 +50,7 @@ async def pull_task(ctx: TaskContext, zoho: ZohoServices) -> None:
                                     deletions=wants_deletions(ctx.payload),
                                     bulk_above=zoho.bulk_read_above,
                                     process_above=zoho.import_process_above,
+                                    head_start=zoho.import_head_start,
                                     # An initial import is one run a person watches; the
                                     # incremental pulls take turns with push and hints.
                                     turn=None if initial else LaneSlice(
