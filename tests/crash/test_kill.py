@@ -190,6 +190,29 @@ def test_a_killed_import_written_by_a_second_process_resumes_with_exact_counts(
     check_jobs_and_runs(crash, interrupted=1)
 
 
+def test_an_import_killed_while_its_accounts_settle_still_imports_their_contacts(
+    crash: World,
+) -> None:
+    # Every Account changed a moment ago (as the push of the test before renamed them): the
+    # first `alix sync` leaves them to the next run (the settle window) and reads their
+    # Contacts now, which wait for them as issues. It is killed after its first page, while
+    # its writer process is still starting (the first pages are written by `alix sync`
+    # itself: HeadStart). The next sync imports the Accounts and, at once, their Contacts;
+    # the writer process of the killed one ended with it.
+    accounts = crash.emu.state.default_org.store("Accounts")
+    now = int(time.time())
+    for rid, record in list(accounts.records.items()):
+        accounts.put(rid, {**record, "Modified_Time": now})
+    apart = {"ALIX_ZOHO_IMPORT_PROCESS_ABOVE": "1"}
+    killed = _killed(crash, crash.spawn("cli", "--initial", CRASH_KILL_AFTER_PAGES="1",
+                                        timeout=60, **apart))
+    _wait_out(killed, THRESHOLD)
+    finished = crash.spawn("cli", "--initial", **apart)
+    assert finished.returncode == 0, "\n".join(crash.log)
+    check_pull(crash)
+    check_jobs_and_runs(crash, interrupted=1)
+
+
 @pytest.mark.soak
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",

@@ -155,15 +155,20 @@ _CHILD: tuple[sessionmaker[Session], PageRun] | None = None
 _FAILED: str | None = None
 
 
-def _start(url: str, run: PageRun) -> None:
+def _start(url: str, run: PageRun, parent: int) -> None:
     global _CHILD
+    # The watchdog first, with the parent's pid as the parent gave it: a parent killed while
+    # this process was still starting (its imports take most of a second, while the parent
+    # writes the first pages itself: HeadStart) would otherwise be missed, os.getppid() then
+    # naming whoever adopted the orphan, which would then live on, holding the parent's
+    # output pipes open (tests/crash: a kill after the first page hung `alix sync`'s caller).
+    threading.Thread(target=_outlive_no_parent, args=(parent,), daemon=True,
+                     name="page-writer-watchdog").start()
     from alix import models as _models  # noqa: F401 - every table on the metadata
     from alix.db.engine import make_engine
     from alix.db.session import make_session_factory
 
     _CHILD = (make_session_factory(make_engine(url)), run)
-    threading.Thread(target=_outlive_no_parent, args=(os.getppid(),), daemon=True,
-                     name="page-writer-watchdog").start()
     # The child only writes pages, whose objects are acyclic and die with the page, while
     # the collector's default passes every 700 new objects (a page makes some 50,000) and
     # walks everything imported: what is imported now is set aside for good (gc.freeze) and
@@ -216,7 +221,8 @@ class ProcessWriter:
 
     def __init__(self, url: str, run: PageRun) -> None:
         self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start, initargs=(url, run))
+                                        initializer=_start,
+                                        initargs=(url, run, os.getpid()))
         self.config = run.config
         # Start it now, not with the first page: its imports overlap the first reads.
         self.started = self.pool.submit(_ready)
