@@ -8,7 +8,8 @@ machine has. With the writer in a child process, the pages are read on one core 
 written on another (bench/initial_import.py; the figures are in its notes). The child is
 started once per run, with `spawn` (the parent holds threads, an event loop and database
 connections, which a fork would copy half-made), and is only worth its start-up above some
-thousands of records: `ALIX_ZOHO_IMPORT_PROCESS_ABOVE`.
+thousands of records: `ALIX_ZOHO_IMPORT_PROCESS_ABOVE`. While it starts (spawn, then most of a
+second of imports), the first pages are written by a worker thread of the parent (HeadStart).
 
 Both writers commit each page in one transaction with its watermark and progress, so what a
 crash leaves behind is the same: whole pages, and a restart from the last committed one. A
