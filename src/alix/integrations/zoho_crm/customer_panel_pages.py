@@ -8,7 +8,7 @@ layer's customer panel registry (alix.web.panels), which the customer page's tem
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from markupsafe import Markup
@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from alix.bootstrap import Container
 from alix.customers import repository as repo
-from alix.customers.domain import Actor, Origin
+from alix.customers.domain import Actor, Customer, Origin
 from alix.db.session import unit_of_work
 from alix.errors import AlixError
 from alix.web.auth import CurrentAdmin, Principal, csrf_token
@@ -75,7 +75,7 @@ def _actor(admin: Principal) -> Actor:
 
 
 def _customer_and_connection(container: Container, admin: Principal, customer_id: int
-                             ) -> tuple[Any, ZohoConnection | None]:
+                             ) -> tuple[Customer, ZohoConnection | None]:
     """The customer (404 for another organisation's) and the live connection, read in a
     worker thread (tests/loop_guard.py)."""
     with unit_of_work(container.session_factory) as session:
@@ -137,11 +137,11 @@ async def link_page(request: Request, customer_id: int, admin: CurrentAdmin,
         return _back(customer_id)
     query = q or customer.name
     error = None
-    found = connection
+    connection_id = connection.id
     try:
         matches = await off_loop(lambda: customer_sync.search_accounts(
-            container.session_factory, container.zoho.crm_factory, container.clock, found.id,
-            query))
+            container.session_factory, container.zoho.crm_factory, container.clock,
+            connection_id, query))
     except AlixError as exc:
         matches, error = [], str(exc)
     return await run_in_threadpool(render, request, "zoho_crm/customer_link.html", {
