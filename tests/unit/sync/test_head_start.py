@@ -53,14 +53,23 @@ async def _turn() -> None:
         await asyncio.sleep(0)
 
 
+Sent = list[Awaitable[PageOutcome]]
+
+
+async def _started_after_two_pages(log: list[str]) -> tuple[Writer, Writer, HeadStart, Sent]:
+    """Pages 1 and 2 sent while the process starts, then it is up."""
+    here, there = Writer("thread", log), Writer("process", log, started=False)
+    writer = HeadStart(here, there)
+    sent = [writer.submit(_page(1)), writer.submit(_page(2))]
+    await _turn()
+    there.started = True
+    return here, there, writer, sent
+
+
 def test_the_thread_writes_until_the_process_started_then_the_process_in_order() -> None:
     async def run() -> list[str]:
         log: list[str] = []
-        here, there = Writer("thread", log), Writer("process", log, started=False)
-        writer = HeadStart(here, there)
-        one, two = writer.submit(_page(1)), writer.submit(_page(2))
-        await _turn()
-        there.started = True
+        here, there, writer, [one, two] = await _started_after_two_pages(log)
         three, four = writer.submit(_page(3)), writer.submit(_page(4))
         await _turn()
         here.commit(1)
@@ -82,11 +91,7 @@ def test_the_thread_writes_until_the_process_started_then_the_process_in_order()
 def test_no_page_is_written_after_one_that_failed_in_the_thread() -> None:
     async def run() -> list[str]:
         log: list[str] = []
-        here, there = Writer("thread", log), Writer("process", log, started=False)
-        writer = HeadStart(here, there)
-        one, two = writer.submit(_page(1)), writer.submit(_page(2))
-        await _turn()
-        there.started = True
+        here, _there, writer, [one, two] = await _started_after_two_pages(log)
         three = writer.submit(_page(3))
         await _turn()
         here.taken[1].set_exception(ValueError("a bad record"))
