@@ -257,15 +257,13 @@ class HeadStart:
     def __init__(self, first: PageWriter, then: StartingWriter) -> None:
         self.first = first
         self.then = then
-        self.handed_over = False
         self.turns = asyncio.Lock()  # FIFO: pages reach a writer in the order given
         self.written: Awaitable[PageOutcome] | None = None  # first's latest page
 
     def submit(self, page: Page) -> Awaitable[PageOutcome]:
-        if not self.handed_over and not self.then.ready():
-            return asyncio.ensure_future(self._here(page))
-        self.handed_over = True
-        return asyncio.ensure_future(self._there(page))
+        # Once ready, always ready (a started process stays started): no page goes back.
+        here = not self.then.ready()
+        return asyncio.ensure_future(self._here(page) if here else self._there(page))
 
     async def _after_first(self, page: Page) -> None:
         if self.written is None:
@@ -285,8 +283,7 @@ class HeadStart:
 
     async def _there(self, page: Page) -> PageOutcome:
         async with self.turns:
-            await self._after_first(page)
-            self.written = None
+            await self._after_first(page)  # at once after the first page handed over
             sent = self.then.submit(page)  # the pool takes its pages in order
         return await sent
 
