@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from alix.customers.domain import NewCustomer
 from alix.customers.service import create_customer, update_customer
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client import InMemoryTokenStore, RetryPolicy, ZohoCrmClient
+from alix.integrations.zoho_crm.sync.engine import push as push_module
 from zoho_emulator.testing import EmulatorServer
 
 from .conftest import Clock, World, connect
@@ -87,3 +89,41 @@ async def test_create_update_and_quiet_second_push_over_http(
 
 async def _all(client: ZohoCrmClient, module: str, fields: list[str]) -> list[Any]:
     return [r async for r in client.iter_records(module, fields)]
+
+
+async def test_the_next_page_is_read_once_the_write_before_it_has_reached_zoho(
+    sessions: sessionmaker[Session], emu: EmulatorServer, client: ZohoCrmClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading the next page is synchronous database work done while Zoho answers the page
+    before. Started before that page's write had left ALIX, it held the write back: Zoho
+    sat idle, then the push waited for it (bench/live.py)."""
+    clock = Clock()
+    scope, actor = connect(sessions, clock)
+    world = World(sessions, scope, actor, client, clock)
+    with unit_of_work(sessions) as session:
+        ids = [create_customer(session, actor, NewCustomer(
+            {"name": f"Paced {i}", "currency": "CAD"})).id for i in range(6)]
+    await world.push(page_size=2)
+    with unit_of_work(sessions) as session:
+        for i in ids:
+            update_customer(session, actor, i, {"website": f"https://paced{i}.example"})
+
+    writes = emu.state.calls
+    before = writes["PUT {module}"]
+    reached: list[bool] = []
+    load = push_module.load_batch
+
+    def load_after_the_write(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("exclude"):  # the next page, read while a page is sent
+            wanted = before + len(reached) + 1
+            deadline = time.monotonic() + 2
+            while writes["PUT {module}"] < wanted and time.monotonic() < deadline:
+                time.sleep(0.005)
+            reached.append(writes["PUT {module}"] >= wanted)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(push_module, "load_batch", load_after_the_write)
+    report = await world.push(page_size=2)
+    assert report.counts.get("updated") == 6
+    assert len(reached) >= 2 and all(reached), reached  # one read after each page

@@ -23,6 +23,7 @@ from alix.customers.service import create_customer, insert_child, update_custome
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client.fake import FakeZohoCrm
 from alix.integrations.zoho_crm.client.wire import Record, WriteResult
+from alix.integrations.zoho_crm.client.written import announce_written
 from alix.integrations.zoho_crm.sync.store import issues
 
 from .conftest import World
@@ -48,6 +49,7 @@ class SlowZoho(FakeZohoCrm):
     async def update(self, module: str, records: Sequence[Mapping[str, Any]],
                      **options: Any) -> list[WriteResult]:
         self.log.append(f"update {module} {len(records)} start")
+        announce_written()  # the request has left; Zoho takes a while to answer
         if self.during_update:  # one hook per write call, in order
             self.during_update.pop(0)()
         await anyio.sleep(0.01)

@@ -41,6 +41,7 @@ from .wire import (
     WriteResult,
     WriteSuccess,
 )
+from .written import when_written
 
 __all__ = [
     "DATA_CENTRES",
@@ -92,5 +93,6 @@ __all__ = [
     "accounts_server",
     "format_datetime",
     "parse_datetime",
+    "when_written",
     "worker_share",
 ]

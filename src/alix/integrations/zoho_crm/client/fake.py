@@ -31,6 +31,7 @@ from .wire import (
     WriteResult,
     WriteSuccess,
 )
+from .written import announce_written
 
 # System-mandatory and system-unique fields (doc 4.3, 4.5).
 MANDATORY = {"Accounts": "Account_Name", "Contacts": "Last_Name", "Leads": "Last_Name"}
@@ -86,6 +87,7 @@ class FakeZohoCrm:
 
     def _module(self, module: str) -> dict[str, dict[str, Any]]:
         self.calls += 1
+        announce_written()
         if module not in self.records:
             raise SchemaMismatch(
                 f"Zoho refused the call: module {module!r} does not exist.", code="INVALID_MODULE"

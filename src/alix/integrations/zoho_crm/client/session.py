@@ -29,6 +29,7 @@ from .errors import (
     ZohoRetriable,
 )
 from .retry import RetryPolicy, asked_wait, credits_exhausted
+from .written import written_extensions
 
 Sleep = Callable[[float], Awaitable[None]]
 Random = Callable[[], float]
@@ -87,7 +88,8 @@ class ZohoSession:
     ) -> ApiResponse:
         """Send one logical call; `accept_error_data` returns 4xx bodies with per-record data."""
         request = self._http.build_request(
-            method, path, params=params, json=json_body, headers=headers
+            method, path, params=params, json=json_body, headers=headers,
+            extensions=written_extensions(),
         )
         async with self._attempts(request, operation, cost, idempotent) as response:
             await response.aread()

@@ -23,6 +23,7 @@ from alix.customers.outbox import Failure, PendingRecord
 from alix.db.session import unit_of_work
 from alix.identity.tables import User
 from alix.integrations.zoho_crm.client.wire import Record
+from alix.integrations.zoho_crm.client.written import when_written
 from alix.integrations.zoho_crm.services import ZohoServices
 from alix.integrations.zoho_crm.sync.kinds import LinkKind
 from alix.integrations.zoho_crm.sync.mapping import (
@@ -238,10 +239,15 @@ def _quiet(run: LazyRun, report: PushReport) -> bool:
 
 
 async def _read_ahead(ctx: SyncContext, sending: Batch, page_size: int,
-                      turn: LaneSlice | None) -> Prepared | None:
+                      turn: LaneSlice | None, sent: asyncio.Event) -> Prepared | None:
     """The page after `sending`, read and prepared while `sending` waits for Zoho: the wait
     for one page's calls is spent on the next page's reads and plan. None when the job's
-    turn is over (it hands over after the page it sends)."""
+    turn is over (it hands over after the page it sends).
+
+    It starts once `sent` is set: a request of `sending` is on the wire (client.written), or
+    `sending` is done. Started before, its synchronous reads ran while the write still
+    waited to leave, and Zoho waited for them."""
+    await sent.wait()
     if turn is not None and await turn.ended():
         return None
     now = ctx.clock()
@@ -301,9 +307,12 @@ async def push(ctx: SyncContext, *, page_size: int = PAGE_SIZE,
             batch = prepared.batch
             page = PushRun(ctx, batch, prepared.now)
             groups = settle(page, prepared)
+            sent = asyncio.Event()
             if batch.more and number + 1 < max_pages and page_local(groups):
-                ahead = asyncio.create_task(_read_ahead(ctx, batch, page_size, turn))
-            await send(page, groups)
+                ahead = asyncio.create_task(_read_ahead(ctx, batch, page_size, turn, sent))
+            with when_written(sent.set):
+                await send(page, groups)
+            sent.set()
             report.pages += 1
             report.records += len(batch.records)
             report.add(page.counts)
