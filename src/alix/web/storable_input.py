@@ -23,7 +23,7 @@ from alix.web.body_limits import read_body, replaying
 from alix.web.ids import MAX_ID
 
 # A JSON \u0000 escape: preceded by an even number of backslashes (an odd one escapes it).
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _FORM_NUL = re.compile(rb"%00")
 _BOUNDARY = re.compile(rb'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
 NUL_MESSAGE = "The request contains a NUL character (\\u0000), which ALIX cannot store."
@@ -88,7 +88,10 @@ def body_has_nul(content_type: bytes, body: bytes) -> bool:
     if b"\x00" in body:
         return True
     if _is_json(content_type):
-        return _JSON_NUL.search(body) is not None
+        # The escape's own bytes first, a scan at memchr speed: the pattern, tried at every
+        # position of the body, was a third of a Zoho callback's time in the web process
+        # (bench/live.py). JSON's escape is a lowercase \u, its digits have no case.
+        return b"\\u0000" in body and _JSON_NUL.search(body) is not None
     if _is_form(content_type):
         return _FORM_NUL.search(body) is not None
     return False
