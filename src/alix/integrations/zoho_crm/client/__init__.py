@@ -41,7 +41,6 @@ from .wire import (
     WriteResult,
     WriteSuccess,
 )
-from .written import when_written
 
 __all__ = [
     "DATA_CENTRES",
@@ -93,6 +92,5 @@ __all__ = [
     "accounts_server",
     "format_datetime",
     "parse_datetime",
-    "when_written",
     "worker_share",
 ]
