@@ -3,6 +3,7 @@ its own process, this driver in a third.
 
     .venv/bin/python bench/live.py [--accounts 10000] [--edits 200] [--burst 1000] [--idle 60]
                                    [--big-accounts 100000] [--only push [--rounds 3]]
+                                   [--explain]
 
 Prints, each figure with the machine's load average and a fixed CPU probe beside it (a busy
 machine is visible, not hidden in the figure):
@@ -27,13 +28,17 @@ machine is visible, not hidden in the figure):
   ALIX's own times (goal < 1.2: the incremental cost does not grow with the data).
 
 `--only push` measures the push alone, `--rounds` times on the same ALIX (each round edits
-every pair again): the quick loop for work on the push's own cost.
+every pair again): the quick loop for work on the push's own cost. `--explain` adds where the
+push jobs' time went: their thread's CPU, the time their event loop waited with nothing ready
+(for Zoho), and the rest (waiting for the GIL or SQLite's write lock, held by the callbacks'
+threads); it times every event-loop wait of the jobs, so its push is a little slower.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import math
 import os
@@ -95,8 +100,62 @@ def serve_alix(db: Path, port: int, emulator: str) -> None:
     from alix.web.app import create_app
 
     container = build_container(settings_of(db, port, emulator, runner=True))
+    if EXPLAIN in os.environ:
+        explain_pushes(Path(os.environ[EXPLAIN]))
     uvicorn.run(create_app(container), host="127.0.0.1", port=port, log_level="warning",
                 lifespan="on")
+
+
+EXPLAIN = "LIVE_BENCH_EXPLAIN"  # the file ALIX appends one line per push job to (--explain)
+
+
+def explain_pushes(out: Path) -> None:
+    """In the ALIX process: each push job appends its thread's CPU, its wall time and the time
+    its event loop waited for I/O with nothing ready, as a JSON line to `out`."""
+    import selectors
+
+    from alix.integrations.zoho_crm.sync.engine import push as push_module
+
+    run_push = push_module.push
+    select = selectors.DefaultSelector.select
+
+    @functools.wraps(run_push)
+    async def timed_push(*args: Any, **kwargs: Any) -> Any:
+        job, blocked = threading.get_ident(), [0.0]
+
+        def timed(self: Any, timeout: float | None = None) -> Any:
+            if threading.get_ident() != job or timeout == 0:
+                return select(self, timeout)
+            ready = select(self, 0)  # ready at once: no wait to count
+            if ready:
+                return ready
+            started = time.perf_counter()
+            try:
+                return select(self, timeout)
+            finally:
+                blocked[0] += time.perf_counter() - started
+
+        selectors.DefaultSelector.select = timed  # type: ignore[method-assign]
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return await run_push(*args, **kwargs)
+        finally:
+            selectors.DefaultSelector.select = select  # type: ignore[method-assign]
+            with out.open("a") as lines:
+                lines.write(json.dumps({"wall": time.perf_counter() - wall,
+                                        "cpu": time.thread_time() - cpu,
+                                        "blocked": blocked[0]}) + "\n")
+
+    push_module.push = timed_push  # push_task calls it through the module
+
+
+def explained(out: Path, since: int) -> str:
+    """The push jobs' lines of `out` after line `since`, summed, as printed."""
+    jobs = [json.loads(line) for line in out.read_text().splitlines()[since:]]
+    wall, cpu, blocked = (sum(j[key] for j in jobs) for key in ("wall", "cpu", "blocked"))
+    return (f"  where the push jobs' {wall:.2f} s went: their thread's CPU {cpu:.2f} s, waiting "
+            f"for Zoho with nothing else to do {blocked:.2f} s, the rest (the GIL, SQLite's "
+            f"write lock) {wall - cpu - blocked:.2f} s")
 
 
 class BusyTime:
@@ -402,6 +461,8 @@ def push_jobs_seconds(alix: Alix, since: str) -> tuple[float, int]:
 def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]], tag: str = "push"
                  ) -> None:
     wait_until(alix.nothing_pending, "a quiet outbox", every=0.2)
+    explain = Path(os.environ[EXPLAIN]) if EXPLAIN in os.environ else None
+    lines = len(explain.read_text().splitlines()) if explain and explain.exists() else 0
     since = alix.sql("SELECT datetime('now')")[0][0]
     before = emu.calls()
     edit_in_alix(alix, [a for a, _ in pairs], tag)
@@ -434,6 +495,8 @@ def push_figures(alix: Alix, emu: Emulator, pairs: list[tuple[int, str]], tag: s
           f"(goal <= 2x, >= 2,000 records/s); ALIX's CPU meanwhile {cpu:.2f} s "
           f"({cpu / n * 1e6:.0f} us per record), other jobs meanwhile {beside or 'none'}  "
           f"[{machine()}]")
+    if explain is not None:
+        print(explained(explain, lines))
 
 
 def to_crm_latencies(alix: Alix, emu: Emulator, count: int, pair: tuple[int, str]
@@ -801,6 +864,8 @@ def main() -> None:
                         help="measure this figure alone (the quick loop)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="with --only push: pushes measured one after the other")
+    parser.add_argument("--explain", action="store_true",
+                        help="print where the push jobs' time went (see above)")
     parser.add_argument("--serve-alix", nargs=3, metavar=("DB", "PORT", "EMULATOR"))
     parser.add_argument("--serve-emulator", nargs=3, metavar=("PORT", "ACCOUNTS", "REDIRECT"))
     args = parser.parse_args()
@@ -815,6 +880,8 @@ def main() -> None:
         return
     print(f"machine before: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.explain:  # read by the ALIX process this starts (serve_alix)
+            os.environ[EXPLAIN] = str(Path(tmp) / "explained.jsonl")
         if args.only == "push":
             push_only_figures(args, Path(tmp))
             return
