@@ -30,8 +30,9 @@ machine is visible, not hidden in the figure):
 `--only push` measures the push alone, `--rounds` times on the same ALIX (each round edits
 every pair again): the quick loop for work on the push's own cost. `--explain` adds where the
 push jobs' time went: their thread's CPU, the time their event loop waited with nothing ready
-(for Zoho), and the rest (waiting for the GIL or SQLite's write lock, held by the callbacks'
-threads); it times every event-loop wait of the jobs, so its push is a little slower.
+(for Zoho), the time they waited for SQLite's write lock (held by the callbacks' threads), and
+the rest (waiting for the GIL); it times every event-loop wait of the jobs, so its push is a
+little slower.
 """
 
 from __future__ import annotations
@@ -111,17 +112,28 @@ EXPLAIN = "LIVE_BENCH_EXPLAIN"  # the file ALIX appends one line per push job to
 
 def explain_pushes(out: Path) -> None:
     """In the ALIX process: each push job appends its thread's CPU, its wall time and the time
-    its event loop waited for I/O with nothing ready, as a JSON line to `out`."""
+    its event loop waited for I/O with nothing ready, and the time it waited for the turn to
+write (alix.db.engine.WriterTurn), as a JSON line to `out`."""
     import selectors
 
+    from alix.db.engine import WriterTurn
     from alix.integrations.zoho_crm.sync.engine import push as push_module
 
     run_push = push_module.push
     select = selectors.DefaultSelector.select
+    enter = WriterTurn.enter
 
     @functools.wraps(run_push)
     async def timed_push(*args: Any, **kwargs: Any) -> Any:
-        job, blocked = threading.get_ident(), [0.0]
+        job, blocked, locked = threading.get_ident(), [0.0], [0.0]
+
+        def turn(self: Any, connection: Any) -> None:
+            started = time.perf_counter()
+            try:
+                enter(self, connection)
+            finally:
+                if threading.get_ident() == job:
+                    locked[0] += time.perf_counter() - started
 
         def timed(self: Any, timeout: float | None = None) -> Any:
             if threading.get_ident() != job or timeout == 0:
@@ -136,15 +148,17 @@ def explain_pushes(out: Path) -> None:
                 blocked[0] += time.perf_counter() - started
 
         selectors.DefaultSelector.select = timed  # type: ignore[method-assign]
+        WriterTurn.enter = turn  # type: ignore[method-assign]
         wall, cpu = time.perf_counter(), time.thread_time()
         try:
             return await run_push(*args, **kwargs)
         finally:
             selectors.DefaultSelector.select = select  # type: ignore[method-assign]
+            WriterTurn.enter = enter  # type: ignore[method-assign]
             with out.open("a") as lines:
                 lines.write(json.dumps({"wall": time.perf_counter() - wall,
                                         "cpu": time.thread_time() - cpu,
-                                        "blocked": blocked[0]}) + "\n")
+                                        "blocked": blocked[0], "locked": locked[0]}) + "\n")
 
     push_module.push = timed_push  # push_task calls it through the module
 
@@ -152,10 +166,12 @@ def explain_pushes(out: Path) -> None:
 def explained(out: Path, since: int) -> str:
     """The push jobs' lines of `out` after line `since`, summed, as printed."""
     jobs = [json.loads(line) for line in out.read_text().splitlines()[since:]]
-    wall, cpu, blocked = (sum(j[key] for j in jobs) for key in ("wall", "cpu", "blocked"))
+    wall, cpu, blocked, locked = (sum(j[key] for j in jobs)
+                                  for key in ("wall", "cpu", "blocked", "locked"))
     return (f"  where the push jobs' {wall:.2f} s went: their thread's CPU {cpu:.2f} s, waiting "
-            f"for Zoho with nothing else to do {blocked:.2f} s, the rest (the GIL, SQLite's "
-            f"write lock) {wall - cpu - blocked:.2f} s")
+            f"for Zoho with nothing else to do {blocked:.2f} s, for SQLite's write lock (the "
+            f"callbacks' transactions) {locked:.2f} s, the rest (the GIL) "
+            f"{wall - cpu - blocked - locked:.2f} s")
 
 
 class BusyTime:
