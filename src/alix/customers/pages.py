@@ -81,6 +81,7 @@ async def bulk(request: Request, principal: CurrentPrincipal, container: Contain
 
     return await run_in_threadpool(answer)
 
+
 def _customer_form(request: Request, session: Any, principal: Principal, values: dict[str, Any],
                    errors: dict[str, list[str]], customer: Any = None,
                    status_code: int = 200) -> Response:

@@ -25,7 +25,7 @@ from alix.identity.tables import User
 
 from .sync.engine.context import CrmFactory, open_context
 from .sync.engine.pull_issues import CONFLICT
-from .sync.engine.resolve import resolve_conflict
+from .sync.engine.resolve import Keep, keep_side, resolve_conflict
 from .sync.engine.resolver import RESOLVER
 from .sync.kinds import LinkKind
 from .sync.mapping import kinds_of
@@ -154,6 +154,18 @@ def conflict_page(session: Session, scope: SyncScope, cursor: int | None = None,
             _alix_edit(session, scope.organisation_id, LinkKind(r.kind), int(r.alix_id),
                        str(r.field)), _zoho_edit(details)))
     return ConflictPage(views, rows[-1].id if more and rows else None)
+
+
+async def settle(sessions: sessionmaker[Session], factory: CrmFactory, clock: Clock,
+                 connection_id: int, issue_id: int, keep: str, value: str, *, by: str
+                 ) -> SyncValue:
+    """Settle the conflict as a person chose on a page or through the API: keep "alix" or
+    "zoho" (the value that side holds), or "value" (the typed `value`); another `keep` is a
+    ValueError. Returns the value written on both sides."""
+    if keep == "value":
+        return await settle_with_value(sessions, factory, clock, connection_id, issue_id, value,
+                                       by=by)
+    return await keep_side(sessions, factory, clock, connection_id, issue_id, Keep(keep), by=by)
 
 
 async def settle_with_value(sessions: sessionmaker[Session], factory: CrmFactory,

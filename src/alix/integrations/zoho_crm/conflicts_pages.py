@@ -16,7 +16,6 @@ from alix.web.templating import flash, render
 
 from . import conflicts, repository
 from .offloop import off_loop
-from .sync.engine.resolve import Keep, keep_side
 from .sync.normalize import SyncValue
 from .sync.store.scope import SyncScope
 from .tables import CONNECTED
@@ -57,12 +56,8 @@ async def resolve(request: Request, issue_id: int, keep: Annotated[str, Form()],
             if found is None or found.status != CONNECTED:
                 raise AlixError("Connect Zoho CRM first.")
             connection_id = found.id
-        if keep == "value":
-            return await conflicts.settle_with_value(
-                container.session_factory, factory, container.clock, connection_id, issue_id,
-                value, by=by)
-        return await keep_side(container.session_factory, factory, container.clock,
-                               connection_id, issue_id, Keep(keep), by=by)
+        return await conflicts.settle(container.session_factory, factory, container.clock,
+                                      connection_id, issue_id, keep, value, by=by)
 
     try:
         written = await off_loop(work)

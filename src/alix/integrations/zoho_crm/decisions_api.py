@@ -20,7 +20,7 @@ from alix.web.ids import IdPath
 from . import conflicts, customer_sync, preview, repository
 from .offloop import off_loop
 from .sync.engine.context import open_context
-from .sync.engine.resolve import Keep, keep_side
+from .sync.normalize import SyncValue
 from .sync.store.scope import SyncScope
 from .tables import CONNECTED, ZohoConnection
 
@@ -155,14 +155,11 @@ async def resolve(issue_id: IdPath,
     written to both sides at once; 404 when the conflict is not open here."""
     by = admin.name or admin.email
 
-    async def work() -> object:
+    async def work() -> SyncValue:
         connection = _connection(container, admin.organisation_id)
-        if keep == "value":
-            return await conflicts.settle_with_value(
-                container.session_factory, container.zoho.crm_factory, container.clock,
-                connection.id, issue_id, value or "", by=by)
-        return await keep_side(container.session_factory, container.zoho.crm_factory,
-                               container.clock, connection.id, issue_id, Keep(keep), by=by)
+        return await conflicts.settle(container.session_factory, container.zoho.crm_factory,
+                                      container.clock, connection.id, issue_id, keep,
+                                      value or "", by=by)
 
     written = await off_loop(work)
     return {"id": issue_id, "status": "resolved", "value": _json(written)}

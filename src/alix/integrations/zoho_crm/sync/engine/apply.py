@@ -37,14 +37,13 @@ from alix.integrations.zoho_crm.sync.plan import PageState, PullAction, PullDeci
 from alix.integrations.zoho_crm.sync.sources import ZohoRecord
 from alix.integrations.zoho_crm.sync.store import issues as issue_store
 from alix.integrations.zoho_crm.sync.store import links as link_store
-from alix.integrations.zoho_crm.sync.store.issues import Direction, Report
+from alix.integrations.zoho_crm.sync.store.issues import PARENT_MISSING, Direction, Report
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
 
 from .moves import move_contacts
 from .page_state import load_page, map_records
 from .pull_issues import (
     AMBIGUOUS,
-    NO_PARENT,
     REJECTED,
     TOMBSTONED,
     close_synced,
@@ -126,7 +125,7 @@ class _Page:
         """A child whose Account is not imported: an issue naming that Account, due again
         once it is linked (store.issues.wake_waiting), else after its backoff."""
         name = record_name(decision.values)
-        self.report(decision, NO_PARENT, message, details={
+        self.report(decision, PARENT_MISSING, message, details={
             **({"name": name} if name else {}), **({"account": account} if account else {})})
 
     def link(self, decision: PullDecision, alix_id: int, version: int,
@@ -192,7 +191,7 @@ class _Page:
                 elif "customer_id" in result.errors:
                     # Deleted in ALIX, its deletion not pushed yet: the push settles the
                     # Account (per the delete policy), then this record is decided again.
-                    self.report(decision, NO_PARENT,
+                    self.report(decision, PARENT_MISSING,
                                 f"{label(self.config, decision.kind, decision.zoho_id)} is not "
                                 f"imported: its customer {owner} was deleted in ALIX.")
                     self.outcome.counts["skipped"] += 1

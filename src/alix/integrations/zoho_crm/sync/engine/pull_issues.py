@@ -33,11 +33,11 @@ from alix.integrations.zoho_crm.sync.store.tables import zoho_sync_issues
 # Issue codes of the pull. Retried ones are fetched again by id when due (pull.retry_due).
 REJECTED = "rejected"  # its values cannot be ALIX values, or ALIX refused them
 AMBIGUOUS = "ambiguous"  # several ALIX customers share its name
-NO_PARENT = PARENT_MISSING  # its Account is not (yet) imported: due once it is linked
 CONFLICT = "conflict"  # a field both sides changed, left open for a person
 CONFLICT_SETTLED = "conflict_settled"  # one the policy settled: journaled, already resolved
 TOMBSTONED = "tombstoned"  # changed in Zoho after its ALIX pair was deleted
-RETRIED_CODES = frozenset({REJECTED, AMBIGUOUS, NO_PARENT})
+# PARENT_MISSING (store.issues): its Account is not (yet) imported; due once it is linked.
+RETRIED_CODES = frozenset({REJECTED, AMBIGUOUS, PARENT_MISSING})
 # Fetched again when due: the retried codes, and a conflict a person asked to retry (an open
 # conflict has no retry time of its own: its record is merged again when it changes).
 REFETCHED_CODES = RETRIED_CODES | {CONFLICT}
