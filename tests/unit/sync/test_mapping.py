@@ -158,3 +158,13 @@ def test_crm_fields_list_what_to_ask_zoho_for() -> None:
         "Email", "Last_Name", "First_Name", "Phone", "Account_Name", "Modified_By",
     )
     assert crm_fields(CONFIG, LinkKind.BILLING)[-2:] == ("Account", "Modified_By")
+
+
+def test_mapped_records_and_rejections_reach_a_writer_process_whole() -> None:
+    """An initial import pickles its mapped pages to the writer process (page_writer)."""
+    import pickle
+
+    mapped = Mapped(LinkKind.CONTACT, "7", T0, {"last_name": "Lee", "email": None}, "100",
+                    fixed={"active": True}, modified_by="Ann Seller")
+    refused = Rejection(LinkKind.CUSTOMER, "8", None, "Account Name is empty.")
+    assert pickle.loads(pickle.dumps([mapped, refused])) == [mapped, refused]

@@ -51,6 +51,14 @@ class Mapped:
         value = self.values.get("name")
         return value if isinstance(value, str) else None
 
+    def __reduce__(self) -> tuple[type[Mapped], tuple[Any, ...]]:
+        # An initial import sends every mapped record to its writer process (page_writer).
+        # A slotted dataclass pickles through dataclasses' __getstate__, which calls fields()
+        # per record: 200 records pickled 1.3 ms and unpickled 1.5 ms; as a constructor
+        # call, 0.45 and 0.8 ms.
+        return (Mapped, (self.kind, self.zoho_id, self.modified_time, self.values,
+                         self.account_id, self.fixed, self.modified_by))
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -60,6 +68,9 @@ class Rejection:
     zoho_id: str
     modified_time: datetime | None
     reason: str
+
+    def __reduce__(self) -> tuple[type[Rejection], tuple[Any, ...]]:
+        return (Rejection, (self.kind, self.zoho_id, self.modified_time, self.reason))  # as Mapped
 
 
 def rows_of(config: Configuration, kind: LinkKind) -> tuple[Row, ...]:
