@@ -83,8 +83,15 @@ def json_value(stored: Any) -> Any:
 
 
 def json_text(value: Any) -> str:
-    """A value for a JSON column, written through the driver (both take the text)."""
-    return json.dumps(value)
+    """A value for a JSON column, written through the driver (both take the text).
+
+    orjson writes a callback's 100 small dicts of affected values in a tenth of json's time.
+    What it refuses (an integer beyond 64 bits, a key that is not a string) goes to json, as
+    the ORM's JSON type would write it."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(value)
 
 
 def timestamps(session: Session) -> Callable[[datetime | None], Any]:

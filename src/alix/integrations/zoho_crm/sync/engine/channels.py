@@ -25,6 +25,7 @@ from sqlalchemy import inspect as inspect_state
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from alix.clock import Clock
+from alix.db import driver
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.client import ZohoCrm
 from alix.integrations.zoho_crm.client.errors import RequestRejected, ZohoError
@@ -72,19 +73,25 @@ def _stored(row: Any) -> StoredChannel:
                          tuple(row.events), row.expires_at)
 
 
+_CHANNEL = ("SELECT channel_id, organisation_id, connection_id, events, expires_at, "
+            "token_digest FROM zoho_channels WHERE channel_id = ?")
+
+
 def verify(session: Session, channel_id: str, token: object) -> StoredChannel | None:
     """The channel when `token` is its secret, else None (unknown id and wrong token alike).
 
-    The digests are compared in constant time, also when the channel id is unknown.
+    The digests are compared in constant time, also when the channel id is unknown. Every
+    callback asks, in the web process while a push writes: the driver's text, not a Core
+    statement (alix.db.driver).
     """
-    row = session.execute(
-        select(zoho_channels).where(zoho_channels.c.channel_id == channel_id[:40])
-    ).first()
+    found = driver.rows(session, _CHANNEL, (channel_id[:40],))
+    row = found[0] if found else None
     given = digest(token) if isinstance(token, str) else ""
-    expected = row.token_digest if row is not None else _NO_DIGEST
+    expected = row[5] if row is not None else _NO_DIGEST
     if not hmac.compare_digest(given.encode(), expected.encode()) or row is None:
         return None
-    return _stored(row)
+    return StoredChannel(row[0], row[1], row[2], tuple(driver.json_value(row[3])),
+                         driver.stored_timestamp(row[4]))
 
 
 def channels_of(session: Session, connection_id: int) -> list[StoredChannel]:

@@ -19,7 +19,8 @@ from alix.clock import Clock
 from alix.db.session import unit_of_work
 from alix.integrations.zoho_crm.sync.store import runs as run_store
 from alix.integrations.zoho_crm.sync.store.scope import SyncScope
-from alix.jobs.queue import JobQueue, waiting_job
+from alix.jobs.queue import JobQueue, waiting_job_id
+from alix.jobs.tables import Job
 
 # A turn's rest runs right after the job that waited; a run closed longer ago than this is
 # not continued (the rest then shows as a run of its own).
@@ -82,10 +83,11 @@ def queue_once(session: Session, queue: JobQueue, task: str, connection_id: int,
 
     `resume`: the run of a job that handed the lane over; whichever job runs next for its
     rest (this one, or the one already waiting) goes on with that run (LazyRun.resume)."""
-    waiting = waiting_job(session, task, lease_key)
+    waiting = waiting_job_id(session, task, lease_key)
     if waiting is not None:
-        if resume is not None and waiting.payload.get("resume") is None:
-            waiting.payload = {**waiting.payload, "resume": resume}
+        job = session.get(Job, waiting) if resume is not None else None
+        if job is not None and job.payload.get("resume") is None:
+            job.payload = {**job.payload, "resume": resume}
         return False
     payload = {"connection_id": connection_id}
     if resume is not None:
