@@ -56,6 +56,7 @@ class MockZoho:
     expire_tokens_after_calls: int | None = None
     api_calls: int = 0
     handler_override: Callable[[httpx.Request], httpx.Response | None] | None = None
+    api_domain: str = API  # what each new token names
 
     def seed(self, count: int, *, same_second_every: int = 1, fields: int = 5) -> None:
         """`count` Accounts; every `same_second_every` consecutive records share a second."""
@@ -104,7 +105,7 @@ class MockZoho:
         self.valid_tokens.add(token)
         body = {
             "access_token": token,
-            "api_domain": API,
+            "api_domain": self.api_domain,
             "token_type": "Bearer",
             "expires_in": 3600,
         }

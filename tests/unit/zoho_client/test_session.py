@@ -181,3 +181,29 @@ async def test_a_success_whose_body_is_not_json_is_an_error_not_an_empty_answer(
             await client.count("Accounts")
         with pytest.raises(RequestRejected, match="currency EUR with an unreadable exchange"):
             await client.currencies()
+
+
+async def test_reads_go_to_the_token_s_domain_and_follow_a_token_of_another(
+    harness: Harness,
+) -> None:
+    harness.zoho.seed(150)
+    ids = [r["id"] for r in harness.zoho.records]
+    seen: list[tuple[str, str, str]] = []  # as sent: a retry re-signs the same request
+
+    def record(request: httpx.Request) -> None:
+        seen.append((request.url.host, request.headers["Host"], str(request.url)))
+
+    harness.zoho.handler_override = record
+    async with harness.client() as client:
+        assert len(await client.get_records("Accounts", ids, ["Account_Name"])) == 150
+        harness.zoho.api_domain = "https://www.zohoapis.com"
+        harness.zoho.valid_tokens.clear()  # revoked: the next call refreshes it
+        assert len(await client.get_records("Accounts", ids[:10], ["Account_Name"])) == 10
+        assert len(await client.get_records("Accounts", ids[10:20], ["Account_Name"])) == 10
+    # The refused call went to the old domain, its retry and the next call to the new one.
+    assert [host for host, _, _ in seen] == ["www.zohoapis.eu"] * 3 + ["www.zohoapis.com"] * 2
+    assert all(host == header for host, header, _ in seen)
+    first = httpx.URL(seen[0][2])
+    assert first.params["ids"].split(",") == ids[:100]
+    assert first.params["fields"] == "Modified_Time,Account_Name"
+    assert b"%2C" not in first.query  # a list of ids as Zoho documents it, a third as long

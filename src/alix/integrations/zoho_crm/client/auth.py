@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Generator
+from functools import lru_cache
 
 import httpx
 
@@ -54,6 +55,12 @@ class ZohoAuth(httpx.Auth):
         raise RuntimeError("The Zoho client is asynchronous; use httpx.AsyncClient.")
         yield request  # pragma: no cover - makes this a generator
 
+    @property
+    def origin(self) -> str | None:
+        """The API domain of the token in hand (None before the first call): where the next
+        request goes, unless its token is refreshed meanwhile."""
+        return self._token.api_domain if self._token is not None else None
+
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
@@ -94,10 +101,20 @@ class ZohoAuth(httpx.Auth):
             return fresh
 
 
+@lru_cache(maxsize=16)
+def _origin(api_domain: str) -> tuple[str, str, int | None]:
+    domain = httpx.URL(api_domain)
+    return domain.scheme, domain.host, domain.port
+
+
 def _sign(request: httpx.Request, token: AccessToken) -> None:
-    domain = httpx.URL(token.api_domain)
-    request.url = request.url.copy_with(scheme=domain.scheme, host=domain.host, port=domain.port)
-    request.headers["Host"] = request.url.netloc.decode("ascii")
+    scheme, host, port = _origin(token.api_domain)
+    url = request.url
+    # Built for the domain already (ZohoSession asks `origin`): pointing it there again would
+    # parse the whole URL anew, a read's 100 ids included (0.3 ms a call).
+    if (url.scheme, url.host, url.port) != (scheme, host, port):
+        request.url = url.copy_with(scheme=scheme, host=host, port=port)
+        request.headers["Host"] = request.url.netloc.decode("ascii")
     request.headers["Authorization"] = f"Zoho-oauthtoken {token.value}"
 
 

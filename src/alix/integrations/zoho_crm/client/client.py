@@ -135,6 +135,7 @@ class ZohoCrmClient:
             clock=clock,
             sleep=sleep,
             random=random,
+            origin=lambda: auth.origin,
         )
         return cls(
             api=api,
