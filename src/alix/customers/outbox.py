@@ -16,13 +16,9 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     bindparam,
     insert,
-    literal_column,
-    or_,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -41,14 +37,12 @@ FAILED = "failed"
 # The push's statements, built once: it runs them for every page, and building and keying a
 # statement cost as much as running it.
 _T = customer_outbox
-_DUE_ROWS = (
-    select(_T.c.id, _T.c.entity, _T.c.entity_id)
-    .where(_T.c.organisation_id == bindparam("org"), _T.c.status == PENDING,
-           or_(_T.c.retry_at.is_(None), _T.c.retry_at <= bindparam("now")),
-           _T.c.id > bindparam("after"))
-    .order_by(_T.c.id)
-    .limit(bindparam("step"))
-)
+# A page's first due rows, walking ix_customer_outbox_pending (organisation, status, id); as
+# the driver's text (alix.db.driver), like the page's other reads: a Core statement's
+# compilation and execution context cost more than SQLite's answer.
+_DUE_ROWS = ("SELECT id, entity, entity_id FROM customer_outbox WHERE organisation_id = ? "
+             "AND status = ? AND (retry_at IS NULL OR retry_at <= ?) AND id > ? "
+             "ORDER BY id LIMIT ?")
 # The push marks a page's rows with this once per page: as the driver's text (alix.db.driver),
 # the ids one parameter, not an expanding IN written out and compiled again on every call.
 _MARK_DONE = ("UPDATE customer_outbox SET status = ?, processed_at = ? "
@@ -189,30 +183,30 @@ def _due_heads(
     """The first `limit` records with a due pending row, in the order of their first due row,
     walking due rows by id (ix_customer_outbox_pending, see alix.db.backlog); records of
     `exclude` are passed over."""
+    due = driver.timestamps(session)(now)
+
     def read(after: int, step: int) -> Sequence[Sequence[Any]]:
-        return session.execute(_DUE_ROWS, {"org": org_id, "now": now, "after": after,
-                                           "step": step}).all()
+        return driver.rows(session, _DUE_ROWS, (org_id, PENDING, due, after, step))
 
     return first_records(read, limit, skip=exclude)
 
 
 @cache
-def _pending_rows_of(entities: tuple[str, ...]) -> CompoundSelect[Any]:
-    """The pending rows of a page's records, the ids of each entity in `ids_<entity>`, as
-    _coalesced reads them.
+def _pending_rows_of(entities: int, among: str) -> str:
+    """The pending rows of a page's records of `entities` entities (parameters: each one's
+    organisation, entity and ids, as driver.among writes `among`), as _coalesced reads them;
+    the driver's text (see _DUE_ROWS).
 
     Written so SQLite looks each record up in ix_customer_outbox_pending_records: one entity
     per SELECT, the status as a literal (the partial index's own condition) and no ORDER BY
     (the caller sorts). An OR of entities, or ORDER BY id, made it walk every pending row of
     the organisation instead, for each page: a backlog of n records cost n^2 / 200 rows.
     """
-    return union_all(*(
-        select(_T.c.entity, _T.c.entity_id, _T.c.id, _T.c.customer_id, _T.c.operation,
-               _T.c.version, _T.c.attempts, _T.c.actor_id)
-        .where(_T.c.organisation_id == bindparam("org"),
-               _T.c.status == literal_column(f"'{PENDING}'"), _T.c.entity == entity,
-               _T.c.entity_id.in_(bindparam(f"ids_{entity}", expanding=True)))
-        for entity in entities))
+    return " UNION ALL ".join(
+        "SELECT entity, entity_id, id, customer_id, operation, version, attempts, actor_id "
+        f"FROM customer_outbox WHERE organisation_id = ? AND status = '{PENDING}' "
+        f"AND entity = ? AND entity_id {among}"
+        for _ in range(entities))
 
 
 _OPERATIONS = {op.value: op for op in Operation}
@@ -251,9 +245,14 @@ def pending_records(
     by_entity: dict[str, list[int]] = {}
     for entity, entity_id in heads:
         by_entity.setdefault(entity, []).append(entity_id)
-    params: dict[str, Any] = {f"ids_{entity}": ids for entity, ids in by_entity.items()}
-    rows = sorted(session.execute(_pending_rows_of(tuple(sorted(by_entity))),
-                                  {"org": org_id, **params}), key=itemgetter(2))
+    entities = tuple(sorted(by_entity))
+    params: list[Any] = []
+    among = ""
+    for entity in entities:
+        among, listed = driver.among(session, by_entity[entity])
+        params += (org_id, entity, listed)
+    rows = sorted(driver.rows(session, _pending_rows_of(len(entities), among), params),
+                  key=itemgetter(2))
     grouped: dict[tuple[str, int], list[Sequence[Any]]] = {key: [] for key in heads}
     for row in rows:
         grouped[(row[0], row[1])].append(row[2:])

@@ -97,9 +97,11 @@ def test_a_pages_pending_rows_are_found_by_record_not_by_walking_the_backlog(
     # Read with an OR of entities and ORDER BY id, SQLite walked every pending row of the
     # organisation for each page the push took: a backlog of n records cost n^2 / 200 rows.
     records, plan = query_plan(container.engine, lambda: _pending(container, actor),
-                               "customer_outbox.actor_id")
+                               "actor_id")
     assert {r.entity for r in records} == {Entity.CUSTOMER, Entity.CONTACT, Entity.ADDRESS}
-    searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
+    # Each entity's ids come as one JSON list (json_each, scanned); its rows by record.
+    searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))
+                and "json_each" not in step]
     assert len(searches) == 3, plan  # one per entity
     assert all("ix_customer_outbox_pending_records (organisation_id=? AND entity=? AND "
                "entity_id=?)" in step for step in searches), plan
