@@ -8,7 +8,8 @@ its own process, this driver in a third.
 Prints, each figure with the machine's load average and a fixed CPU probe beside it (a busy
 machine is visible, not hidden in the figure):
 - the push of `--accounts` ALIX edits: write and read calls, records/s of the push jobs, and
-  their time against the same calls sent straight to the emulator from here (the baseline);
+  their time against the same calls sent straight to the emulator from here (the baseline,
+  with ALIX quiet and the baseline's own notifications held back until after its last call);
 - `--edits` sequential edits each way: p50, p95, max from the write to the other side showing it
   (goal p95 < 500 ms);
 - a burst of `--burst` edits each way: time until all land, and record reads against
