@@ -105,7 +105,7 @@ _WAITING = "SELECT id FROM jobs WHERE status = ? AND task = ? AND lease_key = ? 
 
 def waiting_job_id(session: Session, task: str, lease_key: str) -> int | None:
     """waiting_job's id alone, through the driver (alix.db.driver): every Zoho callback asks
-    it while a push writes, and the ORM query and its entity were a third of a callback's
+    it while a push writes, and the ORM query and its entity were a quarter of a callback's
     time in the web process (bench/live.py)."""
     if session.new or session.dirty:  # what an ORM query would have flushed first
         session.flush()
